@@ -1,0 +1,38 @@
+# nanokernel — the README's two commands live here.
+#   make boot   set up (.venv, cffi extension) and boot to the shell
+#   make test   set up and run the whole test suite
+# Set-up is idempotent: it reinstalls only when pyproject/setup.py/csrc change.
+
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.nanokernel-installed
+ARGS   ?=
+
+.PHONY: setup boot test stress bench lint clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml setup.py MANIFEST.in $(wildcard csrc/*)
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@echo "setup: installing nanokernel into $(VENV) (editable, with test extras)"
+	@$(PY) -m pip install --quiet --disable-pip-version-check -e '.[test]'
+	@touch $(STAMP)
+
+boot: setup
+	@$(VENV)/bin/nanokernel boot $(ARGS)
+
+test: setup
+	@$(PY) -m pytest $(ARGS)
+
+stress: setup
+	@NK_STRESS=long $(PY) -m pytest -m stress $(ARGS)
+
+bench: setup
+	@$(VENV)/bin/nanokernel bench $(ARGS)
+
+lint: setup
+	@$(VENV)/bin/ruff check .
+
+clean:
+	rm -rf $(VENV) build dist *.egg-info libipc/_nkffi.* .pytest_cache .hypothesis

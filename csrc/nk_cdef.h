@@ -1,0 +1,93 @@
+/*
+ * nk_cdef.h — what Python sees of csrc/, read by build_ffi.py into ffi.cdef().
+ *
+ * cdef-only: no #include, no _Atomic.  Constants are `...` and structs end in
+ * `...;`, so every value and offset comes from the C compiler reading the real
+ * headers (nk_msg.h, nk_ring.h, nk_errors.h) — nothing is re-typed in Python.
+ * The shared ring layout stays opaque: Python never touches it directly.
+ */
+
+#define NK_OK ...
+#define NK_ERR_EMPTY ...
+#define NK_ERR_FULL ...
+#define NK_ERR_TOOBIG ...
+#define NK_ERR_CORRUPT ...
+#define NK_ERR_INTR ...
+#define NK_ERR_BADMSG ...
+#define NK_ERR_SMALLBUF ...
+#define NK_ERR_CORRUPT_DST ...
+#define NK_ERR_INVAL ...
+#define NK_PRODUCER ...
+#define NK_CONSUMER ...
+#define NK_DEFAULT_SPIN_NS ...
+#define NK_WAITV_MAX ...
+#define NK_RING_HDR_SIZE ...
+
+#define NK_KIND_CALL ...
+#define NK_KIND_REPLY ...
+#define NK_KIND_ERROR ...
+#define NK_KIND_SEND ...
+#define NK_KIND_NOTIFY ...
+#define NK_KIND_CANCEL ...
+#define NK_KIND_MAX ...
+#define NK_FLAG_NONBLOCK ...
+#define NK_HEADER_SIZE ...
+#define NK_EP_KERNEL ...
+#define NK_EP_ANY ...
+
+typedef struct nk_msg_header {
+    int32_t  src;
+    int32_t  dst;
+    uint16_t kind;
+    uint16_t flags;
+    uint32_t body_len;
+    uint64_t id;
+    ...;
+} nk_msg_header;
+
+typedef struct nk_ring {
+    uint64_t cap;
+    int      role;
+    int      corrupt;
+    uint64_t spin_ns;
+    uint64_t spin_max_ns;
+    uint64_t wakes_sent;
+    uint64_t sleeps;
+    ...;
+} nk_ring;
+
+/* creation */
+uint64_t nk_ring_bytes_for(uint64_t capacity);
+int      nk_ring_format(void *mem, uint64_t size);
+int      nk_ring_attach(nk_ring *r, void *mem, uint64_t size, int role);
+uint32_t nk_ring_max_payload(const nk_ring *r);
+void     nk_ring_set_spin(nk_ring *r, uint64_t spin_max_ns);
+
+/* producer */
+int      nk_ring_put(nk_ring *r, const void *buf, uint32_t len);
+int      nk_ring_putv(nk_ring *r, const void *a, uint32_t alen, const void *b, uint32_t blen);
+int64_t  nk_ring_put_many(nk_ring *r, const void *buf, const uint32_t *lens, uint32_t n);
+int      nk_msg_put(nk_ring *r, int32_t dst, uint16_t kind, uint16_t flags,
+                    uint64_t id, const void *body, uint32_t body_len);
+
+/* consumer */
+int64_t  nk_ring_get(nk_ring *r, void *buf, uint32_t buflen);
+int64_t  nk_ring_get_many(nk_ring *r, void *buf, uint64_t buflen, uint32_t *lens, uint32_t maxn);
+int64_t  nk_ring_peek(nk_ring *r, void *buf, uint32_t n);
+int64_t  nk_ring_discard(nk_ring *r);
+int64_t  nk_msg_get(nk_ring *r, nk_msg_header *h, void *body, uint32_t bodylen);
+int64_t  nk_msg_peek(nk_ring *r, nk_msg_header *h);
+int64_t  nk_ring_forward(nk_ring *src, nk_ring *dst, int32_t stamp);
+
+/* queries and waiting */
+int      nk_ring_readable(nk_ring *r);
+int      nk_ring_writable(nk_ring *r, uint32_t len);
+uint64_t nk_ring_used(nk_ring *r);
+int      nk_ring_wait_readable(nk_ring *r, int64_t timeout_ns);
+int      nk_ring_wait_writable(nk_ring *r, uint32_t len, int64_t timeout_ns);
+void     nk_ring_kick(nk_ring *r);
+uint32_t nk_bell_read(uint32_t *bell);
+void     nk_bell_ring(uint32_t *bell);
+int64_t  nk_wait_any(nk_ring **rd, uint32_t nrd, nk_ring **wr, const uint32_t *wlen,
+                     uint32_t nwr, uint32_t *bell, uint32_t bell_seen,
+                     int64_t spin_ns, int64_t timeout_ns, uint32_t *ready);

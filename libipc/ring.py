@@ -1,0 +1,184 @@
+"""A Python view of one SPSC ring living in shared memory (csrc/nk_ring.c).
+
+One ring has one producer and one consumer, each in its own process; each
+side holds a ``Ring`` over the same bytes.  All index arithmetic, validation
+and futex waiting happens in C (GIL released); this class turns C return
+codes into exceptions and bytes into Python objects.
+
+Naming: ``put``/``get`` block (with a timeout), ``put_nowait``/``get_nowait``
+raise ``WouldBlock``; ``put_many``/``get_many`` move as many records as they
+can in one call and never block.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+
+from libipc._nkffi import ffi, lib
+from libipc.errors import MessageTooLarge, RingCorrupted, Timeout, WouldBlock
+
+PRODUCER = lib.NK_PRODUCER
+CONSUMER = lib.NK_CONSUMER
+HEADER_BYTES = lib.NK_RING_HDR_SIZE
+
+
+def ring_bytes(capacity: int) -> int:
+    """Bytes of shared memory one ring of ``capacity`` data bytes needs."""
+    return lib.nk_ring_bytes_for(capacity)
+
+
+def format_ring(cbuf, size: int) -> None:
+    """Initialise a ring header in ``size`` bytes at ``cbuf`` (the creator does this once)."""
+    if lib.nk_ring_format(cbuf, size) != lib.NK_OK:
+        raise ValueError(f"ring: {size} bytes is not a header plus a power-of-two data area")
+
+
+def _timeout_ns(timeout: float | None) -> int:
+    return -1 if timeout is None else max(0, int(timeout * 1e9))
+
+
+class Ring:
+    """One direction of a shared-memory channel, seen from one side.
+
+    ``owner`` is any object whose lifetime keeps the mapping alive (the cffi
+    buffer of the mmap); the ring holds a reference to it.
+    """
+
+    def __init__(self, owner, cbuf, size: int, role: int, name: str = "ring") -> None:
+        self._owner = owner
+        self._r = ffi.new("nk_ring *")
+        self.name = name
+        rc = lib.nk_ring_attach(self._r, cbuf, size, role)
+        if rc == lib.NK_ERR_CORRUPT:
+            raise RingCorrupted(f"{name}: bad header (magic, capacity or indices)")
+        if rc != lib.NK_OK:
+            raise ValueError(f"{name}: cannot attach ({rc})")
+        self.role = role
+        self.max_payload: int = lib.nk_ring_max_payload(self._r)
+        self._buf = ffi.new("uint8_t[]", self.max_payload)
+        self._many_buf = None
+        self._many_lens = None
+
+    # -- plumbing -----------------------------------------------------------
+    @property
+    def cdata(self):
+        """The ``nk_ring *`` for other C calls (message put/get, the router)."""
+        return self._r
+
+    @property
+    def capacity(self) -> int:
+        return self._r.cap
+
+    @property
+    def corrupt(self) -> bool:
+        return bool(self._r.corrupt)
+
+    def used(self) -> int:
+        """Bytes currently in the ring (records, headers and padding)."""
+        return lib.nk_ring_used(self._r)
+
+    def stats(self) -> dict[str, int]:
+        return {"sleeps": self._r.sleeps, "wakes_sent": self._r.wakes_sent}
+
+    def set_spin(self, spin_ns: int) -> None:
+        """Bound the spin before sleeping (0: always sleep at once)."""
+        lib.nk_ring_set_spin(self._r, spin_ns)
+
+    def check(self, rc: int) -> int:
+        """Raise the exception a negative C return code stands for."""
+        if rc >= 0:
+            return rc
+        if rc == lib.NK_ERR_CORRUPT:
+            raise RingCorrupted(f"{self.name}: shared indices or record lengths are invalid")
+        if rc == lib.NK_ERR_TOOBIG:
+            raise MessageTooLarge(f"{self.name}: record larger than {self.max_payload} bytes")
+        if rc in (lib.NK_ERR_FULL, lib.NK_ERR_EMPTY):
+            raise WouldBlock(f"{self.name}: {'full' if rc == lib.NK_ERR_FULL else 'empty'}")
+        raise RingCorrupted(f"{self.name}: unexpected ring error {rc}")
+
+    # -- producer -------------------------------------------------------------
+    def put_nowait(self, data: bytes) -> None:
+        self.check(lib.nk_ring_put(self._r, data, len(data)))
+
+    def put(self, data: bytes, timeout: float | None = None) -> None:
+        """Append one record, waiting up to ``timeout`` seconds for room."""
+        rc = lib.nk_ring_put(self._r, data, len(data))
+        if rc == lib.NK_ERR_FULL:
+            self.wait_writable(len(data), timeout, raise_on_timeout=True)
+            rc = lib.nk_ring_put(self._r, data, len(data))
+        self.check(rc)
+
+    def put_many(self, records: Iterable[bytes]) -> int:
+        """Append as many records as fit, publishing once; returns how many."""
+        records = list(records)
+        if not records:
+            return 0
+        lens = ffi.new("uint32_t[]", [len(r) for r in records])
+        return self.check(lib.nk_ring_put_many(self._r, b"".join(records), lens, len(records)))
+
+    def wait_writable(
+        self, size: int, timeout: float | None = None, *, raise_on_timeout: bool = False
+    ) -> bool:
+        """Wait until a record of ``size`` bytes fits; False on timeout."""
+        if size > self.max_payload:
+            raise MessageTooLarge(f"{self.name}: record larger than {self.max_payload} bytes")
+        return self._wait(lambda ns: lib.nk_ring_wait_writable(self._r, size, ns),
+                          timeout, raise_on_timeout, "room")
+
+    # -- consumer -------------------------------------------------------------
+    def get_nowait(self) -> bytes:
+        n = self.check(lib.nk_ring_get(self._r, self._buf, self.max_payload))
+        return ffi.buffer(self._buf, n)[:]
+
+    def get(self, timeout: float | None = None) -> bytes:
+        """Remove one record, waiting up to ``timeout`` seconds for one."""
+        n = lib.nk_ring_get(self._r, self._buf, self.max_payload)
+        if n == lib.NK_ERR_EMPTY:
+            self.wait_readable(timeout, raise_on_timeout=True)
+            n = lib.nk_ring_get(self._r, self._buf, self.max_payload)
+        return ffi.buffer(self._buf, self.check(n))[:]
+
+    def get_many(self, max_count: int = 256) -> list[bytes]:
+        """Remove up to ``max_count`` records in one call; [] when empty."""
+        if self._many_buf is None or len(self._many_lens) < max_count:
+            self._many_buf = ffi.new("uint8_t[]", self.capacity)
+            self._many_lens = ffi.new("uint32_t[]", max_count)
+        n = self.check(lib.nk_ring_get_many(
+            self._r, self._many_buf, self.capacity, self._many_lens, max_count))
+        out, pos, buf, lens = [], 0, ffi.buffer(self._many_buf), self._many_lens
+        for i in range(n):
+            out.append(buf[pos:pos + lens[i]])
+            pos += lens[i]
+        return out
+
+    def readable(self) -> bool:
+        return bool(self.check(lib.nk_ring_readable(self._r)))
+
+    def wait_readable(self, timeout: float | None = None, *, raise_on_timeout: bool = False) -> bool:
+        """Wait until a record is there; False on timeout.  Spins briefly, then sleeps."""
+        return self._wait(lambda ns: lib.nk_ring_wait_readable(self._r, ns),
+                          timeout, raise_on_timeout, "data")
+
+    def kick(self) -> None:
+        """Wake this ring's consumer without putting anything (a local doorbell)."""
+        lib.nk_ring_kick(self._r)
+
+    # -- waiting ----------------------------------------------------------------
+    def _wait(self, fn, timeout: float | None, raise_on_timeout: bool, what: str) -> bool:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            left = None if deadline is None else max(0.0, deadline - time.monotonic())
+            rc = fn(_timeout_ns(left))
+            if rc == lib.NK_ERR_INTR:   # a signal: let Python run its handler, then go on
+                continue
+            if rc == 0:
+                if raise_on_timeout:
+                    raise Timeout(f"{self.name}: no {what} within {timeout} s")
+                return False
+            self.check(rc)
+            return True
+
+    def close(self) -> None:
+        """Drop the reference to the mapping; the ring must not be used afterwards."""
+        self._owner = None
