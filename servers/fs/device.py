@@ -1,0 +1,213 @@
+"""device — what the filesystem stores its blocks on.
+
+The bottom layer: a BlockDevice is an array of fixed-size blocks that can be
+read and written in runs.  The filesystem above it only ever calls the five
+members of the protocol, so the same code runs on
+
+  - DiskImage: a real disk-image file (what the block server serves and what
+    mkfs/fsck open), read and written with pread/pwrite;
+  - RamDisk: a bytearray, for `--ramdisk` and fast tests;
+  - an IPC-backed device in the fs server, which forwards to the block server.
+
+Rules every implementation keeps:
+  - `read(block, count)` returns exactly count * block_size bytes;
+  - `write(block, data)` takes a whole number of blocks;
+  - both refuse any block outside [0, nblocks) with InvalidArgument, before
+    touching anything;
+  - a write that returned is visible to every later read; `flush()` makes the
+    writes so far durable (fsync for a file).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+from libipc.errors import (
+    CorruptFilesystem,
+    FileExists,
+    FileNotFound,
+    InvalidArgument,
+    PermissionDenied,
+)
+
+from .layout import BSIZE
+
+
+@runtime_checkable
+class BlockDevice(Protocol):
+    """An array of `nblocks` blocks of `block_size` bytes."""
+
+    @property
+    def block_size(self) -> int: ...
+
+    @property
+    def nblocks(self) -> int: ...
+
+    def read(self, block: int, count: int) -> bytes: ...
+
+    def write(self, block: int, data: bytes) -> None: ...
+
+    def flush(self) -> None: ...
+
+
+def check_transfer(where: str, block: object, count: object, nblocks: int) -> None:
+    """Refuse a read/write of `count` blocks at `block` that leaves [0, nblocks)."""
+    for name, value in (("block", block), ("count", count)):
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise InvalidArgument(f"{where}: {name} must be an int, not {type(value).__name__}")
+    assert isinstance(block, int) and isinstance(count, int)
+    if block < 0 or count < 0 or block + count > nblocks:
+        raise InvalidArgument(f"{where}: blocks [{block}, {block + count}) outside the "
+                              f"{nblocks}-block device")
+
+
+def check_write_data(where: str, data: object, block_size: int) -> int:
+    """The number of blocks in `data`; InvalidArgument unless whole blocks of bytes."""
+    if not isinstance(data, bytes | bytearray | memoryview):
+        raise InvalidArgument(f"{where}: data must be bytes, not {type(data).__name__}")
+    size = memoryview(data).nbytes
+    if size % block_size:
+        raise InvalidArgument(f"{where}: {size} bytes is not a whole number of "
+                              f"{block_size}-byte blocks")
+    return size // block_size
+
+
+class DiskImage:
+    """A disk-image file as a BlockDevice (pread/pwrite, bounds-checked)."""
+
+    def __init__(self, path: str | os.PathLike[str], *, readonly: bool = False,
+                 block_size: int = BSIZE) -> None:
+        self.path = Path(path)
+        self.readonly = readonly
+        self._block_size = block_size
+        self._fd = self._open(readonly)
+        try:
+            self._nblocks = self._check_size()
+        except BaseException:
+            os.close(self._fd)
+            raise
+
+    def _open(self, readonly: bool) -> int:
+        flags = (os.O_RDONLY if readonly else os.O_RDWR) | getattr(os, "O_CLOEXEC", 0)
+        try:
+            return os.open(self.path, flags)
+        except FileNotFoundError:
+            raise FileNotFound(f"{self.path}: no such disk image") from None
+        except IsADirectoryError:
+            raise InvalidArgument(f"{self.path}: is a directory, not a disk image") from None
+        except PermissionError:
+            mode = "reading" if readonly else "reading and writing"
+            raise PermissionDenied(f"{self.path}: not allowed to open for {mode}") from None
+        except OSError as e:
+            raise InvalidArgument(f"{self.path}: cannot open: {e.strerror}") from None
+
+    def _check_size(self) -> int:
+        size = os.fstat(self._fd).st_size
+        if size == 0:
+            raise CorruptFilesystem(f"{self.path}: empty disk image (0 bytes)")
+        if size % self._block_size:
+            raise CorruptFilesystem(f"{self.path}: size {size} is not a multiple of "
+                                    f"{self._block_size} (truncated image?)")
+        return size // self._block_size
+
+    @classmethod
+    def create(cls, path: str | os.PathLike[str], nblocks: int, *,
+               overwrite: bool = False, block_size: int = BSIZE) -> DiskImage:
+        """Create a zero-filled (sparse) image of `nblocks` blocks and open it."""
+        if not isinstance(nblocks, int) or nblocks <= 0:
+            raise InvalidArgument(f"{path}: image size must be a positive number of blocks")
+        flags = os.O_RDWR | os.O_CREAT | (os.O_TRUNC if overwrite else os.O_EXCL)
+        try:
+            fd = os.open(path, flags, 0o644)
+        except FileExistsError:
+            raise FileExists(f"{path}: already exists (refusing to overwrite)") from None
+        except FileNotFoundError:
+            raise FileNotFound(f"{path}: directory does not exist") from None
+        except PermissionError:
+            raise PermissionDenied(f"{path}: not allowed to create") from None
+        try:
+            os.ftruncate(fd, nblocks * block_size)
+        finally:
+            os.close(fd)
+        return cls(path, block_size=block_size)
+
+    @property
+    def block_size(self) -> int:
+        return self._block_size
+
+    @property
+    def nblocks(self) -> int:
+        return self._nblocks
+
+    def read(self, block: int, count: int = 1) -> bytes:
+        check_transfer(f"{self.path}: read", block, count, self._nblocks)
+        size = count * self._block_size
+        data = os.pread(self._fd, size, block * self._block_size)
+        if len(data) != size:
+            raise CorruptFilesystem(f"{self.path}: short read at block {block} "
+                                    "(image shrank while open?)")
+        return data
+
+    def write(self, block: int, data: bytes) -> None:
+        if self.readonly:
+            raise PermissionDenied(f"{self.path}: opened read-only")
+        count = check_write_data(f"{self.path}: write", data, self._block_size)
+        check_transfer(f"{self.path}: write", block, count, self._nblocks)
+        view = memoryview(data).cast("B")
+        offset = block * self._block_size
+        while view:
+            done = os.pwrite(self._fd, view, offset)
+            view, offset = view[done:], offset + done
+
+    def flush(self) -> None:
+        if not self.readonly:
+            os.fsync(self._fd)
+
+    def close(self) -> None:
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
+
+    def __enter__(self) -> DiskImage:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"DiskImage({str(self.path)!r}, nblocks={self._nblocks})"
+
+
+class RamDisk:
+    """A BlockDevice in memory: a throwaway disk (`--ramdisk`) and fast tests."""
+
+    def __init__(self, nblocks: int, *, block_size: int = BSIZE) -> None:
+        if not isinstance(nblocks, int) or nblocks <= 0:
+            raise InvalidArgument("ramdisk: size must be a positive number of blocks")
+        self._block_size = block_size
+        self._nblocks = nblocks
+        self.data = bytearray(nblocks * block_size)
+
+    @property
+    def block_size(self) -> int:
+        return self._block_size
+
+    @property
+    def nblocks(self) -> int:
+        return self._nblocks
+
+    def read(self, block: int, count: int = 1) -> bytes:
+        check_transfer("ramdisk: read", block, count, self._nblocks)
+        start = block * self._block_size
+        return bytes(self.data[start:start + count * self._block_size])
+
+    def write(self, block: int, data: bytes) -> None:
+        count = check_write_data("ramdisk: write", data, self._block_size)
+        check_transfer("ramdisk: write", block, count, self._nblocks)
+        start = block * self._block_size
+        self.data[start:start + count * self._block_size] = data
+
+    def flush(self) -> None:
+        pass
