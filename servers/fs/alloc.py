@@ -8,8 +8,9 @@ the disk is nearly full.
 
 Invariants kept here:
   - a block is handed out zeroed (through the log, without a device read);
-  - only data-area blocks are ever allocated or freed; a bitmap that claims
-    otherwise is CorruptFilesystem, not something to "fix" silently;
+  - only data-area blocks are ever allocated or freed: the search starts at
+    datastart whatever the bitmap says below it, and freeing anything else
+    (or a block already free) is CorruptFilesystem, never "fixed" silently;
   - `balloc_many` allocates all blocks it was asked for or none, so a caller
     never has to undo half an allocation;
   - every change goes through the current log op.
@@ -99,8 +100,6 @@ def _free_in_range(vol: Volume, start: int, stop: int) -> Iterator[int]:
         if bit is None:
             b = base + BPB
             continue
-        if base + bit < sb.datastart:
-            raise CorruptFilesystem(f"bitmap: metadata block {base + bit} is marked free")
         yield base + bit
         b = base + bit + 1
 

@@ -1,0 +1,60 @@
+"""Directories: entries, lookup, free-slot reuse, '.' and '..'."""
+
+from __future__ import annotations
+
+from servers.fs import directory
+from servers.fs.filesystem import FileSystem
+from servers.fs.inode import InodeTable
+from servers.fs.layout import BSIZE, DIRENT_SIZE, ROOTINO
+
+
+def _dir(fs: FileSystem, path: str):  # noqa: ANN202 - test helper
+    table = InodeTable(fs._vol_)
+    return table, table.get(fs.stat(path)["inum"])
+
+
+class TestDirectory:
+    def test_new_directory_has_dot_and_dotdot(self, ram_fs: FileSystem) -> None:
+        """mkdir makes '.' (itself) and '..' (its parent) and nothing else."""
+        ram_fs.mkdir("/d")
+        _, dp = _dir(ram_fs, "/d")
+        names = {name: inum for name, inum, _ in directory.entries(ram_fs._vol_, dp)}
+        assert {".": dp.inum, "..": ROOTINO} == names
+        assert directory.is_empty(ram_fs._vol_, dp)
+
+    def test_lookup_finds_entries_and_only_whole_names(self, ram_fs: FileSystem) -> None:
+        """lookup matches a whole name, not a prefix or a suffix of one."""
+        ram_fs.create("/abc")
+        _, root = _dir(ram_fs, "/")
+        assert ram_fs.stat("/abc")["inum"] == directory.lookup(ram_fs._vol_, root, "abc")[0]
+        assert None is directory.lookup(ram_fs._vol_, root, "ab")
+        assert None is directory.lookup(ram_fs._vol_, root, "bc")
+
+    def test_directory_grows_past_one_block(self, ram_fs: FileSystem) -> None:
+        """More entries than fit in one block spill into a second block."""
+        ram_fs.mkdir("/many")
+        count = BSIZE // DIRENT_SIZE + 5
+        for i in range(count):
+            ram_fs.create(f"/many/file-{i:03d}")
+        assert count == len(ram_fs.readdir("/many"))
+        assert 2 == ram_fs.stat("/many")["blocks"]
+        assert "file-068" == ram_fs.readdir("/many")[68]["name"]
+
+    def test_removed_slot_is_reused(self, ram_fs: FileSystem) -> None:
+        """After unlink, the next link takes the freed slot; the directory does not grow."""
+        for name in "abc":
+            ram_fs.create(f"/{name}")
+        size = ram_fs.stat("/")["size"]
+        ram_fs.unlink("/b")
+        ram_fs.create("/z")
+        assert size == ram_fs.stat("/")["size"]
+
+    def test_subdirectory_links_count_dotdot(self, ram_fs: FileSystem) -> None:
+        """A directory's nlink is 2 plus its number of subdirectories."""
+        ram_fs.mkdir("/p")
+        ram_fs.mkdir("/p/c1")
+        ram_fs.mkdir("/p/c2")
+        ram_fs.create("/p/f")
+        assert 4 == ram_fs.stat("/p")["nlink"]
+        ram_fs.rmdir("/p/c1")
+        assert 3 == ram_fs.stat("/p")["nlink"]
