@@ -92,18 +92,6 @@ def volume() -> Volume:
     return Volume.open(disk, parse_superblock(disk.read(0, 1)))
 
 
-def remount(fs: FileSystem) -> FileSystem:
-    """A new FileSystem mounted on the same device (what a restarted server does)."""
-    again = FileSystem(fs.device)
-    again.mount()
-    return again
-
-
-@pytest.fixture
-def remounted() -> Callable[[FileSystem], FileSystem]:
-    return remount
-
-
 class Damage:
     """Deliberate damage to an image file, through the cffi layouts (for mount/fsck tests)."""
 
