@@ -97,8 +97,12 @@ class FileSystem:
         if not root.is_dir:
             raise CorruptFilesystem(f"mount: root inode {ROOTINO} is not a directory")
         self._vol, self._table = vol, table
-        self.reclaimed_orphans = self._reclaim_orphans()
-        self.sync()
+        try:
+            self.reclaimed_orphans = self._reclaim_orphans()
+            self.sync()
+        except BaseException:
+            self._vol = self._table = None
+            raise
 
     def unmount(self) -> None:
         """Sync and let go of the device; further calls need a new mount()."""

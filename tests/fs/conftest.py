@@ -41,8 +41,8 @@ _COMMON = {
     "suppress_health_check": [HealthCheck.too_slow, HealthCheck.function_scoped_fixture,
                               HealthCheck.data_too_large],
 }
-settings.register_profile("nk-fs", max_examples=500 if _LONG else 100, **_COMMON)
-settings.register_profile("nk-fs-quick", max_examples=1000 if _LONG else 60, **_COMMON)
+settings.register_profile("nk-fs", max_examples=1000 if _LONG else 200, **_COMMON)
+settings.register_profile("nk-fs-quick", max_examples=2000 if _LONG else 150, **_COMMON)
 
 SMALL_IMAGE = 2 * 1024 * 1024
 
