@@ -22,10 +22,9 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 
-from .device import BlockDevice
+from .device import BlockDevice, max_transfer_blocks
 
 DEFAULT_CAPACITY = 1024  # blocks (4 MiB)
-MAX_RUN = 16  # most blocks fetched in one device read (64 KiB: one IPC message)
 
 
 class BlockCache:
@@ -34,6 +33,7 @@ class BlockCache:
     def __init__(self, device: BlockDevice, capacity: int = DEFAULT_CAPACITY) -> None:
         self.device = device
         self.block_size = device.block_size
+        self.max_run = max_transfer_blocks(device)
         self.capacity = max(1, capacity)
         self._clean: OrderedDict[int, bytearray] = OrderedDict()
         self._pinned: dict[int, bytearray] = {}
@@ -62,7 +62,7 @@ class BlockCache:
                 missing.append(b)
             else:
                 found[b] = buf
-        for start, count in _runs(sorted(set(missing))):
+        for start, count in runs(sorted(set(missing)), self.max_run):
             data = self.device.read(start, count)
             self.misses += count
             for i in range(count):
@@ -132,12 +132,12 @@ class BlockCache:
             self._clean.popitem(last=False)
 
 
-def _runs(blocks: list[int]) -> list[tuple[int, int]]:
-    """(start, count) runs of consecutive numbers in sorted `blocks`, at most MAX_RUN long."""
-    runs: list[tuple[int, int]] = []
+def runs(blocks: list[int], max_run: int) -> list[tuple[int, int]]:
+    """(start, count) runs of consecutive numbers in sorted `blocks`, at most max_run long."""
+    found: list[tuple[int, int]] = []
     for b in blocks:
-        if runs and runs[-1][0] + runs[-1][1] == b and runs[-1][1] < MAX_RUN:
-            runs[-1] = (runs[-1][0], runs[-1][1] + 1)
+        if found and found[-1][0] + found[-1][1] == b and found[-1][1] < max_run:
+            found[-1] = (found[-1][0], found[-1][1] + 1)
         else:
-            runs.append((b, 1))
-    return runs
+            found.append((b, 1))
+    return found

@@ -16,6 +16,9 @@ Rules every implementation keeps:
     touching anything;
   - a write that returned is visible to every later read; `flush()` makes the
     writes so far durable (fsync for a file).
+A device may also have an int attribute `max_transfer_blocks`: the filesystem
+then never reads or writes more blocks than that in one call (an IPC-backed
+device sets it so that one call fits in one message).
 """
 
 from __future__ import annotations
@@ -50,6 +53,15 @@ class BlockDevice(Protocol):
     def write(self, block: int, data: bytes) -> None: ...
 
     def flush(self) -> None: ...
+
+
+DEFAULT_MAX_TRANSFER = 16  # blocks per call when the device sets no limit
+
+
+def max_transfer_blocks(device: BlockDevice) -> int:
+    """Most blocks to move in one read/write call to `device`."""
+    limit = getattr(device, "max_transfer_blocks", DEFAULT_MAX_TRANSFER)
+    return limit if isinstance(limit, int) and limit > 0 else DEFAULT_MAX_TRANSFER
 
 
 def check_transfer(where: str, block: object, count: object, nblocks: int) -> None:

@@ -124,9 +124,11 @@ class InodeTable:
             raise CorruptFilesystem(f"inode {inum}: size {d.size} beyond the largest file")
         ip = Inode(inum=inum, type=d.type, nlink=d.nlink, size=d.size, mtime_ns=d.mtime_ns,
                    direct=list(d.direct), indirect=d.indirect, dindirect=d.dindirect)
-        for where, ptr in (("indirect", ip.indirect), ("dindirect", ip.dindirect),
-                           *((f"direct[{i}]", p) for i, p in enumerate(ip.direct))):
-            _check_pointer(self.vol, ip, where, ptr)
+        ptrs = [*ip.direct, ip.indirect, ip.dindirect]
+        if max(ptrs) >= sb.nblocks or min(filter(None, ptrs), default=sb.datastart) < sb.datastart:
+            for where, ptr in (("indirect", ip.indirect), ("dindirect", ip.dindirect),
+                               *((f"direct[{i}]", p) for i, p in enumerate(ip.direct))):
+                _check_pointer(self.vol, ip, where, ptr)  # rare: name the bad one
         return ip
 
 
@@ -148,8 +150,8 @@ def _read_pointers(vol: Volume, ip: Inode, where: str, block: int,
         return [0] * (stop - start)
     ptrs = pointer_list(vol.cache.read(block), start, stop)
     lo, hi = vol.sb.datastart, vol.sb.nblocks
-    for i, p in enumerate(ptrs):
-        if p and not lo <= p < hi:
+    if ptrs and (max(ptrs) >= hi or min(filter(None, ptrs), default=lo) < lo):
+        for i, p in enumerate(ptrs):  # rare: find the bad one to name it
             _check_pointer(vol, ip, f"{where}[{start + i}]", p)
     return ptrs
 

@@ -48,8 +48,8 @@ from contextlib import contextmanager
 
 from libipc.errors import CorruptFilesystem
 
-from .cache import MAX_RUN, BlockCache, _runs
-from .device import BlockDevice
+from .cache import BlockCache, runs
+from .device import BlockDevice, max_transfer_blocks
 from .layout import LOGSIZE, MAXOPBLOCKS, Superblock, logheader_bytes, parse_logheader
 
 
@@ -69,6 +69,7 @@ class Log:
         self.sb = sb
         self.group_commit = group_commit
         self.barriers = barriers
+        self.max_run = max_transfer_blocks(device)
         self._group: dict[int, None] = {}  # blocks of committed-in-memory ops, in order
         self._in_op = False
         self._op_blocks: set[int] = set()
@@ -180,8 +181,8 @@ class Log:
         self.commits += 1
 
     def _write_log(self, blocks: list[int]) -> None:
-        for i in range(0, len(blocks), MAX_RUN):
-            chunk = blocks[i:i + MAX_RUN]
+        for i in range(0, len(blocks), self.max_run):
+            chunk = blocks[i:i + self.max_run]
             data = b"".join(self.cache.read(b) for b in chunk)
             self.device.write(self.sb.logstart + 1 + i, data)
 
@@ -189,7 +190,7 @@ class Log:
         self.device.write(self.sb.logstart, logheader_bytes(blocks))
 
     def _install(self, blocks: list[int]) -> None:
-        for start, count in _runs(sorted(blocks)):
+        for start, count in runs(sorted(blocks), self.max_run):
             data = b"".join(self.cache.read(b) for b in range(start, start + count))
             self.device.write(start, data)
 
@@ -206,10 +207,8 @@ class Log:
         problem = header_problem(self.sb, n, homes)
         if problem:
             raise CorruptFilesystem(problem)
-        data = self.device.read(self.sb.logstart + 1, n)
-        bsize = self.sb.bsize
         for i, home in enumerate(homes):
-            self.device.write(home, data[i * bsize:(i + 1) * bsize])
+            self.device.write(home, self.device.read(self.sb.logstart + 1 + i, 1))
             self.cache.drop(home)
         self.device.flush()
         self._write_header([])

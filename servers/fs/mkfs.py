@@ -24,7 +24,7 @@ from libipc.errors import CorruptFilesystem, InvalidArgument, IpcError
 
 from . import directory
 from .alloc import ialloc
-from .device import BlockDevice, DiskImage
+from .device import BlockDevice, DiskImage, max_transfer_blocks
 from .filesystem import FileSystem
 from .inode import InodeTable
 from .layout import (
@@ -43,7 +43,6 @@ KIB = 1024
 DEFAULT_SIZE = 32 * KIB * KIB
 MIN_SIZE = 512 * KIB  # ~60 data blocks: below this there is nothing worth storing
 MAX_SIZE = (2**32 - 1) * BSIZE  # block numbers are 32 bits
-ZERO_RUN = 16  # blocks per write when zeroing the inode table
 
 DEFAULT_MOTD = """\
 Welcome to nanokernel, a microkernel you can read in an afternoon.
@@ -117,8 +116,9 @@ def format_device(device: BlockDevice, *, motd: str = DEFAULT_MOTD) -> Superbloc
 
 
 def _zero(device: BlockDevice, start: int, count: int) -> None:
-    for first in range(start, start + count, ZERO_RUN):
-        n = min(ZERO_RUN, start + count - first)
+    run = max_transfer_blocks(device)
+    for first in range(start, start + count, run):
+        n = min(run, start + count - first)
         device.write(first, bytes(n * BSIZE))
 
 

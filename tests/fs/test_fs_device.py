@@ -106,3 +106,34 @@ class TestRamDisk:
         assert b"x" * BSIZE == disk.read(1, 1)
         with pytest.raises(InvalidArgument):
             disk.read(4, 1)
+
+
+class _SmallTransfers(RamDisk):
+    """A RamDisk that, like an IPC device, takes at most 3 blocks per call."""
+
+    max_transfer_blocks = 3
+
+    def read(self, block: int, count: int = 1) -> bytes:
+        assert count <= 3
+        return super().read(block, count)
+
+    def write(self, block: int, data: bytes) -> None:
+        assert len(data) <= 3 * BSIZE
+        super().write(block, data)
+
+
+class TestMaxTransfer:
+    def test_filesystem_respects_the_device_transfer_limit(self) -> None:
+        """mkfs, cache reads, log writes and installs never exceed max_transfer_blocks."""
+        from servers.fs.filesystem import FileSystem
+        from servers.fs.mkfs import format_device
+        disk = _SmallTransfers(512)
+        format_device(disk)
+        fs = FileSystem(disk)
+        fs.mount()
+        data = bytes(range(256)) * 400
+        fs.write("/f", 0, data, create=True)
+        fs.sync()
+        again = FileSystem(disk)
+        again.mount()
+        assert data == again.read("/f", 0, len(data))
