@@ -8,7 +8,8 @@ Layers, bottom up, one file each (read them in this order):
     log.py        write-ahead log: atomic multi-block ops, group commit
     volume.py     what a mounted image's layers share
     alloc.py      bitmap block allocator, inode allocator
-    inode.py      inodes: block map (direct/indirect/double), read, write, shrink
+    inode.py      inodes: block map (direct/indirect/double), read, write
+    truncate.py   freeing a file's blocks, bounded by the log
     directory.py  directory entries: lookup, link, unlink
     paths.py      path names: normalise, namei, nameiparent
     filesystem.py FileSystem: the path-based ops the fs server serves

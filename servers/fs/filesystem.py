@@ -47,7 +47,7 @@ from libipc.errors import (
 from . import directory
 from .alloc import count_free_blocks, count_free_inodes, ialloc, ifree
 from .device import BlockDevice
-from .inode import Inode, InodeTable, count_blocks, readi, shrink, touch, writei
+from .inode import Inode, InodeTable, count_blocks, readi, touch, writei
 from .layout import (
     BSIZE,
     IPB,
@@ -61,6 +61,7 @@ from .layout import (
     superblock_problems,
 )
 from .paths import namei, nameiparent, normalise
+from .truncate import shrink
 from .volume import Volume
 
 MAX_NLINK = 0xFFFF  # nlink is a uint16 on disk

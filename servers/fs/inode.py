@@ -10,29 +10,27 @@ A zero pointer anywhere on that path is a hole, which reads as zeros.
 
 Invariants:
   - no block is allocated at or beyond logical block ceil(size / BSIZE);
-  - the bytes of the last block past `size` are zero (truncate clears them),
-    so growing a file never exposes old data;
+  - the bytes of the last block past `size` are zero (truncate.py clears
+    them), so growing a file never exposes old data;
   - every pointer is 0 or inside the data area; anything else raises
     CorruptFilesystem naming the inode, before the pointer is followed.
 
 Interface rules: get inodes from an InodeTable (one Python object per inode
 per op, so two paths to the same inode see each other's changes); after
 changing an Inode's fields call `table.update(ip)` inside the op.  `writei`
-and `shrink` stop early when the op is running out of log room and report how
-far they got; the caller finishes in a new op.  Every intermediate state
-they leave is a valid file.
+stops early when the op is running out of log room and reports how far it
+got; the caller goes on in a new op.  Freeing blocks lives in truncate.py.
 """
 
 from __future__ import annotations
 
 import math
 import time
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from libipc.errors import CorruptFilesystem, InvalidArgument, NoSpace
 
-from .alloc import balloc_many, bfree
+from .alloc import balloc_many
 from .layout import (
     BSIZE,
     DOUBLE_BASE,
@@ -45,7 +43,6 @@ from .layout import (
     T_FILE,
     T_FREE,
     ZERO_BLOCK,
-    bitmap_location,
     dinodes,
     inode_location,
     pointer_list,
@@ -56,8 +53,6 @@ from .volume import Volume
 # Blocks one more data block can newly touch in an op: the data block, three
 # index blocks and the bitmap blocks of those four, plus the inode's block.
 WRITE_RESERVE = 9
-# Log slots a shrink step keeps free for the inode block and the tail block.
-SHRINK_RESERVE = 2
 
 
 @dataclass
@@ -143,7 +138,7 @@ def _check_pointer(vol: Volume, ip: Inode, where: str, ptr: int) -> None:
                                 "outside the data area")
 
 
-def _read_pointers(vol: Volume, ip: Inode, where: str, block: int,
+def read_pointers(vol: Volume, ip: Inode, where: str, block: int,
                    start: int, stop: int) -> list[int]:
     """Pointers [start, stop) of index block `block` (zeros if it is a hole), checked."""
     if block == 0:
@@ -168,13 +163,13 @@ def map_range(vol: Volume, ip: Inode, first: int, count: int) -> list[int]:
             out.extend(ip.direct[lbn:stop])
         elif lbn < DOUBLE_BASE:
             stop = min(end, DOUBLE_BASE)
-            out.extend(_read_pointers(vol, ip, "indirect", ip.indirect,
+            out.extend(read_pointers(vol, ip, "indirect", ip.indirect,
                                       lbn - SINGLE_BASE, stop - SINGLE_BASE))
         else:
             outer, inner = divmod(lbn - DOUBLE_BASE, NINDIRECT)
             stop = min(end, DOUBLE_BASE + (outer + 1) * NINDIRECT)
-            (l1,) = _read_pointers(vol, ip, "dindirect", ip.dindirect, outer, outer + 1)
-            out.extend(_read_pointers(vol, ip, f"dindirect[{outer}]", l1,
+            (l1,) = read_pointers(vol, ip, "dindirect", ip.dindirect, outer, outer + 1)
+            out.extend(read_pointers(vol, ip, f"dindirect[{outer}]", l1,
                                       inner, inner + stop - lbn))
         lbn = stop
     return out
@@ -200,7 +195,7 @@ def bmap_alloc(vol: Volume, ip: Inode, lbn: int) -> tuple[int, bool]:
         if need_ind:
             ip.indirect = new.pop()
         data = new[0]
-        _set_pointer(vol, ip.indirect, lbn - SINGLE_BASE, data)
+        set_pointer(vol, ip.indirect, lbn - SINGLE_BASE, data)
     else:
         outer, inner = divmod(lbn - DOUBLE_BASE, NINDIRECT)
         need_dind = ip.dindirect == 0
@@ -210,18 +205,18 @@ def bmap_alloc(vol: Volume, ip: Inode, lbn: int) -> tuple[int, bool]:
             ip.dindirect = new.pop()
         if l1 == 0:
             l1 = new.pop()
-            _set_pointer(vol, ip.dindirect, outer, l1)
+            set_pointer(vol, ip.dindirect, outer, l1)
         data = new[0]
-        _set_pointer(vol, l1, inner, data)
+        set_pointer(vol, l1, inner, data)
     return data, True
 
 
 def bmap_l1(vol: Volume, ip: Inode, outer: int) -> int:
     """The `outer`-th indirect block under ip.dindirect (0 if none)."""
-    return _read_pointers(vol, ip, "dindirect", ip.dindirect, outer, outer + 1)[0]
+    return read_pointers(vol, ip, "dindirect", ip.dindirect, outer, outer + 1)[0]
 
 
-def _set_pointer(vol: Volume, index_block: int, i: int, value: int) -> None:
+def set_pointer(vol: Volume, index_block: int, i: int, value: int) -> None:
     pointers(vol.log.write_block(index_block))[i] = value
 
 
@@ -232,7 +227,7 @@ def count_blocks(vol: Volume, ip: Inode) -> int:
         total += 1 + _count_nonzero(vol, ip, "indirect", ip.indirect)
     if ip.dindirect:
         total += 1
-        for outer, l1 in enumerate(_read_pointers(vol, ip, "dindirect", ip.dindirect,
+        for outer, l1 in enumerate(read_pointers(vol, ip, "dindirect", ip.dindirect,
                                                   0, NINDIRECT)):
             if l1:
                 total += 1 + _count_nonzero(vol, ip, f"dindirect[{outer}]", l1)
@@ -240,7 +235,7 @@ def count_blocks(vol: Volume, ip: Inode) -> int:
 
 
 def _count_nonzero(vol: Volume, ip: Inode, where: str, block: int) -> int:
-    return NINDIRECT - _read_pointers(vol, ip, where, block, 0, NINDIRECT).count(0)
+    return NINDIRECT - read_pointers(vol, ip, where, block, 0, NINDIRECT).count(0)
 
 
 # --- reading and writing --------------------------------------------------
@@ -288,120 +283,3 @@ def writei(vol: Volume, table: InodeTable, ip: Inode, offset: int, data: bytes) 
         touch(ip)
         table.update(ip)
     return written
-
-
-# --- truncation -----------------------------------------------------------
-def shrink(vol: Volume, table: InodeTable, ip: Inode, size: int) -> bool:
-    """Free the blocks past `size`, last first, while the op has room.
-
-    Returns True when the file is down to `size` (and its tail block is
-    zeroed past it); False when the op ran out of room — the file is then a
-    valid, shorter-than-before file and the caller goes on in a new op."""
-    step = _Shrink(vol, ip, math.ceil(size / BSIZE))
-    done = step.run()
-    if done:
-        ip.size = min(ip.size, size)
-        _zero_tail(vol, ip)
-    else:
-        ip.size = min(ip.size, step.lowest_freed * BSIZE)
-    touch(ip)
-    table.update(ip)
-    return done
-
-
-def _zero_tail(vol: Volume, ip: Inode) -> None:
-    """Zero the bytes of the last block past ip.size (the invariant growing relies on)."""
-    boff = ip.size % BSIZE
-    if boff:
-        block = bmap(vol, ip, ip.size // BSIZE)
-        if block:
-            buf = vol.log.write_block(block)
-            buf[boff:] = ZERO_BLOCK[boff:]
-
-
-class _Shrink:
-    """One op's worth of freeing blocks at logical numbers >= keep, highest first."""
-
-    def __init__(self, vol: Volume, ip: Inode, keep: int) -> None:
-        self.vol, self.ip, self.keep = vol, ip, keep
-        self.lowest_freed = math.ceil(ip.size / BSIZE)
-        self.inode_block = inode_location(vol.sb, ip.inum)[0]
-
-    def run(self) -> bool:
-        ip = self.ip
-        if ip.dindirect and not self._free_double():
-            return False
-        if ip.indirect and self.keep < DOUBLE_BASE:
-            done, freed = self._free_single(ip.indirect, SINGLE_BASE, "indirect", parent=0)
-            if freed:
-                ip.indirect = 0
-            if not done:
-                return False
-        for lbn in range(NDIRECT - 1, self.keep - 1, -1):
-            if ip.direct[lbn]:
-                if not self._room(frees=[ip.direct[lbn]]):
-                    return False
-                self._free(ip.direct[lbn], lbn)
-                ip.direct[lbn] = 0
-        return True
-
-    def _free_double(self) -> bool:
-        ip = self.ip
-        l1s = _read_pointers(self.vol, ip, "dindirect", ip.dindirect, 0, NINDIRECT)
-        for outer in range(NINDIRECT - 1, -1, -1):
-            base = DOUBLE_BASE + outer * NINDIRECT
-            if base + NINDIRECT <= self.keep:
-                break
-            if not l1s[outer]:
-                continue
-            done, freed = self._free_single(l1s[outer], base, f"dindirect[{outer}]",
-                                            parent=ip.dindirect)
-            if freed:
-                _set_pointer(self.vol, ip.dindirect, outer, 0)
-            if not done:
-                return False
-        if self.keep <= DOUBLE_BASE:
-            if not self._room(frees=[ip.dindirect]):
-                return False
-            self._free(ip.dindirect, DOUBLE_BASE)
-            ip.dindirect = 0
-        return True
-
-    def _free_single(self, block: int, base: int, where: str,
-                     parent: int) -> tuple[bool, bool]:
-        """Free the data blocks >= keep under index block `block`, whose entries
-        map logical blocks base..., and `block` itself once it is empty (then
-        the caller clears its pointer, in `parent` if that is an index block).
-        Returns (finished, block freed)."""
-        start = max(self.keep - base, 0)
-        ptrs = _read_pointers(self.vol, self.ip, where, block, 0, NINDIRECT)
-        victims = [(i, p) for i, p in enumerate(ptrs) if p and i >= start]
-        parent_writes = [parent] if parent else []
-        if start == 0 and self._room(frees=[block, *(p for _, p in victims)],
-                                     writes=parent_writes):
-            for i, p in reversed(victims):  # the whole index block goes: skip its entries
-                self._free(p, base + i)
-            self._free(block, base)
-            return True, True
-        for i, p in reversed(victims):
-            if not self._room(frees=[p], writes=[block]):
-                return False, False
-            self._free(p, base + i)
-            _set_pointer(self.vol, block, i, 0)
-        if start > 0:
-            return True, False
-        if not self._room(frees=[block], writes=parent_writes):
-            return False, False
-        self._free(block, base)
-        return True, True
-
-    def _room(self, *, frees: list[int], writes: Sequence[int] = ()) -> bool:
-        """Can this op still free `frees` and write `writes` (and the inode)?"""
-        touched = {bitmap_location(self.vol.sb, b)[0] for b in frees}
-        touched.update(writes)
-        touched.add(self.inode_block)
-        return self.vol.log.new_in_op(touched) <= self.vol.log.op_room() - SHRINK_RESERVE
-
-    def _free(self, block: int, lbn: int) -> None:
-        bfree(self.vol, block)
-        self.lowest_freed = min(self.lowest_freed, lbn)

@@ -11,8 +11,9 @@ from servers.fs.alloc import count_free_blocks
 from servers.fs.device import DiskImage
 from servers.fs.filesystem import FileSystem
 from servers.fs.fsck import fsck
-from servers.fs.inode import InodeTable, bmap, shrink
+from servers.fs.inode import InodeTable, bmap
 from servers.fs.layout import BPB, BSIZE, DOUBLE_BASE, MAXOPBLOCKS, NDIRECT, NINDIRECT, SINGLE_BASE
+from servers.fs.truncate import shrink
 
 MIB = 1024 * 1024
 
