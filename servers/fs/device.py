@@ -102,6 +102,8 @@ class DiskImage:
             raise
 
     def _open(self, readonly: bool) -> int:
+        if self.path.exists() and not self.path.is_file():  # a FIFO would block open()
+            raise InvalidArgument(f"{self.path}: not a regular file, not a disk image")
         flags = (os.O_RDONLY if readonly else os.O_RDWR) | getattr(os, "O_CLOEXEC", 0)
         try:
             return os.open(self.path, flags)

@@ -213,7 +213,10 @@ class FileSystem:
         _check_count("write", p, "offset", offset)
         if not isinstance(data, bytes | bytearray | memoryview):
             raise InvalidArgument(f"write {p}: data must be bytes, not {type(data).__name__}")
-        view = memoryview(data).cast("B")
+        try:
+            view = memoryview(data).cast("B")
+        except (TypeError, ValueError):
+            raise InvalidArgument(f"write {p}: data must be one contiguous buffer") from None
         if offset + len(view) > MAX_FILE_SIZE:
             raise InvalidArgument(f"write {p}: would grow the file past the largest file "
                                   f"({MAX_FILE_SIZE} bytes)")

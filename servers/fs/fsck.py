@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import math
 import os
+import stat
 from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -149,20 +150,14 @@ class _Image:
                 return None
             return cls(lambda b: target.read(b, 1), target.nblocks * BSIZE)
         try:
+            if not stat.S_ISREG(os.stat(target).st_mode):  # a FIFO would block open()
+                raise OSError(0, "not a regular file")
             fd = os.open(target, os.O_RDONLY)
         except OSError as e:
             report.unreadable = True
             report.problem(f"{target}: cannot open: {e.strerror}")
             return None
-        try:
-            size = os.fstat(fd).st_size
-            if not os.path.isfile(target):
-                raise IsADirectoryError(21, "not a regular file")
-        except OSError as e:
-            os.close(fd)
-            report.unreadable = True
-            report.problem(f"{target}: cannot read: {e.strerror}")
-            return None
+        size = os.fstat(fd).st_size
         return cls(lambda b: os.pread(fd, BSIZE, b * BSIZE), size, lambda: os.close(fd))
 
     def read(self, block: int) -> bytes:

@@ -159,6 +159,8 @@ class Log:
         """Make every finished op durable in the log, then install it."""
         if self._in_op:
             raise RuntimeError("log: commit inside an op")
+        if self._failure:
+            raise LogFailed(self._failure)
         if not self._group:
             return
         blocks = list(self._group)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -68,6 +69,12 @@ class TestDiskImage:
         """Opening a missing file raises FileNotFound naming it."""
         with pytest.raises(FileNotFound, match="no such disk image"):
             DiskImage(tmp_path / "nope.img")
+
+    def test_fifo_is_refused_without_blocking(self, tmp_path: Path) -> None:
+        """A FIFO is not a disk image: refused at once instead of hanging in open()."""
+        os.mkfifo(tmp_path / "fifo")
+        with pytest.raises(InvalidArgument, match="not a regular file"):
+            DiskImage(tmp_path / "fifo")
 
     def test_empty_image_is_a_clear_error(self, tmp_path: Path) -> None:
         """A zero-length file is refused as CorruptFilesystem."""

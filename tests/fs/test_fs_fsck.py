@@ -80,6 +80,11 @@ class TestFsckImageDamage:
         """A directory instead of an image gives exit status 2."""
         assert 2 == fsck(tmp_path).exit_status
 
+    def test_fifo_is_unreadable_without_blocking(self, tmp_path: Path) -> None:
+        """A FIFO gives exit status 2 at once instead of hanging in open()."""
+        os.mkfifo(tmp_path / "fifo")
+        assert 2 == fsck(tmp_path / "fifo").exit_status
+
     def test_empty_file(self, tmp_path: Path) -> None:
         """A zero-length file is reported as too small."""
         (tmp_path / "e.img").write_bytes(b"")

@@ -259,6 +259,17 @@ class FileSystemMachine(RuleBasedStateMachine):
         path = data.draw(st.sampled_from(self.model.existing()))
         self.both("rmdir" if self.model.kind(path) == "dir" else "unlink", path)
 
+    @precondition(lambda self: self.model.files())
+    @rule(data=st.data(), offset=OFFSETS, blocks=st.integers(15, 60), fill=st.binary(
+        min_size=1, max_size=7))
+    def write_big_then_sync(self, data: st.DataObject, offset: int, blocks: int,
+                            fill: bytes) -> None:
+        """A write of many blocks takes several log ops; sync so a crash test stays exact."""
+        chunk = (fill * (blocks * BSIZE // len(fill) + 1))[:blocks * BSIZE - 3]
+        self.both("write", data.draw(st.sampled_from(self.model.files())), offset, chunk)
+        self.fs.sync()
+        self.durable = [dict(self.model.tree)]
+
     @rule(path=PATHS, offset=OFFSETS, size=st.integers(0, 3 * BSIZE))
     def read(self, path: str, offset: int, size: int) -> None:
         try:
