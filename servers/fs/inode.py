@@ -9,7 +9,8 @@ Layer 4.  An inode maps logical block n of a file to a disk block:
 A zero pointer anywhere on that path is a hole, which reads as zeros.
 
 Invariants:
-  - no block is allocated at or beyond logical block ceil(size / BSIZE);
+  - no data block is allocated at or beyond logical block ceil(size / BSIZE)
+    (an empty index block may be, for a moment, while truncate.py works);
   - the bytes of the last block past `size` are zero (truncate.py clears
     them), so growing a file never exposes old data;
   - every pointer is 0 or inside the data area; anything else raises
