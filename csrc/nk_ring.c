@@ -477,6 +477,14 @@ int64_t nk_ring_forward(nk_ring *src, nk_ring *dst, int32_t stamp)
 
 /* ------------------------------------------------------------ queries */
 
+/* Where the shared fields live, for tests that corrupt them on purpose. */
+void nk_ring_layout(uint64_t *head_off, uint64_t *tail_off, uint64_t *data_off)
+{
+    *head_off = offsetof(struct nk_ring_shared, head);
+    *tail_off = offsetof(struct nk_ring_shared, tail);
+    *data_off = NK_RING_HDR_SIZE;
+}
+
 int nk_ring_readable(nk_ring *r)
 {
     uint8_t *p;
