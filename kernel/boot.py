@@ -1,0 +1,116 @@
+"""Booting: make the per-boot log, start the kernel, start init, run until halt.
+
+The kernel process is the host process the user started (``nanokernel boot``).
+It starts exactly one user process, init, and hands it the boot options
+through the environment (``NK_CONFIG``, ``NK_DISK``, ``NK_COMMANDS``, …);
+everything else — which servers, in which order, with what rights — is
+init's business, read from the boot configuration.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import structlog
+
+from kernel.endpoint import INIT_SLOT, KERNEL
+from kernel.kernel import DEFAULT_MAX_CALLS, DEFAULT_MAX_MESSAGE, Kernel
+
+
+@dataclass
+class BootOptions:
+    init_argv: list[str] = field(default_factory=lambda: ["-m", "servers.init"])
+    log_path: Path | None = None
+    trace_path: Path | None = None
+    env: dict[str, str] = field(default_factory=dict)   # boot options for init
+    max_message: int = DEFAULT_MAX_MESSAGE
+    max_calls: int = DEFAULT_MAX_CALLS
+    interactive: bool = False   # stdin is a TTY: Ctrl-C belongs to the console
+
+
+def state_dir() -> Path:
+    """``$XDG_STATE_HOME/nanokernel`` (default ``~/.local/state/nanokernel``)."""
+    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(base) / "nanokernel"
+
+
+def default_log_path() -> Path:
+    logs = state_dir() / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    return logs / f"boot-{stamp}-{os.getpid()}.log"
+
+
+def _configure_kernel_log(log_file) -> None:
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            structlog.processors.format_exc_info,
+            structlog.processors.JSONRenderer(),
+        ],
+        logger_factory=structlog.PrintLoggerFactory(log_file),
+        cache_logger_on_first_use=False,
+    )
+
+
+def run(options: BootOptions) -> int:
+    """Boot, run until halt, return the exit status (the last command's, or 128+signal)."""
+    log_path = options.log_path or default_log_path()
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    log_file = open(log_path, "a", buffering=1)  # noqa: SIM115 (kept for the whole boot)
+    _configure_kernel_log(log_file)
+    kernel = Kernel(log_fd=log_file.fileno(), log_path=log_path,
+                    trace_path=options.trace_path, max_message=options.max_message,
+                    max_calls=options.max_calls)
+    if options.trace_path is not None:
+        kernel.tracer.turn(True)
+    old = _install_signals(kernel, options.interactive)
+    env = dict(options.env)
+    env.update({"NK_LOG": str(log_path), "NK_BOOT_T0": repr(time.time())})
+    if options.trace_path is not None:
+        env["NK_TRACE"] = str(options.trace_path)
+    os.environ.update(env)   # every process of this boot sees the boot options
+    try:
+        kernel.spawn(options.init_argv, name="init", parent=KERNEL, privileged=True,
+                     acl=["*"], slot=INIT_SLOT)
+        return kernel.run()
+    finally:
+        kernel.close()
+        _restore_signals(old)
+        log_file.close()
+
+
+def _install_signals(kernel: Kernel, interactive: bool) -> dict[int, object]:
+    """SIGTERM (and SIGINT when not interactive) halt cleanly; SIGHUP too."""
+    wanted = [signal.SIGTERM, signal.SIGHUP]
+    if not interactive:
+        wanted.append(signal.SIGINT)
+    old = {s: signal.signal(s, kernel.on_signal) for s in wanted}
+    if interactive:
+        old[signal.SIGINT] = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    return old
+
+
+def _restore_signals(old: dict[int, object]) -> None:
+    for signum, handler in old.items():
+        signal.signal(signum, handler)
+
+
+def main() -> int:
+    """``python -m kernel.boot PROGRAM.py``: boot with your own init (teaching, tests)."""
+    argv = sys.argv[1:]
+    if not argv:
+        print("usage: python -m kernel.boot INIT_PROGRAM.py [ARGS]", file=sys.stderr)
+        return 2
+    return run(BootOptions(init_argv=argv))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,59 @@
+"""Halting: stop every process, one at a time, while the router keeps routing.
+
+Order: init first (so nothing gets restarted), then the others youngest
+first — the shell before fs, fs before block — so a server flushing its state
+on SIGTERM can still call the servers it depends on.  Each gets SIGTERM and a
+grace period, then SIGKILL.  The halt is done when no process is left.
+"""
+
+from __future__ import annotations
+
+import signal
+import time
+from typing import TYPE_CHECKING
+
+from kernel.endpoint import INIT_SLOT
+
+if TYPE_CHECKING:
+    from kernel.kernel import Kernel
+    from kernel.proc import Proc
+
+GRACE_S = 3.0
+KILL_WAIT_S = 2.0
+
+
+class Halter:
+    def __init__(self, kernel: Kernel, reason: str) -> None:
+        self.k = kernel
+        self.reason = reason
+        self.victim: Proc | None = None
+        self.deadline = 0.0
+        self.killed = False
+        self.skipped: set[int] = set()
+
+    def _order(self) -> list[Proc]:
+        live = [p for p in self.k.order if p.state != "dead" and p.endpoint not in self.skipped]
+        first = [p for p in live if p.slot == INIT_SLOT]
+        rest = [p for p in reversed(live) if p.slot != INIT_SLOT]
+        return first + rest
+
+    def tick(self) -> bool:
+        """Advance; True when every process is gone."""
+        now = time.monotonic()
+        if self.victim is not None and self.victim.state != "dead":
+            if now < self.deadline:
+                return False
+            if not self.killed:
+                self.victim.signal(signal.SIGKILL)
+                self.killed, self.deadline = True, now + KILL_WAIT_S
+                self.k.log.warning("halt_kill", name=self.victim.name, pid=self.victim.pid)
+                return False
+            self.k.log.error("halt_unkillable", name=self.victim.name, pid=self.victim.pid)
+            self.skipped.add(self.victim.endpoint)
+        remaining = self._order()
+        if not remaining:
+            return True
+        self.victim, self.killed = remaining[0], False
+        self.deadline = now + GRACE_S
+        self.victim.signal(signal.SIGTERM)
+        return False

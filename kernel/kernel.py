@@ -1,0 +1,279 @@
+"""The nanokernel: a process table, a router, and a loop that sleeps when idle.
+
+The kernel knows no server by name.  It starts one process (init) and from
+then on only does what processes ask through kernel calls (endpoint 0) and
+what the router rules say.  Its one blocking point is ``nk_wait_any``: a futex
+wait on every process's outgoing ring, on the incoming rings someone waits
+to write into, and on the kernel's private doorbell (rung by the reaper
+thread when a child exits).
+
+    loop:  wait → reap exits → route every ready ring (fairly) → deliver pending
+           → advance a halt in progress
+"""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import threading
+import time
+from pathlib import Path
+from queue import Empty, SimpleQueue
+from typing import Any
+
+import structlog
+from libipc._nkffi import ffi, lib
+
+from kernel import endpoint as ep
+from kernel import spawn as spawning
+from kernel.halt import Halter
+from kernel.proc import DEAD, Proc
+from kernel.router import Router
+from kernel.syscalls import dispatch_syscall
+from kernel.trace import Tracer
+from libipc.channel import Channel
+from libipc.errors import Halted, InvalidArgument, IpcError, ServerDied
+from libipc.message import HEADER_SIZE, NOTIFY_EXIT, REPLY, pack
+
+DEFAULT_MAX_MESSAGE = 64 * 1024
+DEFAULT_MAX_CALLS = 16
+SPIN_NS = 20_000
+
+
+class Kernel:
+    def __init__(self, *, log_fd: int | None = None, log_path: Path | None = None,
+                 trace_path: Path | None = None, max_message: int = DEFAULT_MAX_MESSAGE,
+                 max_calls: int = DEFAULT_MAX_CALLS, ring_capacity: int | None = None) -> None:
+        self.max_message = max_message
+        self.max_record = max_message + HEADER_SIZE
+        self.max_calls = max_calls
+        self.ring_capacity = ring_capacity or _ring_capacity_for(self.max_record)
+        self.log_fd = log_fd
+        self.log_path = log_path
+        self.log = structlog.get_logger().bind(proc="kernel")
+        self.tracer = Tracer(trace_path)
+        self.procs: dict[int, Proc] = {}      # endpoint -> Proc, dead ones kept for `wait`
+        self.slots: dict[int, Proc] = {}      # slot -> the live Proc in it
+        self.generation = [0] * ep.MAX_SLOTS
+        self.order: list[Proc] = []           # spawn order (halt goes backwards)
+        self.router = Router(self)
+        self.bell = ffi.new("uint32_t *")
+        self.exits: SimpleQueue[tuple[Proc, int]] = SimpleQueue()
+        self.halter: Halter | None = None
+        self.exit_status = 0
+        self.messages_routed = 0
+        self.kernel_calls = 0
+        self.started = time.monotonic()
+        self._rotate = 0
+        self._signalled: int | None = None
+        self._ready = ffi.new("uint32_t[]", ep.MAX_SLOTS)
+
+    # -- process table ------------------------------------------------------------
+    def spawn(self, argv: list[str], *, name: str, parent: int, privileged: bool = False,
+              acl: list[str] | None = None, public: bool = False, slot: int | None = None,
+              console: bool = False, restarts: int = 0,
+              env: dict[str, str] | None = None) -> Proc:
+        """Create a process; it owns a fresh channel and nothing else of ours."""
+        if self.halter is not None:
+            raise Halted("the system is halting")
+        slot = self._take_slot(slot)
+        self.generation[slot] += 1
+        endpoint = ep.make(slot, self.generation[slot])
+        channel = Channel.create(self.ring_capacity, name=f"nk-{name}")
+        try:
+            popen = spawning.start(argv, channel, endpoint=endpoint, name=name,
+                                   log_fd=self.log_fd, console=console, env=env)
+        except BaseException:
+            channel.close()
+            raise
+        proc = Proc(endpoint, slot, name, channel, popen, parent, privileged,
+                    frozenset(acl or ()), public, restarts, list(argv))
+        self.procs[endpoint] = proc
+        self.slots[slot] = proc
+        self.order.append(proc)
+        threading.Thread(target=self._reap, args=(proc,), daemon=True,
+                         name=f"reap-{name}").start()
+        self.log.info("spawned", name=name, ep=endpoint, pid=popen.pid, argv=argv)
+        return proc
+
+    def _take_slot(self, wanted: int | None) -> int:
+        if wanted is not None:
+            if not 0 < wanted < ep.FIRST_DYNAMIC:
+                raise InvalidArgument(f"spawn: slot {wanted} is not a well-known slot")
+            if wanted in self.slots:
+                raise InvalidArgument(f"spawn: slot {wanted} is taken")
+            return wanted
+        for slot in range(ep.FIRST_DYNAMIC, ep.MAX_SLOTS):
+            if slot not in self.slots:
+                return slot
+        raise IpcError("spawn: the process table is full", code="TooManyCalls")
+
+    def resolve(self, endpoint: int) -> Proc | None:
+        """The live process an endpoint (or a well-known alias) names."""
+        if ep.is_alias(endpoint):
+            return self.slots.get(endpoint)
+        proc = self.procs.get(endpoint)
+        return proc if proc is not None and proc.alive else None
+
+    def allowed(self, src: Proc, dst: Proc) -> bool:
+        """The ACL rule: "*", the destination's name, or "@public" for public servers."""
+        acl = src.acl
+        return "*" in acl or dst.name in acl or (dst.public and "@public" in acl)
+
+    # -- exits --------------------------------------------------------------------
+    def _reap(self, proc: Proc) -> None:
+        status = proc.popen.wait()
+        self.exits.put((proc, status))
+        lib.nk_bell_ring(self.bell)
+
+    def _collect_exits(self) -> None:
+        while True:
+            try:
+                proc, status = self.exits.get_nowait()
+            except Empty:
+                return
+            self._exited(proc, status)
+
+    def _exited(self, proc: Proc, status: int) -> None:
+        """Fault semantics: waiting callers get ServerDied now, its own calls are forgotten."""
+        proc.state, proc.status = DEAD, status
+        if self.slots.get(proc.slot) is proc:
+            del self.slots[proc.slot]
+        for (caller_ep, call_id) in list(proc.calls_in):
+            caller = self.procs.get(caller_ep)
+            if caller is not None and caller.calls_out.pop(call_id, None) is not None:
+                self.router.post_error(caller, proc.endpoint, call_id,
+                                       ServerDied(f"{proc.name} exited with {status}"))
+        proc.calls_in.clear()
+        for call_id, (callee_ep, _) in proc.calls_out.items():
+            callee = self.procs.get(callee_ep)
+            if callee is not None:
+                callee.calls_in.pop((proc.endpoint, call_id), None)
+        proc.calls_out.clear()
+        proc.pending.clear()
+        proc.notify_bits.clear()
+        for other in self.slots.values():
+            if other.blocked_on is proc:
+                other.blocked_on = None
+        self._tell_exit(proc, status)
+        self.log.info("exited", name=proc.name, ep=proc.endpoint, pid=proc.pid, status=status)
+        proc.channel.close()
+
+    def _tell_exit(self, proc: Proc, status: int) -> None:
+        record = {"ep": proc.endpoint, "name": proc.name, "pid": proc.pid, "status": status,
+                  "parent": proc.parent}
+        for other in list(self.slots.values()):
+            if other.endpoint == proc.parent or other.watcher:
+                other.exits.append(record)
+                self.router.post_notify(other, ep.KERNEL, NOTIFY_EXIT)
+
+    def ring_corrupt(self, proc: Proc) -> None:
+        """A process broke its ring: kill it, nobody else."""
+        if proc.alive and proc.popen is not None and proc.popen.returncode is None:
+            self.log.error("ring_corrupt", name=proc.name, ep=proc.endpoint, pid=proc.pid)
+            proc.blocked_on = None
+            proc.state = "corrupt"
+            proc.signal(signal.SIGKILL)
+
+    # -- kernel calls ----------------------------------------------------------------
+    def syscall(self, caller: Proc, call_id: int, body: bytes) -> None:
+        self.kernel_calls += 1
+        try:
+            result = dispatch_syscall(self, caller, body)
+        except IpcError as exc:
+            self.router.post_error(caller, ep.KERNEL, call_id, exc)
+            return
+        except Exception as exc:   # a kernel bug must not take the kernel down
+            self.log.exception("syscall_crashed", caller=caller.name)
+            self.router.post_error(caller, ep.KERNEL, call_id,
+                                   IpcError(f"{type(exc).__name__}: {exc}", code="Internal"))
+            return
+        self.router.post(caller, ep.KERNEL, REPLY, call_id, pack(result))
+
+    # -- halting ------------------------------------------------------------------------
+    def halt(self, status: int = 0, reason: str = "halt") -> None:
+        if self.halter is None:
+            self.exit_status = status
+            self.log.info("halting", reason=reason, status=status)
+            self.halter = Halter(self, reason)
+            lib.nk_bell_ring(self.bell)
+
+    def on_signal(self, signum: int, _frame: Any = None) -> None:
+        self._signalled = signum
+
+    # -- the loop ------------------------------------------------------------------------
+    def run(self) -> int:
+        """Route until every process is gone after a halt; return the exit status."""
+        while True:
+            if self._signalled is not None:
+                self.halt(128 + self._signalled, reason=signal.Signals(self._signalled).name)
+                self._signalled = None
+            self._collect_exits()
+            if self.halter is not None and self.halter.tick():
+                break
+            if not self.slots and self.halter is None:
+                self.halt(self.exit_status, reason="no processes left")
+                continue
+            self._pass()
+        self.tracer.close()
+        return self.exit_status
+
+    def _pass(self) -> None:
+        live = [p for p in self.slots.values() if p.alive]
+        readers = [p for p in live if p.blocked_on is None]
+        writers = [p for p in live if p.has_mail()]
+        writers += [p.blocked_on for p in live if p.blocked_on is not None]
+        seen = lib.nk_bell_read(self.bell)
+        rd = ffi.new("nk_ring *[]", [p.channel.recv.cdata for p in readers] or 1)
+        wr = ffi.new("nk_ring *[]", [p.channel.send.cdata for p in writers] or 1)
+        wlen = ffi.new("uint32_t[]", [self._need(p, live) for p in writers] or 1)
+        timeout = 50_000_000 if self.halter is not None else -1
+        n = lib.nk_wait_any(rd, len(readers), wr, wlen, len(writers), self.bell, seen,
+                            SPIN_NS, timeout, self._ready)
+        if n < 0:
+            return  # a signal: the loop looks at it
+        ready = [readers[self._ready[i]] for i in range(n)]
+        if ready:
+            self._rotate = (self._rotate + 1) % len(ready)
+            ready = ready[self._rotate:] + ready[:self._rotate]
+        for proc in ready:
+            self.router.drain(proc)
+        for proc in live:
+            if proc.has_mail():
+                self.router.flush(proc)
+            if proc.blocked_on is not None:
+                self._unblock_if_room(proc)
+
+    def _need(self, proc: Proc, live: list[Proc]) -> int:
+        need = self.router.pending_len(proc) if proc.has_mail() else 0
+        for p in live:
+            if p.blocked_on is proc:
+                need = max(need, p.blocked_len)
+        return need or HEADER_SIZE
+
+    def _unblock_if_room(self, proc: Proc) -> None:
+        dst = proc.blocked_on
+        if not dst.alive or (not dst.has_mail()
+                             and lib.nk_ring_writable(dst.channel.send.cdata, proc.blocked_len)):
+            proc.blocked_on = None
+            self.router.drain(proc)
+
+    def close(self) -> None:
+        """Last resort after the loop: kill whatever is left, release every channel."""
+        for proc in self.slots.values():
+            proc.signal(signal.SIGKILL)
+        for proc in list(self.slots.values()):
+            try:
+                proc.popen.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.log.error("unkillable", name=proc.name, pid=proc.pid)
+            proc.channel.close()
+        self.slots.clear()
+
+
+def _ring_capacity_for(max_record: int) -> int:
+    """Room for two maximum messages per direction, at least 256 KiB."""
+    capacity = 256 * 1024
+    while capacity < 4 * (max_record + 16):
+        capacity *= 2
+    return capacity

@@ -1,0 +1,84 @@
+"""The process table entry: everything the kernel knows about one process.
+
+Who writes what: only the kernel's router thread touches a ``Proc``; the
+reaper thread only hands exit statuses over through a queue.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import subprocess
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+from libipc.channel import Channel
+
+RUNNING, DEAD = "running", "dead"
+
+
+@dataclass(eq=False)
+class Proc:
+    endpoint: int
+    slot: int
+    name: str
+    channel: Channel
+    popen: subprocess.Popen | None
+    parent: int
+    privileged: bool = False
+    acl: frozenset[str] = frozenset()   # names this process may CALL/SEND to; "*" = any
+    public: bool = False                # callable by processes whose ACL holds "@public"
+    restarts: int = 0                   # told by the spawner (init counts them)
+    argv: list[str] = field(default_factory=list)
+    state: str = RUNNING
+    started: float = field(default_factory=time.monotonic)
+    status: int | None = None
+    # calls this process made and still waits for: call id -> (callee endpoint, t0)
+    calls_out: dict[int, tuple[int, float]] = field(default_factory=dict)
+    # calls to this process not answered yet: (caller endpoint, call id) -> t0
+    calls_in: dict[tuple[int, int], float] = field(default_factory=dict)
+    # messages the kernel holds for this process until its ring has room
+    pending: deque[tuple[Any, bytes]] = field(default_factory=deque)
+    notify_bits: dict[int, int] = field(default_factory=dict)   # src -> coalesced bits
+    exits: list[dict[str, Any]] = field(default_factory=list)   # for the `wait` call
+    watcher: bool = False            # told of every exit, not only its children's
+    blocked_on: Proc | None = None   # its next CALL/SEND waits for room at this process
+    blocked_len: int = 0             # … and needs this many bytes there
+    msgs_in: int = 0
+    msgs_out: int = 0
+    bytes_in: int = 0
+    bytes_out: int = 0
+    dropped: int = 0
+    ring_high_water: int = 0
+
+    @property
+    def pid(self) -> int | None:
+        return self.popen.pid if self.popen is not None else None
+
+    @property
+    def alive(self) -> bool:
+        return self.state == RUNNING
+
+    def signal(self, signum: int) -> None:
+        """Send ``signum`` unless the process is already gone."""
+        if self.popen is not None and self.popen.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.popen.pid, signum)
+
+    def has_mail(self) -> bool:
+        return bool(self.pending) or bool(self.notify_bits)
+
+    def info(self) -> dict[str, Any]:
+        """The row ``ps`` and ``stats`` show."""
+        return {
+            "ep": self.endpoint, "name": self.name, "pid": self.pid, "state": self.state,
+            "parent": self.parent, "privileged": self.privileged,
+            "msgs_in": self.msgs_in, "msgs_out": self.msgs_out,
+            "bytes_in": self.bytes_in, "bytes_out": self.bytes_out,
+            "calls_in_flight": len(self.calls_out), "serving": len(self.calls_in),
+            "ring_high_water": self.ring_high_water, "dropped": self.dropped,
+            "restarts": self.restarts,
+            "uptime_s": round(time.monotonic() - self.started, 3),
+        }

@@ -1,0 +1,322 @@
+"""The router: move each message from its sender's ring to its receiver's.
+
+Per message, a small pipeline on the fixed header alone (the body is never
+unpacked unless it is addressed to the kernel, or tracing wants the op name):
+
+    peek header → check (kind, size, destination, ACL, limits, deadlock)
+               → stamp the true source → forward (one copy, ring to ring)
+               → book-keeping (outstanding calls, counters, trace)
+
+Rules, after DESIGN.md:
+* CALL   is tracked: the caller may get exactly one REPLY/ERROR, and only
+         from the callee (seL4's one-shot reply right).  Others are dropped
+         and counted.
+* SEND   blocks when the receiver's ring is full: the message stays in the
+         sender's ring and the kernel stops reading that ring until room
+         appears (back-pressure); with NK_FLAG_NONBLOCK it is refused with
+         ``WouldBlock`` instead.
+* NOTIFY never blocks: its bits are OR-ed into a per-sender word and
+         delivered when the receiver's ring has room.
+* CANCEL makes the kernel forget a call; a late reply is then dropped.
+Replies and kernel-made messages never block the replier either: when the
+receiver's ring is full they wait in the receiver's ``pending`` queue.
+
+Fairness: each pass visits every ready ring, starting one further each time,
+and takes at most ``BATCH`` messages from each, so a flooding sender cannot
+starve the others.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING
+
+from libipc._nkffi import ffi, lib
+
+from kernel.endpoint import KERNEL
+from kernel.proc import Proc
+from libipc.errors import (
+    Deadlock,
+    IpcError,
+    MessageTooLarge,
+    NoSuchEndpoint,
+    PermissionDenied,
+    TooManyCalls,
+    WouldBlock,
+)
+from libipc.message import (
+    CALL,
+    CANCEL,
+    ERROR,
+    FLAG_NONBLOCK,
+    HEADER_SIZE,
+    NOTIFY,
+    REPLY,
+    SEND,
+    pack,
+    parse_call,
+    unpack,
+)
+
+if TYPE_CHECKING:
+    from kernel.kernel import Kernel
+
+BATCH = 32
+KINDS = (CALL, REPLY, ERROR, SEND, NOTIFY, CANCEL)
+
+
+class Router:
+    def __init__(self, kernel: Kernel) -> None:
+        self.k = kernel
+        self._hdr = ffi.new("nk_msg_header *")
+        self._out = ffi.new("nk_msg_header *")
+        self._body = ffi.new("uint8_t[]", kernel.max_record)
+        self.routed = 0
+        self.dropped_replies = 0
+        self.refused = 0
+
+    # -- one pass ---------------------------------------------------------------
+    def drain(self, proc: Proc) -> None:
+        """Route up to BATCH messages from ``proc``'s ring."""
+        for _ in range(BATCH):
+            if not proc.alive or proc.blocked_on is not None:
+                return
+            n = lib.nk_msg_peek(proc.channel.recv.cdata, self._hdr)
+            if n == lib.NK_ERR_EMPTY:
+                return
+            if n == lib.NK_ERR_CORRUPT:
+                self.k.ring_corrupt(proc)
+                return
+            if n == lib.NK_ERR_BADMSG:
+                self._discard(proc, "malformed header")
+                continue
+            self._route(proc, int(n))
+
+    def _route(self, src: Proc, size: int) -> None:
+        h = self._hdr
+        kind, dst_ep, msg_id = h.kind, h.dst, h.id
+        if kind not in KINDS or h.flags & ~FLAG_NONBLOCK:
+            self._discard(src, f"bad kind {kind} or flags {h.flags}")
+            return
+        if size > self.k.max_record:
+            self._refuse(src, kind, msg_id, MessageTooLarge(
+                f"message of {size - HEADER_SIZE} bytes > limit {self.k.max_message}"))
+            return
+        if dst_ep == KERNEL:
+            self._to_kernel(src, kind, msg_id)
+            return
+        if kind in (REPLY, ERROR):
+            self._reply(src, dst_ep, kind, msg_id, size)
+        elif kind == CANCEL:
+            self._cancel(src, msg_id)
+        elif kind == NOTIFY:
+            self._notify(src, dst_ep, msg_id, size)
+        else:
+            self._call_or_send(src, dst_ep, kind, msg_id, size)
+
+    # -- per kind -----------------------------------------------------------------
+    def _call_or_send(self, src: Proc, dst_ep: int, kind: int, msg_id: int, size: int) -> None:
+        dst = self.k.resolve(dst_ep)
+        try:
+            self._check_call(src, dst, dst_ep, kind)
+        except IpcError as exc:
+            self._refuse(src, kind, msg_id, exc)
+            return
+        op = self._peek_op(src, size) if self.k.tracer.enabled else None
+        if dst.pending or not self._forward(src, dst, size):
+            if kind == SEND and self._hdr.flags & FLAG_NONBLOCK:
+                self._refuse(src, kind, msg_id, WouldBlock(f"{dst.name}'s ring is full"))
+            else:
+                src.blocked_on = dst   # back-pressure: leave it in the sender's ring
+                src.blocked_len = size
+            return
+        now = time.monotonic()
+        if kind == CALL:
+            src.calls_out[msg_id] = (dst.endpoint, now)
+            dst.calls_in[(src.endpoint, msg_id)] = now
+        self._trace(src, dst, kind, msg_id, size, op=op)
+
+    def _check_call(self, src: Proc, dst: Proc | None, dst_ep: int, kind: int) -> None:
+        if dst is None or not dst.alive:
+            raise NoSuchEndpoint(f"no process at endpoint {dst_ep}")
+        if not self.k.allowed(src, dst):
+            raise PermissionDenied(f"{src.name} may not call {dst.name}")
+        if kind != CALL:
+            return
+        if len(src.calls_out) >= self.k.max_calls:
+            raise TooManyCalls(f"{src.name} has {len(src.calls_out)} calls outstanding")
+        if self._closes_cycle(src, dst):
+            raise Deadlock(f"{src.name} → {dst.name} would close a cycle of waiting calls")
+
+    def _closes_cycle(self, src: Proc, dst: Proc) -> bool:
+        """MINIX's check: does ``dst`` (transitively) wait on ``src``?"""
+        seen, stack = set(), [dst]
+        while stack:
+            p = stack.pop()
+            if p is src:
+                return True
+            if p.endpoint in seen:
+                continue
+            seen.add(p.endpoint)
+            for callee_ep, _ in p.calls_out.values():
+                callee = self.k.procs.get(callee_ep)
+                if callee is not None:
+                    stack.append(callee)
+        return False
+
+    def _reply(self, src: Proc, dst_ep: int, kind: int, msg_id: int, size: int) -> None:
+        dst = self.k.procs.get(dst_ep)
+        outstanding = dst.calls_out.get(msg_id) if dst is not None else None
+        if dst is None or not dst.alive or outstanding is None or outstanding[0] != src.endpoint:
+            self._discard(src, f"reply {msg_id} to {dst_ep}: no such call outstanding")
+            self.dropped_replies += 1
+            src.dropped += 1
+            return
+        del dst.calls_out[msg_id]
+        t0 = src.calls_in.pop((dst.endpoint, msg_id), outstanding[1])
+        latency = (time.monotonic() - t0) * 1e6
+        if dst.pending or not self._forward(src, dst, size):
+            self._queue_copy(src, dst)
+        self._trace(src, dst, kind, msg_id, size, latency_us=latency)
+
+    def _cancel(self, src: Proc, msg_id: int) -> None:
+        self._consume(src)
+        call = src.calls_out.pop(msg_id, None)
+        if call is not None:
+            callee = self.k.procs.get(call[0])
+            if callee is not None:
+                callee.calls_in.pop((src.endpoint, msg_id), None)
+
+    def _notify(self, src: Proc, dst_ep: int, bits: int, size: int) -> None:
+        self._consume(src)
+        dst = self.k.resolve(dst_ep)
+        if dst is None or not dst.alive:
+            return  # notifications are best-effort signals, never errors
+        self.post_notify(dst, src.endpoint, bits)
+        self._trace(src, dst, NOTIFY, bits, size)
+
+    def _to_kernel(self, src: Proc, kind: int, msg_id: int) -> None:
+        n = lib.nk_msg_get(src.channel.recv.cdata, self._hdr, self._body, self.k.max_record)
+        if n < 0 or kind != CALL:
+            return  # only CALLs mean anything to the kernel; the rest is dropped
+        body = ffi.buffer(self._body, n)[:]
+        src.msgs_out += 1
+        self.k.syscall(src, msg_id, body)
+
+    # -- moving bytes ---------------------------------------------------------------
+    def _forward(self, src: Proc, dst: Proc, size: int) -> bool:
+        rc = lib.nk_ring_forward(src.channel.recv.cdata, dst.channel.send.cdata, src.endpoint)
+        if rc == lib.NK_ERR_FULL:
+            return False
+        if rc == lib.NK_ERR_CORRUPT_DST:
+            self.k.ring_corrupt(dst)
+            self._consume(src)
+            return True
+        if rc < 0:
+            self.k.ring_corrupt(src)
+            return True
+        self._count(src, dst, size)
+        used = lib.nk_ring_used(dst.channel.send.cdata)
+        if used > dst.ring_high_water:
+            dst.ring_high_water = used
+        return True
+
+    def _count(self, src: Proc, dst: Proc, size: int) -> None:
+        self.routed += 1
+        self.k.messages_routed += 1
+        src.msgs_out += 1
+        src.bytes_out += size
+        dst.msgs_in += 1
+        dst.bytes_in += size
+
+    def _queue_copy(self, src: Proc, dst: Proc) -> None:
+        """Take the message out of src's ring into dst's pending queue (src stamped)."""
+        n = lib.nk_msg_get(src.channel.recv.cdata, self._hdr, self._body, self.k.max_record)
+        if n < 0:
+            return
+        h = self._hdr
+        dst.pending.append(((src.endpoint, h.kind, h.flags, h.id), ffi.buffer(self._body, n)[:]))
+        self._count(src, dst, HEADER_SIZE + n)
+
+    def post(self, dst: Proc, src_ep: int, kind: int, msg_id: int, body: bytes) -> None:
+        """A message made by the kernel (reply, error): queue it, deliver when room."""
+        dst.pending.append(((src_ep, kind, 0, msg_id), body))
+        self.flush(dst)
+
+    def post_error(self, dst: Proc, src_ep: int, msg_id: int, exc: IpcError) -> None:
+        self.post(dst, src_ep, ERROR, msg_id, pack(exc.to_body()))
+
+    def post_notify(self, dst: Proc, src_ep: int, bits: int) -> None:
+        dst.notify_bits[src_ep] = dst.notify_bits.get(src_ep, 0) | bits
+        self.flush(dst)
+
+    def flush(self, dst: Proc) -> None:
+        """Deliver ``dst``'s pending messages and notifications while its ring has room."""
+        if not dst.alive:
+            return
+        ring = dst.channel.send.cdata
+        out = self._out
+        while dst.pending:
+            (src_ep, kind, flags, msg_id), body = dst.pending[0]
+            out.src, out.dst, out.kind, out.flags = src_ep, dst.endpoint, kind, flags
+            out.id, out.body_len = msg_id, len(body)
+            rc = lib.nk_ring_putv(ring, out, HEADER_SIZE, body, len(body))
+            if rc == lib.NK_ERR_FULL:
+                return
+            dst.pending.popleft()
+            if rc < 0:
+                self.k.ring_corrupt(dst)
+                return
+        for src_ep in list(dst.notify_bits):
+            out.src, out.dst, out.kind, out.flags = src_ep, dst.endpoint, NOTIFY, 0
+            out.id, out.body_len = dst.notify_bits[src_ep], 0
+            rc = lib.nk_ring_putv(ring, out, HEADER_SIZE, b"", 0)
+            if rc == lib.NK_ERR_FULL:
+                return
+            del dst.notify_bits[src_ep]
+
+    def pending_len(self, dst: Proc) -> int:
+        """Bytes the next pending delivery to ``dst`` needs (for the writer wait)."""
+        if dst.pending:
+            return HEADER_SIZE + len(dst.pending[0][1])
+        return HEADER_SIZE
+
+    # -- refusing ---------------------------------------------------------------------
+    def _refuse(self, src: Proc, kind: int, msg_id: int, exc: IpcError) -> None:
+        """Drop the message; a CALL or SEND gets the error back (same id)."""
+        self._consume(src)
+        self.refused += 1
+        if kind in (CALL, SEND):
+            self.post_error(src, KERNEL, msg_id, exc)
+        if self.k.tracer.enabled:
+            self.k.tracer.message(src=src.endpoint, src_name=src.name, dst=KERNEL,
+                                  dst_name="kernel", kind=ERROR, msg_id=msg_id, size=0,
+                                  note=f"refused: {exc.code}")
+
+    def _discard(self, src: Proc, why: str) -> None:
+        self._consume(src)
+        self.k.log.warning("message_dropped", src=src.endpoint, name=src.name, why=why)
+
+    def _consume(self, src: Proc) -> None:
+        rc = lib.nk_ring_discard(src.channel.recv.cdata)
+        if rc == lib.NK_ERR_CORRUPT:
+            self.k.ring_corrupt(src)
+
+    # -- tracing ------------------------------------------------------------------------
+    def _peek_op(self, src: Proc, size: int) -> str | None:
+        buf = ffi.new("uint8_t[]", size)
+        n = lib.nk_ring_peek(src.channel.recv.cdata, buf, size)
+        if n < 0:
+            return None
+        try:
+            op, _ = parse_call(unpack(ffi.buffer(buf, size)[HEADER_SIZE:]))
+            return op
+        except IpcError:
+            return "<malformed>"
+
+    def _trace(self, src: Proc, dst: Proc, kind: int, msg_id: int, size: int,
+               op: str | None = None, latency_us: float | None = None) -> None:
+        if self.k.tracer.enabled:
+            self.k.tracer.message(src=src.endpoint, src_name=src.name, dst=dst.endpoint,
+                                  dst_name=dst.name, kind=kind, msg_id=msg_id, size=size,
+                                  op=op, latency_us=latency_us)

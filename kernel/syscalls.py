@@ -1,0 +1,141 @@
+"""Kernel calls: the CALLs addressed to endpoint 0.
+
+One line per call in ``CALLS`` (VFS's table.c is the model): the handler and
+whether only privileged processes may make it.  Handlers' first lines are
+their guards.  Arguments are checked against the handler's signature, like a
+server's ``@op`` (missing, unexpected, mistyped → InvalidArgument).
+"""
+
+from __future__ import annotations
+
+import signal
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from libipc.errors import InvalidArgument, NoSuchEndpoint, NoSuchOp, PermissionDenied
+from libipc.message import parse_call, unpack
+from libipc.server import check_arguments
+
+if TYPE_CHECKING:
+    from kernel.kernel import Kernel
+    from kernel.proc import Proc
+
+
+def do_spawn(k: Kernel, caller: Proc, argv: list, name: str, acl: list | None = None,
+             privileged: bool = False, public: bool = False, slot: int | None = None,
+             console: bool = False, restarts: int = 0, env: dict | None = None) -> dict:
+    """Start a process running ``python argv…``; returns its endpoint and pid."""
+    if not name or len(name) > 32:
+        raise InvalidArgument("spawn: name must be 1 to 32 characters")
+    proc = k.spawn([str(a) for a in argv], name=name, parent=caller.endpoint,
+                   privileged=privileged, acl=[str(a) for a in acl or ()], public=public,
+                   slot=slot, console=console, restarts=restarts,
+                   env={str(a): str(b) for a, b in (env or {}).items()})
+    return {"ep": proc.endpoint, "pid": proc.pid}
+
+
+def do_kill(k: Kernel, caller: Proc, ep: int, signal_name: str = "KILL") -> bool:
+    """Send a signal (KILL, TERM, INT) to the process at ``ep``."""
+    target = k.resolve(ep)
+    if target is None:
+        raise NoSuchEndpoint(f"kill: no process at endpoint {ep}")
+    if signal_name not in ("KILL", "TERM", "INT"):
+        raise InvalidArgument(f"kill: unknown signal {signal_name!r} (KILL, TERM or INT)")
+    target.popen.send_signal(getattr(signal, f"SIG{signal_name}"))
+    return True
+
+
+def do_exit(k: Kernel, caller: Proc, status: int = 0) -> bool:
+    """Say goodbye: the caller exits with ``status`` right after this returns."""
+    caller.status = status
+    return True
+
+
+def do_ps(k: Kernel, caller: Proc) -> list:
+    """Every live process, in endpoint order."""
+    return [p.info() for p in sorted(k.slots.values(), key=lambda p: p.slot)]
+
+
+def do_stats(k: Kernel, caller: Proc) -> dict:
+    """Kernel-wide counters and the per-process rows of ``ps``."""
+    return {
+        "messages_routed": k.messages_routed, "kernel_calls": k.kernel_calls,
+        "dropped_replies": k.router.dropped_replies, "refused": k.router.refused,
+        "processes": len(k.slots), "uptime_s": round(__import__("time").monotonic()
+                                                     - k.started, 3),
+        "max_message": k.max_message, "max_calls": k.max_calls,
+        "tracing": k.tracer.enabled, "procs": do_ps(k, caller),
+    }
+
+
+def do_whoami(k: Kernel, caller: Proc, ep: int | None = None) -> dict:
+    """The caller's identity, or that of the process at ``ep``."""
+    target = caller if ep is None else k.procs.get(ep) or k.resolve(ep)
+    if target is None:
+        raise NoSuchEndpoint(f"whoami: no process at endpoint {ep}")
+    return {"ep": target.endpoint, "name": target.name, "pid": target.pid,
+            "privileged": target.privileged, "parent": target.parent, "state": target.state,
+            "public": target.public}
+
+
+def do_trace(k: Kernel, caller: Proc, on: bool, path: str | None = None) -> dict:
+    """Turn message tracing on or off; returns where events go."""
+    where = k.tracer.turn(on, Path(path) if path else None)
+    if on and where is None:
+        raise InvalidArgument("trace: no trace file (boot with --trace FILE or pass path)")
+    return {"on": k.tracer.enabled, "path": str(where) if where else None}
+
+
+def do_halt(k: Kernel, caller: Proc, status: int = 0) -> bool:
+    """Stop every process and end the boot with ``status``."""
+    k.halt(status, reason=f"halt by {caller.name}")
+    return True
+
+
+def do_wait(k: Kernel, caller: Proc) -> list:
+    """Exit records of the caller's children (and of all, for watchers); clears them."""
+    records, caller.exits = caller.exits, []
+    return records
+
+
+def do_watch(k: Kernel, caller: Proc, on: bool = True) -> bool:
+    """Be told (NOTIFY + ``wait``) of every process's exit, not only children's."""
+    caller.watcher = on
+    return True
+
+
+def do_set_acl(k: Kernel, caller: Proc, ep: int, acl: list) -> bool:
+    """Replace the ACL of the process at ``ep``."""
+    target = k.resolve(ep)
+    if target is None:
+        raise NoSuchEndpoint(f"set_acl: no process at endpoint {ep}")
+    target.acl = frozenset(str(a) for a in acl)
+    return True
+
+
+# name -> (handler, privileged only)
+CALLS: dict[str, tuple[Any, bool]] = {
+    "spawn": (do_spawn, True),
+    "kill": (do_kill, True),
+    "exit": (do_exit, False),
+    "ps": (do_ps, False),
+    "stats": (do_stats, False),
+    "whoami": (do_whoami, False),
+    "trace": (do_trace, False),
+    "halt": (do_halt, True),
+    "wait": (do_wait, False),
+    "watch": (do_watch, True),
+    "set_acl": (do_set_acl, True),
+}
+
+
+def dispatch_syscall(k: Kernel, caller: Proc, body: bytes) -> Any:
+    op, args = parse_call(unpack(body))
+    entry = CALLS.get(op)
+    if entry is None:
+        raise NoSuchOp(f"kernel has no call {op!r}")
+    handler, privileged = entry
+    if privileged and not caller.privileged:
+        raise PermissionDenied(f"{op}: {caller.name} is not privileged")
+    check_arguments(handler, op, args)
+    return handler(k, caller, **args)

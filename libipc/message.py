@@ -1,0 +1,85 @@
+"""Messages: the fixed C header (csrc/nk_msg.h) plus a msgpack body.
+
+The header layout and the kind numbers come from the C compiler through cffi;
+this module only names them and packs/unpacks bodies.  Body shapes:
+
+    CALL    [op, {args}]
+    REPLY   the result (any msgpack value)
+    ERROR   {"code": str, "message": str}
+    SEND    [op, {args}]           (one-way; no reply)
+    NOTIFY  empty; the bits travel in the header's ``id``
+    CANCEL  empty; ``id`` names the call withdrawn
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import msgpack
+
+from libipc._nkffi import lib
+from libipc.errors import BadMessage
+
+CALL = lib.NK_KIND_CALL
+REPLY = lib.NK_KIND_REPLY
+ERROR = lib.NK_KIND_ERROR
+SEND = lib.NK_KIND_SEND
+NOTIFY = lib.NK_KIND_NOTIFY
+CANCEL = lib.NK_KIND_CANCEL
+FLAG_NONBLOCK = lib.NK_FLAG_NONBLOCK
+HEADER_SIZE = lib.NK_HEADER_SIZE
+KERNEL = lib.NK_EP_KERNEL
+
+KIND_NAMES = {CALL: "CALL", REPLY: "REPLY", ERROR: "ERROR", SEND: "SEND",
+              NOTIFY: "NOTIFY", CANCEL: "CANCEL"}
+
+# Notification bits the kernel itself sends (src = KERNEL).  Bits 8+ are free
+# for servers (timers, alarms, device interrupts).
+NOTIFY_EXIT = 1 << 0        # a child (or a watched process) exited: call kernel ``wait``
+NOTIFY_HALT = 1 << 1        # the system is halting
+NOTIFY_ALARM = 1 << 8       # devices.clock alarm expired
+
+
+def pack(obj: Any) -> bytes:
+    """Encode a body; raise ``BadMessage`` for values msgpack cannot carry."""
+    try:
+        return msgpack.packb(obj, use_bin_type=True)
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise BadMessage(f"cannot encode {type(obj).__name__}: {exc}") from None
+
+
+def unpack(data: bytes) -> Any:
+    """Decode a body; junk gives ``BadMessage``, never another exception."""
+    if not data:
+        return None
+    try:
+        return msgpack.unpackb(data, raw=False, strict_map_key=False)
+    except Exception as exc:  # msgpack raises several unrelated classes
+        raise BadMessage(f"malformed msgpack body ({len(data)} bytes): {exc}") from None
+
+
+def parse_call(body: Any) -> tuple[str, dict[str, Any]]:
+    """Check a CALL/SEND body is ``[op, {args}]`` and return its parts."""
+    if (not isinstance(body, list | tuple) or len(body) != 2
+            or not isinstance(body[0], str) or not isinstance(body[1], dict)):
+        raise BadMessage(f"a call body must be [op, {{args}}], got {body!r:.80}")
+    if not all(isinstance(k, str) for k in body[1]):
+        raise BadMessage("argument names must be strings")
+    return body[0], body[1]
+
+
+@dataclass(slots=True)
+class Message:
+    """One received message; ``body`` is still raw bytes (decode with ``unpack``)."""
+
+    src: int
+    dst: int
+    kind: int
+    flags: int
+    id: int
+    body: bytes
+
+    @property
+    def kind_name(self) -> str:
+        return KIND_NAMES.get(self.kind, f"kind{self.kind}")

@@ -1,0 +1,82 @@
+"""A process's port to the kernel: put messages on its "up" ring, take them off "down".
+
+The port is the only transport a user process has.  It knows nothing of
+calls or servers; ``runtime.py`` builds those on top.  Sending is guarded by a
+lock so that helper threads (a console's stdin reader) may post safely; only
+the runtime's own thread receives.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+
+from libipc._nkffi import ffi, lib
+from libipc.channel import Channel
+from libipc.errors import MessageTooLarge, Timeout
+from libipc.message import HEADER_SIZE, Message
+
+
+class Port:
+    """Send and receive whole messages over a ``Channel`` (process side)."""
+
+    def __init__(self, channel: Channel) -> None:
+        self.channel = channel
+        self._up = channel.send
+        self._down = channel.recv
+        self._lock = threading.Lock()
+        self.max_body = self._up.max_payload - HEADER_SIZE
+        self._hdr = ffi.new("nk_msg_header *")
+        self._body = ffi.new("uint8_t[]", self._down.max_payload)
+
+    @classmethod
+    def from_env(cls) -> Port:
+        """Attach to the channel the kernel passed in ``NK_RING_FD``."""
+        return cls(Channel.attach(int(os.environ["NK_RING_FD"])))
+
+    def send(self, dst: int, kind: int, msg_id: int, body: bytes = b"", flags: int = 0,
+             timeout: float | None = 30.0) -> None:
+        """Put one message, waiting for room up to ``timeout`` (back-pressure)."""
+        if len(body) > self.max_body:
+            raise MessageTooLarge(f"body of {len(body)} bytes > ring limit {self.max_body}")
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            with self._lock:
+                rc = lib.nk_msg_put(self._up.cdata, dst, kind, flags, msg_id, body, len(body))
+            if rc != lib.NK_ERR_FULL:
+                self._up.check(rc)
+                return
+            left = None if deadline is None else deadline - time.monotonic()
+            if left is not None and left <= 0:
+                raise Timeout("send: the kernel did not drain this process's ring in time")
+            self._up.wait_writable(HEADER_SIZE + len(body), left)
+
+    def recv(self, timeout: float | None) -> Message | None:
+        """Take one message, waiting up to ``timeout`` seconds; None when none came."""
+        msg = self._take()
+        if msg is None and (timeout is None or timeout > 0):
+            ns = -1 if timeout is None else int(timeout * 1e9)
+            rc = lib.nk_ring_wait_readable(self._down.cdata, ns)
+            if rc > 0:   # 0: timeout; NK_ERR_INTR: a signal — the caller re-checks its state
+                msg = self._take()
+            elif rc < 0 and rc != lib.NK_ERR_INTR:
+                self._down.check(rc)
+        return msg
+
+    def _take(self) -> Message | None:
+        n = lib.nk_msg_get(self._down.cdata, self._hdr, self._body, self._down.max_payload)
+        if n == lib.NK_ERR_EMPTY:
+            return None
+        if n == lib.NK_ERR_BADMSG:  # the kernel never sends these; skip rather than die
+            return None
+        self._down.check(n)
+        h = self._hdr
+        return Message(h.src, h.dst, h.kind, h.flags, h.id, ffi.buffer(self._body, n)[:])
+
+    def wake(self) -> None:
+        """Wake this process's own receive wait (another thread has work for it)."""
+        self._down.kick()
+
+    def close(self) -> None:
+        self.channel.close()

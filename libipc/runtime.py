@@ -1,0 +1,217 @@
+"""The per-process IPC runtime: calls, sends, notifications, timers, posted work.
+
+One ``Runtime`` per process, driven by one thread (the main thread).  It owns
+the process's port and gives it two faces:
+
+* a client face — ``call`` blocks until the REPLY/ERROR with its call id
+  arrives; anything else that comes meanwhile (a CALL to this process, a
+  NOTIFY) is queued in the inbox, so a server blocked in an outgoing call
+  serves the queued requests afterwards (MINIX's servers behave the same);
+* a server face — ``next_event`` hands the server loop the next message,
+  posted callable or due timer, sleeping on the ring's futex when idle.
+
+Other threads never touch the ring: they ``post`` a callable and the owner
+thread runs it (the console's stdin reader does that).
+
+The transport is abstract: ``Port`` for a real process, something else for a
+server hosted inside the kernel (see kernel/hosted.py).
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import os
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from queue import Empty, SimpleQueue
+from typing import Any, Protocol
+
+from libipc.errors import IpcError, Timeout, error_from_body
+from libipc.message import (
+    CALL,
+    CANCEL,
+    ERROR,
+    FLAG_NONBLOCK,
+    NOTIFY,
+    REPLY,
+    SEND,
+    Message,
+    pack,
+    unpack,
+)
+
+
+class Transport(Protocol):
+    max_body: int
+
+    def send(self, dst: int, kind: int, msg_id: int, body: bytes = b"", flags: int = 0,
+             timeout: float | None = 30.0) -> None: ...
+
+    def recv(self, timeout: float | None) -> Message | None: ...
+
+    def wake(self) -> None: ...
+
+
+class Timer:
+    """A pending ``Runtime.after`` callback; ``cancel()`` stops it."""
+
+    __slots__ = ("deadline", "fn", "cancelled")
+
+    def __init__(self, deadline: float, fn: Callable[[], None]) -> None:
+        self.deadline, self.fn, self.cancelled = deadline, fn, False
+
+    def cancel(self) -> None:
+        self.cancelled = True
+
+
+class Runtime:
+    """Calls and events for one process over one transport."""
+
+    def __init__(self, transport: Transport, endpoint: int, name: str) -> None:
+        self.transport = transport
+        self.endpoint = endpoint
+        self.name = name
+        self._ids = itertools.count(1)
+        self._inbox: deque[Message] = deque()
+        self._posted: SimpleQueue[Callable[[], None]] = SimpleQueue()
+        self._timers: list[tuple[float, int, Timer]] = []
+        self._seq = itertools.count()
+        self._owner = threading.get_ident()
+        self.calls_made = 0
+
+    # -- client face ------------------------------------------------------------
+    def call(self, dst: int, op: str, args: dict[str, Any] | None = None,
+             timeout: float | None = None) -> Any:
+        """Call ``op`` at endpoint ``dst`` and wait for its reply (or raise its error)."""
+        return self.call_body(dst, pack([op, args or {}]), timeout)
+
+    def call_body(self, dst: int, body: bytes, timeout: float | None = None) -> Any:
+        """Like ``call`` with an already-packed body (tests use it to send junk)."""
+        call_id = next(self._ids)
+        self.calls_made += 1
+        self.transport.send(dst, CALL, call_id, body)
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            left = None if deadline is None else deadline - time.monotonic()
+            if left is not None and left <= 0:
+                self.transport.send(dst, CANCEL, call_id)
+                raise Timeout(f"no reply from endpoint {dst} within {timeout} s")
+            msg = self.transport.recv(left)
+            if msg is None:
+                continue
+            if msg.kind in (REPLY, ERROR):
+                if msg.id != call_id:
+                    continue  # the late reply of a call we gave up on
+                return self._result(msg)
+            self._inbox.append(msg)
+
+    @staticmethod
+    def _result(msg: Message) -> Any:
+        try:
+            body = unpack(msg.body)
+        except IpcError as exc:
+            raise exc from None
+        if msg.kind == ERROR:
+            raise error_from_body(body)
+        return body
+
+    def send(self, dst: int, op: str, args: dict[str, Any] | None = None, *,
+             nonblock: bool = False, timeout: float | None = 30.0) -> None:
+        """One-way message; blocks while the route is full unless ``nonblock``."""
+        flags = FLAG_NONBLOCK if nonblock else 0
+        self.transport.send(dst, SEND, 0, pack([op, args or {}]), flags, timeout)
+
+    def notify(self, dst: int, bits: int) -> None:
+        """Set notification ``bits`` at ``dst``; never blocks, coalesces."""
+        self.transport.send(dst, NOTIFY, bits & 0xFFFFFFFFFFFFFFFF)
+
+    def reply(self, dst: int, call_id: int, value: Any) -> None:
+        self.transport.send(dst, REPLY, call_id, pack(value))
+
+    def reply_error(self, dst: int, call_id: int, error: IpcError) -> None:
+        self.transport.send(dst, ERROR, call_id, pack(error.to_body()))
+
+    # -- events -------------------------------------------------------------------
+    def post(self, fn: Callable[[], None]) -> None:
+        """Run ``fn`` on the runtime's thread soon; safe from any thread."""
+        self._posted.put(fn)
+        if threading.get_ident() != self._owner:
+            self.transport.wake()
+
+    def after(self, seconds: float, fn: Callable[[], None]) -> Timer:
+        """Run ``fn`` on the runtime's thread after ``seconds``."""
+        timer = Timer(time.monotonic() + max(0.0, seconds), fn)
+        heapq.heappush(self._timers, (timer.deadline, next(self._seq), timer))
+        return timer
+
+    def next_event(self, timeout: float | None = None) -> Message | None:
+        """Run due posted work and timers; return the next CALL/SEND/NOTIFY, or None.
+
+        Returns None when ``timeout`` passed or after running posted/timer work,
+        so the caller's loop can re-check its own state.
+        """
+        if self._run_posted() | self._run_timers():
+            return None
+        if self._inbox:
+            return self._inbox.popleft()
+        wait = self._wait_budget(timeout)
+        msg = self.transport.recv(wait)
+        if msg is None:
+            return None
+        if msg.kind in (REPLY, ERROR):
+            return None  # late reply to a cancelled call: dropped
+        return msg
+
+    def _wait_budget(self, timeout: float | None) -> float | None:
+        if self._timers:
+            until_timer = max(0.0, self._timers[0][0] - time.monotonic())
+            return until_timer if timeout is None else min(timeout, until_timer)
+        return timeout
+
+    def _run_posted(self) -> bool:
+        ran = False
+        while True:
+            try:
+                fn = self._posted.get_nowait()
+            except Empty:
+                return ran
+            ran = True
+            fn()
+
+    def _run_timers(self) -> bool:
+        ran = False
+        now = time.monotonic()
+        while self._timers and self._timers[0][0] <= now:
+            _, _, timer = heapq.heappop(self._timers)
+            if not timer.cancelled:
+                ran = True
+                timer.fn()
+        return ran
+
+
+_current: Runtime | None = None
+
+
+def current() -> Runtime:
+    """This process's runtime, connecting to the kernel on first use."""
+    global _current
+    if _current is None:
+        from libipc.port import Port
+        from libipc.process import start_process
+        start_process()
+        _current = Runtime(Port.from_env(), int(os.environ["NK_ENDPOINT"]),
+                           os.environ.get("NK_NAME", "?"))
+    return _current
+
+
+def install(runtime: Runtime) -> None:
+    """Make ``runtime`` this process's (the kernel does this for hosted servers)."""
+    global _current
+    _current = runtime
+
+
+# Kinds a server loop can receive.
+INCOMING = (CALL, SEND, NOTIFY)

@@ -1,0 +1,288 @@
+"""The Server base class: MINIX's server main loop, written once for every server.
+
+    get work → dispatch on the op name to its @op handler → reply
+
+unless the handler called ``ctx.defer()`` (MINIX's EDONTREPLY): then the reply
+is sent later through the returned handle.  A handler's first lines are its
+guards; a bad request is answered with an error and the server goes on:
+
+* unknown op                      → NoSuchOp
+* malformed body                  → BadMessage
+* missing/extra/mistyped argument → InvalidArgument
+* an IpcError raised by a handler → that error
+* any other exception             → Internal (traceback in the log)
+
+The class never touches a ring: it gets messages from a ``Runtime`` and
+answers through it, so the same server can be hosted in the kernel process.
+"""
+
+from __future__ import annotations
+
+import inspect
+import os
+import signal
+import sys
+import types
+import typing
+from collections.abc import Callable
+from typing import Any, ClassVar
+
+import structlog
+
+from libipc.errors import BadMessage, Internal, InvalidArgument, IpcError, NoSuchEndpoint, NoSuchOp
+from libipc.message import CALL, KERNEL, NOTIFY, SEND, Message, parse_call, unpack
+from libipc.runtime import Runtime, current
+
+F = typing.TypeVar("F", bound=Callable[..., Any])
+
+
+def op(fn: F) -> F:
+    """Mark a method as an operation clients may call by its name."""
+    fn.__nk_op__ = True  # type: ignore[attr-defined]
+    return fn
+
+
+class Sender:
+    """Who sent a message: the kernel-stamped endpoint, and its name on demand."""
+
+    _names: ClassVar[dict[int, str]] = {}
+
+    def __init__(self, runtime: Runtime, endpoint: int) -> None:
+        self._runtime = runtime
+        self.endpoint = endpoint
+
+    @property
+    def name(self) -> str:
+        """The sender's process name, asked of the kernel once and cached."""
+        if self.endpoint == KERNEL:
+            return "kernel"
+        name = self._names.get(self.endpoint)
+        if name is None:
+            try:
+                info = self._runtime.call(KERNEL, "whoami", {"ep": self.endpoint})
+                name = info["name"]
+            except NoSuchEndpoint:
+                name = "?"
+            self._names[self.endpoint] = name
+        return name
+
+    def __repr__(self) -> str:
+        return f"Sender({self.endpoint})"
+
+
+class Deferred:
+    """A reply owed to a caller, to be sent later; exactly one of reply/error."""
+
+    def __init__(self, runtime: Runtime, dst: int, call_id: int) -> None:
+        self._runtime, self.dst, self.call_id = runtime, dst, call_id
+        self.done = False
+
+    def reply(self, value: Any = None) -> None:
+        if not self.done:
+            self.done = True
+            self._runtime.reply(self.dst, self.call_id, value)
+
+    def error(self, error: IpcError) -> None:
+        if not self.done:
+            self.done = True
+            self._runtime.reply_error(self.dst, self.call_id, error)
+
+
+class Context:
+    """What a handler knows about the request it is serving."""
+
+    def __init__(self, runtime: Runtime, msg: Message) -> None:
+        self.runtime = runtime
+        self.sender = Sender(runtime, msg.src)
+        self.call_id = msg.id
+        self.is_call = msg.kind == CALL
+        self.deferred: Deferred | None = None
+
+    def defer(self) -> Deferred:
+        """Reply later: the handler's return value is ignored; use the handle."""
+        if not self.is_call:
+            raise InvalidArgument("defer: a SEND has nobody to reply to")
+        if self.deferred is None:
+            self.deferred = Deferred(self.runtime, self.sender.endpoint, self.call_id)
+        return self.deferred
+
+
+class Server:
+    """Base class of every server.  Subclass, set ``name``, add ``@op`` methods."""
+
+    name: ClassVar[str | None] = None
+    register_name: ClassVar[bool] = True   # naming registers itself differently
+    ops: ClassVar[dict[str, Callable[..., Any]]] = {}
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.ops = {n: f for n, f in inspect.getmembers(cls, callable)
+                   if getattr(f, "__nk_op__", False)}
+
+    def __init__(self) -> None:
+        self.runtime: Runtime | None = None
+        self.log = structlog.get_logger().bind(server=self.name or type(self).__name__)
+        self._stopping = False
+
+    # -- hooks a server may override ------------------------------------------
+    def start(self) -> None:
+        """Called once the runtime is attached, before serving (open files, timers)."""
+
+    def stop(self) -> None:
+        """Called when the server leaves its loop (halt, SIGTERM): flush state here."""
+
+    def on_notify(self, src: int, bits: int) -> None:
+        """A NOTIFY arrived from ``src`` with ``bits`` set."""
+
+    # -- running ----------------------------------------------------------------
+    @classmethod
+    def main(cls, argv: list[str] | None = None) -> None:
+        """Entry point of a server process: connect, register, serve until told to stop."""
+        argv = sys.argv[1:] if argv is None else argv
+        runtime = current()   # connects and configures logging before the server exists
+        server = cls(*argv) if argv else cls()
+        signal.signal(signal.SIGTERM, lambda *_: server.request_stop())
+        server.attach(runtime)
+        server.serve_forever()
+        server.stop()
+        sys.stdout.flush()
+        os._exit(0)
+
+    def attach(self, runtime: Runtime) -> None:
+        """Bind to a runtime, run ``start`` and register the name with naming."""
+        self.runtime = runtime
+        self.start()
+        if self.name and self.register_name:
+            from libipc.naming import register
+            register(self.name)
+        self.log.info("server_started", endpoint=runtime.endpoint)
+
+    def request_stop(self) -> None:
+        """Leave the loop after the current message (safe from a signal handler)."""
+        self._stopping = True
+        if self.runtime is not None:
+            self.runtime.post(lambda: None)
+
+    def serve_forever(self) -> None:
+        assert self.runtime is not None
+        while not self._stopping:
+            msg = self.runtime.next_event(None)
+            if msg is not None:
+                self.handle(msg)
+
+    def handle(self, msg: Message) -> None:
+        """Serve one incoming message (CALL, SEND or NOTIFY)."""
+        if msg.kind == NOTIFY:
+            self._guarded(lambda: self.on_notify(msg.src, msg.id), msg)
+            return
+        if msg.kind not in (CALL, SEND):
+            return
+        ctx = Context(self.runtime, msg)
+        try:
+            result = self.dispatch(ctx, msg.body)
+        except IpcError as exc:
+            self._answer_error(ctx, exc)
+            return
+        except Exception as exc:  # a handler bug must not kill the server
+            self.log.exception("handler_crashed", src=msg.src)
+            self._answer_error(ctx, Internal(f"{type(exc).__name__}: {exc}"))
+            return
+        if ctx.is_call and ctx.deferred is None:
+            self.runtime.reply(msg.src, msg.id, result)
+
+    def _answer_error(self, ctx: Context, exc: IpcError) -> None:
+        if ctx.is_call and (ctx.deferred is None or not ctx.deferred.done):
+            if ctx.deferred is not None:
+                ctx.deferred.error(exc)
+            else:
+                self.runtime.reply_error(ctx.sender.endpoint, ctx.call_id, exc)
+        elif not ctx.is_call:
+            self.log.warning("send_failed", src=ctx.sender.endpoint, error=str(exc))
+
+    def _guarded(self, fn: Callable[[], None], msg: Message) -> None:
+        try:
+            fn()
+        except Exception:
+            self.log.exception("notify_handler_crashed", src=msg.src)
+
+    def dispatch(self, ctx: Context, body: bytes) -> Any:
+        """Decode ``[op, {args}]``, check it against the handler, call it."""
+        op_name, args = parse_call(unpack(body))
+        handler = self.ops.get(op_name)
+        if handler is None:
+            raise NoSuchOp(f"{self.name or type(self).__name__} has no op {op_name!r}")
+        check_arguments(handler, op_name, args)
+        return handler(self, ctx, **args)
+
+
+# -- argument checking -------------------------------------------------------
+_hint_cache: dict[Callable[..., Any], tuple[inspect.Signature, dict[str, Any]]] = {}
+
+
+def check_arguments(handler: Callable[..., Any], op_name: str, args: dict[str, Any]) -> None:
+    """Refuse missing, unexpected or mistyped arguments with InvalidArgument."""
+    sig, hints = _signature(handler)
+    try:
+        sig.bind(None, None, **args)
+    except TypeError as exc:
+        raise InvalidArgument(f"{op_name}: {exc}") from None
+    for name, value in args.items():
+        expected = hints.get(name)
+        if expected is not None and not _matches(value, expected):
+            raise InvalidArgument(
+                f"{op_name}: argument {name!r} must be {_type_name(expected)}, "
+                f"got {type(value).__name__}")
+
+
+def _signature(handler: Callable[..., Any]) -> tuple[inspect.Signature, dict[str, Any]]:
+    cached = _hint_cache.get(handler)
+    if cached is None:
+        sig = inspect.signature(handler)
+        hints = {}
+        for name, param in sig.parameters.items():
+            hint = _resolve_hint(handler, param.annotation)
+            if hint is not None:
+                hints[name] = hint
+        cached = _hint_cache[handler] = (sig, hints)
+    return cached
+
+
+def _resolve_hint(handler: Callable[..., Any], annotation: Any) -> Any:
+    """An annotation as a type; None when absent or not resolvable (then unchecked)."""
+    if annotation is inspect.Parameter.empty:
+        return None
+    if not isinstance(annotation, str):
+        return annotation
+    try:
+        return eval(annotation, getattr(handler, "__globals__", {}))  # noqa: S307 (own source)
+    except Exception:
+        return None
+
+
+def _matches(value: Any, expected: Any) -> bool:
+    if expected is Any:
+        return True
+    origin = typing.get_origin(expected)
+    if origin in (typing.Union, types.UnionType):
+        return any(_matches(value, alt) for alt in typing.get_args(expected))
+    if expected is type(None):
+        return value is None
+    cls = origin or expected
+    if not isinstance(cls, type):
+        return True
+    if cls is float:
+        return isinstance(value, int | float) and not isinstance(value, bool)
+    if cls is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if cls is bytes:
+        return isinstance(value, bytes | bytearray)
+    if cls in (list, tuple):
+        return isinstance(value, list | tuple)
+    return isinstance(value, cls)
+
+
+def _type_name(expected: Any) -> str:
+    return getattr(expected, "__name__", None) or str(expected).replace("typing.", "")
+
+
+__all__ = ["BadMessage", "Context", "Deferred", "Sender", "Server", "op"]
