@@ -4,6 +4,47 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
+
+
+def _boot(args: argparse.Namespace) -> int:
+    from kernel.boot import BootOptions, run
+    from kernel.disk import disk_env
+    from libipc.errors import IpcError
+
+    try:
+        env = disk_env(args.disk, args.ramdisk)
+    except IpcError as exc:
+        print(f"nanokernel boot: {exc}", file=sys.stderr)
+        return 2
+    if args.config is not None:
+        if not Path(args.config).is_file():
+            print(f"nanokernel boot: no such config file: {args.config}", file=sys.stderr)
+            return 2
+        env["NK_CONFIG"] = str(Path(args.config).resolve())
+    if args.c is not None:
+        env["NK_COMMANDS"] = args.c
+    interactive = args.c is None and sys.stdin.isatty()
+    env["NK_INTERACTIVE"] = "1" if interactive else "0"
+    env["NK_MODE"] = args.mode
+    trace = Path(args.trace).resolve() if args.trace else None
+    log = Path(args.log).resolve() if args.log else None
+    return run(BootOptions(log_path=log, trace_path=trace, env=env, interactive=interactive))
+
+
+def _mkfs(args: argparse.Namespace) -> int:
+    from servers.fs.mkfs import main
+    return main(args.rest)
+
+
+def _fsck(args: argparse.Namespace) -> int:
+    from servers.fs.fsck import main
+    return main(args.rest)
+
+
+def _trace(args: argparse.Namespace) -> int:
+    from kernel.trace_render import main
+    return main(args.rest)
 
 
 def _bench(args: argparse.Namespace) -> int:
@@ -11,9 +52,41 @@ def _bench(args: argparse.Namespace) -> int:
     return run_benches(args.names, quick=args.quick, as_json=args.json)
 
 
+def _add_boot(sub: argparse._SubParsersAction) -> None:
+    boot = sub.add_parser("boot", help="boot the system to its shell",
+                          description="Boot nanokernel: the kernel starts init, init starts "
+                                      "the servers of the boot configuration and the shell.")
+    disk = boot.add_mutually_exclusive_group()
+    disk.add_argument("--disk", metavar="PATH", help="disk image to use (default: your "
+                      "persistent image in $XDG_DATA_HOME/nanokernel/disk.img)")
+    disk.add_argument("--ramdisk", action="store_true", help="a throwaway in-memory disk")
+    boot.add_argument("--config", metavar="FILE", help="boot configuration (boot.toml)")
+    boot.add_argument("--trace", metavar="FILE", help="trace every message to FILE (JSON lines)")
+    boot.add_argument("--log", metavar="FILE", help="per-boot log file (default: in "
+                      "$XDG_STATE_HOME/nanokernel/logs)")
+    mode = boot.add_mutually_exclusive_group()
+    mode.add_argument("--monolithic", dest="mode", action="store_const", const="monolithic",
+                      help="host every server inside the kernel process")
+    mode.add_argument("--hybrid", dest="mode", action="store_const", const="hybrid",
+                      help="host fs and block inside the kernel process")
+    boot.set_defaults(mode="process")
+    boot.add_argument("-c", metavar="COMMANDS", help='run "cmd; cmd" in the shell, then halt')
+    boot.set_defaults(func=_boot)
+
+
+def _add_passthrough(sub: argparse._SubParsersAction, name: str, usage: str, func) -> None:
+    p = sub.add_parser(name, help=usage, add_help=False)
+    p.add_argument("rest", nargs=argparse.REMAINDER)
+    p.set_defaults(func=func)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="nanokernel", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _add_boot(sub)
+    _add_passthrough(sub, "mkfs", "create a disk image: mkfs PATH [--size 32M]", _mkfs)
+    _add_passthrough(sub, "fsck", "check a disk image: fsck PATH", _fsck)
+    _add_passthrough(sub, "trace", "render a trace: trace FILE [--format text|mermaid]", _trace)
     bench = sub.add_parser("bench", help="measure workloads next to their peers",
                            description="Run benchmarks; each row is compared with its peers "
                                        "(os.pipe, socketpair, multiprocessing) in the same run.")
