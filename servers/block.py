@@ -1,0 +1,160 @@
+"""block — the disk driver: serves one disk image as an array of blocks.
+
+Why the system needs it: the fs server knows the on-disk format but never
+touches the host's disk; everything it stores crosses to this server as
+messages (`read`, `write`, `flush`), which is the read path xv6 and MINIX
+teach (file → inode → block) made visible.
+
+What it serves comes from the boot environment:
+
+  NK_DISK=PATH      a disk-image file (pread/pwrite; `flush` is fsync);
+  NK_RAMDISK=BYTES  a throwaway in-memory disk, formatted with mkfs at start
+                    (so the fs server finds /etc/motd and /home).
+
+A missing, unreadable or malformed image is refused at start with one clear
+log line ("block: cannot serve …") and exit status 1; init reports it.
+
+Ops (every request is bounds-checked before anything is touched):
+
+  read(block, count=1) -> bytes     count blocks from `block`
+  write(block, data)   -> None      whole blocks of bytes at `block`
+  flush()              -> None      make the writes so far durable (fsync)
+  info()               -> {block_size, blocks, path, max_blocks}
+
+A negative or past-the-end block, data that is not a whole number of
+blocks, and a transfer of more than `max_blocks` blocks (it would not fit in
+one message: bodies are limited to the kernel's max_message, 64 KiB by
+default) are InvalidArgument.  The stop() hook (halt, SIGTERM) flushes.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any
+
+from libipc import InvalidArgument, IpcError, Server, kernel, op
+from servers.fs.device import (
+    BlockDevice,
+    DiskImage,
+    RamDisk,
+    check_transfer,
+    check_write_data,
+)
+from servers.fs.layout import BSIZE
+
+DEFAULT_MAX_MESSAGE = 64 * 1024
+EXIT_NO_DISK = 1
+MESSAGE_OVERHEAD = 64   # msgpack framing of a reply or a write call, generously
+
+
+def max_blocks_for(max_message: int, block_size: int = BSIZE) -> int:
+    """Most blocks one read reply or write call can carry in a message body."""
+    return max(1, (max_message - MESSAGE_OVERHEAD) // block_size)
+
+
+def open_device(env: dict[str, str]) -> tuple[BlockDevice, str]:
+    """The device the boot environment names, and how to describe it."""
+    path = env.get("NK_DISK")
+    ramdisk = env.get("NK_RAMDISK")
+    if path:
+        return DiskImage(path), path
+    if ramdisk:
+        try:
+            size = int(ramdisk)
+        except ValueError:
+            raise InvalidArgument(f"NK_RAMDISK={ramdisk!r} is not a size in bytes") from None
+        from servers.fs.mkfs import MIN_SIZE, format_device
+        if size < MIN_SIZE:
+            raise InvalidArgument(f"NK_RAMDISK={size}: below the minimum {MIN_SIZE} bytes")
+        device = RamDisk(size // BSIZE)
+        format_device(device)
+        return device, "ramdisk"
+    raise InvalidArgument("no disk: set NK_DISK (an image path) or NK_RAMDISK (bytes)")
+
+
+def refuse(log: Any, exc: Exception) -> None:
+    """Log why there is no disk to serve (one line) and exit with status 1."""
+    message = exc.message if isinstance(exc, IpcError) else str(exc)
+    log.error("block_no_disk", error=message)
+    print(f"block: cannot serve the disk: {message}", file=sys.stderr, flush=True)
+    sys.stdout.flush()
+    os._exit(EXIT_NO_DISK)
+
+
+class Block(Server):
+    """One disk, bounds-checked block reads and writes."""
+
+    name = "block"
+
+    def __init__(self, device: BlockDevice | None = None, path: str = "ramdisk",
+                 max_message: int | None = None) -> None:
+        super().__init__()
+        self.device = device
+        self.path = path
+        self.max_message = max_message
+        self.max_blocks = 1
+        self.reads = self.writes = self.flushes = 0
+
+    def start(self) -> None:
+        if self.device is None:
+            try:
+                self.device, self.path = open_device(dict(os.environ))
+            except (IpcError, OSError) as exc:
+                refuse(self.log, exc)
+        if self.max_message is None:
+            try:
+                self.max_message = int(kernel().stats()["max_message"])
+            except (IpcError, KeyError, TypeError, ValueError):
+                self.max_message = DEFAULT_MAX_MESSAGE
+        self.max_blocks = max_blocks_for(self.max_message, self.device.block_size)
+        self.log.info("block_serving", path=self.path, blocks=self.device.nblocks,
+                      block_size=self.device.block_size, max_blocks=self.max_blocks)
+
+    def stop(self) -> None:
+        if self.device is not None:
+            self.device.flush()
+            self.log.info("block_flushed", path=self.path)
+
+    # --- ops ------------------------------------------------------------------
+    @op
+    def read(self, ctx, block: int, count: int = 1) -> bytes:
+        """`count` blocks starting at `block`."""
+        self._check_count("read", count)
+        check_transfer("block: read", block, count, self.device.nblocks)
+        self.reads += 1
+        return self.device.read(block, count)
+
+    @op
+    def write(self, ctx, block: int, data: bytes) -> None:
+        """Write whole blocks of `data` starting at `block`."""
+        count = check_write_data("block: write", data, self.device.block_size)
+        if count == 0:
+            raise InvalidArgument("block: write: no data")
+        self._check_count("write", count)
+        check_transfer("block: write", block, count, self.device.nblocks)
+        self.writes += 1
+        self.device.write(block, bytes(data))
+
+    @op
+    def flush(self, ctx) -> None:
+        """Make every write so far durable (fsync of the image)."""
+        self.flushes += 1
+        self.device.flush()
+
+    @op
+    def info(self, ctx) -> dict[str, Any]:
+        """{block_size, blocks, path, max_blocks} of the disk served."""
+        return {"block_size": self.device.block_size, "blocks": self.device.nblocks,
+                "path": self.path, "max_blocks": self.max_blocks}
+
+    def _check_count(self, what: str, count: int) -> None:
+        if count < 1:
+            raise InvalidArgument(f"block: {what}: count must be at least 1 ({count})")
+        if count > self.max_blocks:
+            raise InvalidArgument(f"block: {what}: {count} blocks do not fit in one message "
+                                  f"(at most {self.max_blocks})")
+
+
+if __name__ == "__main__":
+    Block.main()
