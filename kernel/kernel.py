@@ -221,13 +221,15 @@ class Kernel:
     def _pass(self) -> None:
         live = [p for p in self.slots.values() if p.alive]
         readers = [p for p in live if p.blocked_on is None]
-        writers = [p for p in live if p.has_mail()]
+        writers = [p for p in live if p.pending]
+        coalescing = any(p.notify_bits for p in live)
         writers += [p.blocked_on for p in live if p.blocked_on is not None]
         seen = lib.nk_bell_read(self.bell)
         rd = ffi.new("nk_ring *[]", [p.channel.recv.cdata for p in readers] or 1)
         wr = ffi.new("nk_ring *[]", [p.channel.send.cdata for p in writers] or 1)
         wlen = ffi.new("uint32_t[]", [self._need(p, live) for p in writers] or 1)
-        timeout = 50_000_000 if self.halter is not None else -1
+        # Held notifications wait for their receiver to drain its ring: look again soon.
+        timeout = 50_000_000 if self.halter is not None else 5_000_000 if coalescing else -1
         n = lib.nk_wait_any(rd, len(readers), wr, wlen, len(writers), self.bell, seen,
                             SPIN_NS, timeout, self._ready)
         if n < 0:
@@ -245,7 +247,7 @@ class Kernel:
                 self._unblock_if_room(proc)
 
     def _need(self, proc: Proc, live: list[Proc]) -> int:
-        need = self.router.pending_len(proc) if proc.has_mail() else 0
+        need = self.router.pending_len(proc) if proc.pending else 0
         for p in live:
             if p.blocked_on is proc:
                 need = max(need, p.blocked_len)

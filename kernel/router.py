@@ -15,8 +15,9 @@ Rules, after DESIGN.md:
          sender's ring and the kernel stops reading that ring until room
          appears (back-pressure); with NK_FLAG_NONBLOCK it is refused with
          ``WouldBlock`` instead.
-* NOTIFY never blocks: its bits are OR-ed into a per-sender word and
-         delivered when the receiver's ring has room.
+* NOTIFY never blocks: its bits are OR-ed into a per-sender word, delivered
+         only when the receiver has drained its ring — so a busy receiver
+         gets one message with all the bits, and notifications never fill a ring.
 * CANCEL makes the kernel forget a call; a late reply is then dropped.
 Replies and kernel-made messages never block the replier either: when the
 receiver's ring is full they wait in the receiver's ``pending`` queue.
@@ -267,6 +268,8 @@ class Router:
             if rc < 0:
                 self.k.ring_corrupt(dst)
                 return
+        if lib.nk_ring_used(ring) != 0:
+            return  # the receiver is busy: let more bits coalesce (seL4's notification word)
         for src_ep in list(dst.notify_bits):
             out.src, out.dst, out.kind, out.flags = src_ep, dst.endpoint, NOTIFY, 0
             out.id, out.body_len = dst.notify_bits[src_ep], 0

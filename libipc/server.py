@@ -107,6 +107,10 @@ class Context:
         return self.deferred
 
 
+class _StopServing(BaseException):
+    """Unwinds an idle server loop when SIGTERM arrives."""
+
+
 class Server:
     """Base class of every server.  Subclass, set ``name``, add ``@op`` methods."""
 
@@ -123,6 +127,7 @@ class Server:
         self.runtime: Runtime | None = None
         self.log = structlog.get_logger().bind(server=self.name or type(self).__name__)
         self._stopping = False
+        self._idle = False
 
     # -- hooks a server may override ------------------------------------------
     def start(self) -> None:
@@ -158,17 +163,27 @@ class Server:
         self.log.info("server_started", endpoint=runtime.endpoint)
 
     def request_stop(self) -> None:
-        """Leave the loop after the current message (safe from a signal handler)."""
+        """Leave the loop after the current message (called from the SIGTERM handler).
+
+        While idle the loop may be about to sleep on its ring, past the point
+        where it looks at ``_stopping``; so when idle we unwind it at once."""
         self._stopping = True
-        if self.runtime is not None:
-            self.runtime.post(lambda: None)
+        if self._idle:
+            raise _StopServing
 
     def serve_forever(self) -> None:
         assert self.runtime is not None
-        while not self._stopping:
-            msg = self.runtime.next_event(None)
-            if msg is not None:
-                self.handle(msg)
+        try:
+            while not self._stopping:
+                self._idle = True
+                try:
+                    msg = self.runtime.next_event(None)
+                finally:
+                    self._idle = False
+                if msg is not None:
+                    self.handle(msg)
+        except _StopServing:
+            pass
 
     def handle(self, msg: Message) -> None:
         """Serve one incoming message (CALL, SEND or NOTIFY)."""

@@ -1,0 +1,333 @@
+"""A test init: run one kernel scenario, write its findings as JSON, halt.
+
+    python -m kernel.boot driver.py SCENARIO OUT.json
+
+It runs as init (privileged, may call anything), spawns test servers and
+unprivileged clients (testservers.py, testclient.py) and reports what it saw.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+from libipc._nkffi import ffi, lib
+
+from libipc import IpcError, Proxy, kernel
+from libipc.message import CALL, HEADER_SIZE, REPLY, pack
+from libipc.runtime import current
+
+HERE = Path(__file__).resolve().parent
+SERVERS = str(HERE / "testservers.py")
+CLIENT = str(HERE / "testclient.py")
+K = kernel()
+EXITED: dict[int, dict] = {}
+
+
+def spawn_echo(name: str = "echo", public: bool = True) -> int:
+    return K.spawn(argv=[SERVERS, "echo"], name=name, acl=["*"], public=public)["ep"]
+
+
+def spawn_client(action: str, *args: str, acl: list[str] | None = None, name: str = "client"):
+    out = f"{os.environ['NK_TEST_TMP']}/{name}-{time.monotonic_ns()}.json"
+    ep = K.spawn(argv=[CLIENT, action, out, *map(str, args)], name=name,
+                 acl=acl if acl is not None else ["*"])["ep"]
+    return ep, out
+
+
+def wait_exit(ep: int, timeout: float = 10.0) -> dict:
+    """Wait for the NOTIFY of a child's exit; return its exit record."""
+    deadline = time.monotonic() + timeout
+    rt = current()
+    while time.monotonic() < deadline:
+        for rec in K.wait():   # wait() hands over every record once: keep them all
+            EXITED[rec["ep"]] = rec
+        if ep in EXITED:
+            return EXITED[ep]
+        rt.next_event(0.05)
+    raise TimeoutError(f"child {ep} did not exit")
+
+
+def wait_ready(ep: int) -> None:
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            Proxy(ep).ping(text="ready?")
+            return
+        except IpcError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
+
+
+def error_of(fn) -> str | None:
+    try:
+        fn()
+    except IpcError as exc:
+        return exc.code
+    return None
+
+
+def client_result(out: str) -> dict:
+    return json.loads(Path(out).read_text())
+
+
+# -- scenarios ------------------------------------------------------------------
+def s_call_reply() -> dict:
+    ep = spawn_echo()
+    wait_ready(ep)
+    return {"reply": Proxy(ep).ping(text="hello"), "me": current().endpoint,
+            "seen_sender": Proxy(ep).whoami(), "echo_ep": ep}
+
+
+def s_nested() -> dict:
+    a, b = spawn_echo("a"), spawn_echo("b")
+    wait_ready(a)
+    wait_ready(b)
+    return {"reply": Proxy(a).relay(ep=b, text="hi")}
+
+
+def s_deferred() -> dict:
+    ep = spawn_echo()
+    wait_ready(ep)
+    t0 = time.monotonic()
+    value = Proxy(ep).later(seconds=0.2, value=42)
+    return {"value": value, "elapsed": time.monotonic() - t0}
+
+
+def s_errors() -> dict:
+    ep = spawn_echo()
+    wait_ready(ep)
+    p, rt = Proxy(ep), current()
+    return {
+        "unknown_op": error_of(lambda: p.nope()),
+        "bad_type": error_of(lambda: p.ping(text=3)),
+        "missing_arg": error_of(lambda: p.ping()),
+        "malformed": error_of(lambda: rt.call_body(ep, b"\xc1\xc1junk")),
+        "not_a_call": error_of(lambda: rt.call_body(ep, pack({"op": "ping"}))),
+        "handler_bug": error_of(lambda: p.boom()),
+        "oversized": error_of(lambda: p.ping(text="x" * 100_000)),
+        "no_such_endpoint": error_of(lambda: Proxy(ep + (1 << 12)).ping(text="x")),
+        "kernel_unknown": error_of(lambda: K.frobnicate()),
+        "after": p.ping(text="still serving"),
+    }
+
+
+def s_forged() -> dict:
+    """Put a CALL whose header claims to come from endpoint 12345."""
+    ep = spawn_echo()
+    wait_ready(ep)
+    rt = current()
+    hdr = ffi.new("nk_msg_header *")
+    body = pack(["whoami", {}])
+    hdr.src, hdr.dst, hdr.kind, hdr.flags, hdr.id, hdr.body_len = 12345, ep, CALL, 0, 777, len(body)
+    up = rt.transport.channel.up
+    lib.nk_ring_putv(up.cdata, hdr, HEADER_SIZE, body, len(body))
+    while True:
+        msg = rt.transport.recv(5)
+        if msg is not None and msg.id == 777:
+            from libipc.message import unpack
+            return {"seen": unpack(msg.body), "me": rt.endpoint}
+
+
+def s_stray_reply() -> dict:
+    ep = spawn_echo()
+    wait_ready(ep)
+    rt = current()
+    before = K.stats()["dropped_replies"]
+    rt.transport.send(ep, REPLY, 4242, pack("unasked"))
+    return {"dropped": K.stats()["dropped_replies"] - before,
+            "after": Proxy(ep).ping(text="ok")}
+
+
+def s_cancel() -> dict:
+    ep = spawn_echo()
+    wait_ready(ep)
+    p = Proxy(ep)
+    before = K.stats()["dropped_replies"]
+    err = error_of(lambda: p.with_timeout(0.1).later(seconds=0.3, value=1))
+    time.sleep(0.4)   # let the late reply arrive at the kernel
+    second = p.later(seconds=0.01, value=2)
+    return {"error": err, "second": second,
+            "dropped": K.stats()["dropped_replies"] - before}
+
+
+def s_acl() -> dict:
+    ep = spawn_echo(public=False)
+    wait_ready(ep)
+    c1, out1 = spawn_client("call", ep, "ping", '{"text": "x"}', acl=[])
+    c2, out2 = spawn_client("call", ep, "ping", '{"text": "x"}', acl=["echo"], name="c2")
+    c3, out3 = spawn_client("spawn", acl=["*"], name="c3")
+    for c in (c1, c2, c3):
+        wait_exit(c)
+    return {"denied": client_result(out1), "allowed": client_result(out2),
+            "unprivileged_spawn": client_result(out3)}
+
+
+def s_killed_mid_call() -> dict:
+    victim, bystander = spawn_echo("victim"), spawn_echo("bystander")
+    wait_ready(victim)
+    wait_ready(bystander)
+    client, out = spawn_client("call", victim, "never")
+    deadline = time.monotonic() + 5
+    while not [r for r in K.ps() if r["ep"] == victim and r["serving"]]:
+        if time.monotonic() > deadline:
+            raise TimeoutError("client call never reached the victim")
+        time.sleep(0.005)
+    pid = [r["pid"] for r in K.ps() if r["ep"] == victim][0]
+    t_kill = time.monotonic()
+    os.kill(pid, 9)
+    rec = wait_exit(client)
+    result = client_result(out)
+    return {"client": result, "client_status": rec["status"],
+            "waited_after_kill": time.monotonic() - t_kill,
+            "bystander": Proxy(bystander).ping(text="fine"),
+            "victim_call": error_of(lambda: Proxy(victim).ping(text="x"))}
+
+
+def s_deadlock() -> dict:
+    a, b = spawn_echo("a"), spawn_echo("b")
+    wait_ready(a)
+    wait_ready(b)
+    self_call = error_of(lambda: current().call(current().endpoint, "ping", {"text": "x"}))
+    return {"cycle": Proxy(a).relay_back(ep=b), "self": self_call}
+
+
+def s_too_many_calls() -> dict:
+    ep = spawn_echo()
+    wait_ready(ep)
+    rt = current()
+    limit = K.stats()["max_calls"]
+    for i in range(limit):
+        rt.transport.send(ep, CALL, 10_000 + i, pack(["never", {}]))
+    rt.transport.send(ep, CALL, 99_999, pack(["ping", {"text": "x"}]))
+    while True:
+        msg = rt.transport.recv(5)
+        if msg is not None and msg.id == 99_999:
+            from libipc.errors import error_from_body
+            from libipc.message import unpack
+            code = error_from_body(unpack(msg.body)).code
+            return {"limit": limit, "kind": msg.kind, "code": code}
+
+
+def s_notify() -> dict:
+    ep = spawn_echo()
+    wait_ready(ep)
+    p, rt = Proxy(ep), current()
+    p.send("block", seconds=0.3)      # the server stops reading for a while
+    time.sleep(0.05)
+    for bit in (1, 2, 4, 1, 2, 4):
+        rt.notify(ep, bit)
+    time.sleep(0.4)
+    return {"notes": p.notifications(), "me": rt.endpoint}
+
+
+def drain_errors_until_kernel_reply(rt) -> list[str]:
+    """Collect ERRORs for our earlier messages; a kernel call's reply marks the end
+    (the kernel handles our ring in order, so every earlier refusal came before it)."""
+    from libipc.errors import error_from_body
+    from libipc.message import ERROR, unpack
+    rt.transport.send(0, CALL, 31337, pack(["whoami", {}]))
+    codes = []
+    while True:
+        msg = rt.transport.recv(5)
+        if msg is None:
+            raise TimeoutError("no kernel reply")
+        if msg.kind == ERROR:
+            codes.append(error_from_body(unpack(msg.body)).code)
+        elif msg.kind == REPLY and msg.id == 31337:
+            return codes
+
+
+def s_backpressure() -> dict:
+    ep = spawn_echo()
+    wait_ready(ep)
+    p, rt = Proxy(ep), current()
+    p.send("block", seconds=0.5)      # the server stops reading: its ring fills
+    time.sleep(0.05)
+    nonblock_sent = 0
+    for _ in range(5000):
+        rt.send(ep, "count", {"text": "y" * 200}, nonblock=True)
+        nonblock_sent += 1
+    refused = drain_errors_until_kernel_reply(rt)
+    t0 = time.monotonic()
+    p.send("block", seconds=0.3)
+    blocking_sent = 0
+    for _ in range(3000):
+        rt.send(ep, "count", {"text": "z" * 200})
+        blocking_sent += 1
+    blocked_for = time.monotonic() - t0
+    return {"refused": sorted(set(refused)), "n_refused": len(refused),
+            "nonblock_sent": nonblock_sent, "blocking_sent": blocking_sent,
+            "blocked_for": blocked_for, "seen": p.sends_seen()}
+
+
+def s_corrupt_ring() -> dict:
+    ep = spawn_echo()
+    wait_ready(ep)
+    bad = K.spawn(argv=[SERVERS, "corrupter"], name="corrupter", acl=["*"])["ep"]
+    rec = wait_exit(bad)
+    return {"status": rec["status"], "echo": Proxy(ep).ping(text="alive"),
+            "kernel_ps": len(K.ps())}
+
+
+def s_flood() -> dict:
+    sink, echo = spawn_echo("sink"), spawn_echo("echo")
+    wait_ready(sink)
+    wait_ready(echo)
+    flooder, out = spawn_client("flood", sink, 2.0, name="flooder")
+    time.sleep(0.2)
+    p, lat = Proxy(echo), []
+    t_end = time.monotonic() + 1.0
+    while time.monotonic() < t_end:
+        t0 = time.monotonic()
+        p.ping(text="me too")
+        lat.append(time.monotonic() - t0)
+    wait_exit(flooder)
+    lat.sort()
+    return {"calls": len(lat), "p50": lat[len(lat) // 2], "max": lat[-1],
+            "flooded": client_result(out)["ok"]}
+
+
+def s_trace() -> dict:
+    ep = spawn_echo()
+    wait_ready(ep)
+    K.trace(on=True, path=os.environ["NK_TEST_TMP"] + "/trace.jsonl")
+    Proxy(ep).ping(text="traced")
+    K.trace(on=False)
+    Proxy(ep).ping(text="not traced")
+    return {"trace": os.environ["NK_TEST_TMP"] + "/trace.jsonl"}
+
+
+def s_ps() -> dict:
+    ep = spawn_echo()
+    wait_ready(ep)
+    return {"ps": K.ps(), "stats": K.stats(), "whoami": K.whoami(), "echo": ep}
+
+
+def s_orphans() -> dict:
+    for i in range(3):
+        spawn_echo(f"e{i}")
+    return {"ps": K.ps()}
+
+
+def main() -> None:
+    scenario, out = sys.argv[1], sys.argv[2]
+    os.environ["NK_TEST_TMP"] = str(Path(out).parent)
+    try:
+        result = globals()[f"s_{scenario}"]()
+    except Exception as exc:  # report, so the test shows what went wrong
+        import traceback
+        result = {"driver_error": f"{type(exc).__name__}: {exc}",
+                  "traceback": traceback.format_exc()}
+    Path(out).write_text(json.dumps(result))
+    if scenario != "orphans":
+        K.halt(status=0)
+    time.sleep(60)   # the halt SIGTERMs us
+
+
+if __name__ == "__main__":
+    main()
