@@ -1,0 +1,3 @@
+from servers.shell.main import main
+
+main()

@@ -1,0 +1,195 @@
+"""The interpreter: one statement at a time, one line per error, never a crash.
+
+Commands follow Python's ``cmd`` convention — ``do_ls`` runs ``ls``, its
+docstring is its help (first line: usage, second: summary) — but take an
+already-split argv, since the lexer (not ``cmd``'s string parsing) handles
+quotes and redirections.
+
+Output of a command is buffered and written once the command is done: to the
+console (one ``write`` call), or into a file through fs when the statement
+ends in ``> file`` / ``>> file``.  Errors never go into the file: they are
+written to the console at once, as ``cmd: detail: Code``.
+
+Exit status of a statement: 0 ok, 1 error, 2 usage error, 127 unknown
+command, and a program's own status for ``run``.
+"""
+
+from __future__ import annotations
+
+import os
+import posixpath
+import time
+from typing import Any
+
+import structlog
+
+from libipc import IpcError, NoSuchEndpoint, lookup
+from libipc.client import Proxy
+from servers.shell.lexer import ShellSyntaxError, Statement, parse
+
+log = structlog.get_logger()
+
+RESTART_WAIT_S = 5.0      # how long a call waits for a known server that is restarting
+CALL_TIMEOUT_S = 30.0     # a server that does not answer in this long is reported
+CHUNK = 32 * 1024         # bytes per fs read/write call (messages are limited to 64 KiB)
+
+
+class CommandError(Exception):
+    """A command failed: printed as ``cmd: detail: code``."""
+
+    def __init__(self, detail: str, code: str, status: int = 1) -> None:
+        super().__init__(detail)
+        self.detail, self.code, self.status = detail, code, status
+
+
+def usage_error(text: str) -> CommandError:
+    return CommandError(f"usage: {text}", "Usage", status=2)
+
+
+class Interpreter:
+    """State (cwd, last status) and the machinery every command uses."""
+
+    prompt_name = "nk"
+
+    def __init__(self, console: Proxy | None = None) -> None:
+        self.console = console or lookup("console")
+        self.cwd = "/"
+        self.status = 0
+        self.halted = False
+        self._out: list[str] = []
+        self._proxies: dict[str, Proxy] = {}
+        self._seen: set[str] = set()   # names resolved before: worth waiting for on restart
+
+    # -- reading --------------------------------------------------------------------
+    @property
+    def prompt(self) -> str:
+        return f"{self.prompt_name}:{self.cwd}$ "
+
+    def run_text(self, text: str) -> int:
+        """Run every statement of ``text``; returns the last status."""
+        try:
+            statements = parse(text)
+        except ShellSyntaxError as exc:
+            self.error("sh", str(exc), "SyntaxError")
+            self.status = 2
+            return self.status
+        for statement in statements:
+            if self.halted:
+                break
+            self.status = self.run_statement(statement)
+        return self.status
+
+    def run_statement(self, st: Statement) -> int:
+        name, args = st.argv[0], st.argv[1:]
+        handler = getattr(self, f"do_{name}", None)
+        if handler is None:
+            self.error(name, "command not found", "NoSuchCommand")
+            return 127
+        self._out = []
+        t0 = time.monotonic()
+        try:
+            status = handler(args) or 0
+            text, self._out = "".join(self._out), []
+            if st.redirect is not None:
+                self.write_file(st.target, text, append=st.redirect == ">>")
+            else:
+                self.write(text)
+        except CommandError as exc:
+            self.flush()
+            self.error(name, exc.detail, exc.code)
+            status = exc.status
+        except IpcError as exc:
+            self.flush()
+            self.error(name, exc.message or "failed", exc.code)
+            status = 1
+        log.info("command", argv=st.argv, status=status,
+                 ms=round((time.monotonic() - t0) * 1000, 2))
+        return status
+
+    # -- writing --------------------------------------------------------------------
+    def print(self, *parts: Any, end: str = "\n") -> None:
+        """Add a line to the current command's output."""
+        self._out.append(" ".join(str(p) for p in parts) + end)
+
+    def flush(self) -> None:
+        """Write what the command printed so far (before it blocks, or on error)."""
+        text, self._out = "".join(self._out), []
+        self.write(text)
+
+    def write(self, text: str) -> None:
+        if not text:
+            return
+        try:
+            self.call_server("console", "write", text=text)
+        except IpcError as exc:       # no console: the boot log still gets it
+            print(text, end="", flush=True)
+            log.warning("console_write_failed", code=exc.code)
+
+    def error(self, cmd: str, detail: str, code: str) -> None:
+        self.write(f"{cmd}: {detail}: {code}\n")
+
+    def write_file(self, target: str | None, text: str, append: bool) -> None:
+        """``> target`` / ``>> target``: the command's output into a file."""
+        path = self.path(target or "")
+        data = text.encode()
+        offset = 0
+        if append:
+            offset = self.fs(path, "stat", default={"size": 0}, path=path)["size"]
+        self.fs(path, "write", path=path, offset=offset, data=data[:CHUNK], create=True)
+        for start in range(CHUNK, len(data), CHUNK):
+            self.fs(path, "write", path=path, offset=offset + start,
+                    data=data[start:start + CHUNK])
+        if not append:
+            self.fs(path, "truncate", path=path, size=len(data))
+
+    # -- paths ----------------------------------------------------------------------
+    def path(self, name: str) -> str:
+        """``name`` made absolute against the working directory, normalised."""
+        if not name:
+            raise CommandError("empty path", "InvalidPath")
+        joined = posixpath.normpath(posixpath.join(self.cwd, name))
+        return "/" + joined.lstrip("/")
+
+    @staticmethod
+    def host_path(name: str) -> str:
+        """A program file on the host, relative to the directory the boot ran in."""
+        return os.path.abspath(name)
+
+    # -- calls ----------------------------------------------------------------------
+    def server(self, name: str) -> Proxy:
+        proxy = self._proxies.get(name)
+        if proxy is None:
+            proxy = self._proxies[name] = lookup(name, timeout=CALL_TIMEOUT_S)
+        return proxy
+
+    def call_server(self, name: str, op: str, *, timeout: float | None = CALL_TIMEOUT_S,
+                    **args: Any) -> Any:
+        """Call ``name.op``; a server we reached before gets time to come back."""
+        proxy = self.server(name) if timeout == CALL_TIMEOUT_S else \
+            lookup(name, timeout=timeout)
+        deadline = time.monotonic() + RESTART_WAIT_S
+        while True:
+            try:
+                result = proxy.call(op, **args)
+            except NoSuchEndpoint:
+                if name not in self._seen or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+                continue
+            self._seen.add(name)
+            return result
+
+    def fs(self, detail: str, op: str, default: Any = None, **args: Any) -> Any:
+        """An fs call whose error reads ``cmd: detail: Code``.
+
+        With ``default``, FileNotFound returns it instead of failing.
+        """
+        try:
+            return self.call_server("fs", op, **args)
+        except IpcError as exc:
+            if default is not None and exc.code == "FileNotFound":
+                return default
+            raise CommandError(detail, exc.code) from None
+
+    def commands(self) -> list[str]:
+        return sorted(n[3:] for n in dir(self) if n.startswith("do_"))

@@ -1,0 +1,172 @@
+"""File commands: each one a few fs calls (servers/fs: path-based, stateless ops).
+
+Paths are resolved against the shell's working directory, which lives here in
+the shell — fs keeps no per-client state (NFS's reason: a restarted fs server
+loses nothing a client needs).
+"""
+
+from __future__ import annotations
+
+import posixpath
+import time
+
+from servers.shell.core import CHUNK, CommandError, Interpreter, usage_error
+
+
+def _flags(args: list[str], allowed: str) -> tuple[set[str], list[str]]:
+    """Split leading ``-x`` options (from ``allowed``) from operands."""
+    flags: set[str] = set()
+    rest = list(args)
+    while rest and rest[0].startswith("-") and rest[0] != "-":
+        if rest[0] == "--":
+            rest.pop(0)
+            break
+        for ch in rest.pop(0)[1:]:
+            if ch not in allowed:
+                raise CommandError(f"unknown option -{ch}", "Usage", status=2)
+            flags.add(ch)
+    return flags, rest
+
+
+class FileCommands(Interpreter):
+    def do_ls(self, args: list[str]) -> int:
+        """ls [-l] [PATH...]
+        List a directory (default: the working directory); -l: type and size."""
+        flags, names = _flags(args, "l")
+        status = 0
+        for i, name in enumerate(names or ["."]):
+            path = self.path(name)
+            info = self.fs(name, "stat", path=path)
+            if len(names) > 1:
+                self.print(("" if i == 0 else "\n") + f"{name}:")
+            if info["type"] != "dir":
+                self._ls_row(posixpath.basename(path), info["type"], info["size"], "l" in flags)
+                continue
+            for entry in self.fs(name, "readdir", path=path):
+                self._ls_row(entry["name"], entry["type"], entry["size"], "l" in flags)
+        return status
+
+    def _ls_row(self, name: str, kind: str, size: int, long: bool) -> None:
+        if long:
+            self.print(f"{'d' if kind == 'dir' else '-'} {size:>9}  {name}")
+        else:
+            self.print(name)
+
+    def do_cat(self, args: list[str]) -> int:
+        """cat FILE...
+        Print files."""
+        if not args:
+            raise usage_error("cat FILE...")
+        for name in args:
+            path = self.path(name)
+            offset = 0
+            while True:
+                data = self.fs(name, "read", path=path, offset=offset, size=CHUNK)
+                if not data:
+                    break
+                self.print(data.decode(errors="replace"), end="")
+                offset += len(data)
+                if len(data) < CHUNK:
+                    break
+        return 0
+
+    def do_echo(self, args: list[str]) -> int:
+        """echo [WORDS...] [> FILE | >> FILE]
+        Print the words (> FILE: into a file, >> FILE: appended to it).
+        Any command's output can be redirected the same way (ls > /home/list)."""
+        self.print(" ".join(args))
+        return 0
+
+    def do_mkdir(self, args: list[str]) -> int:
+        """mkdir DIR...
+        Create directories."""
+        if not args:
+            raise usage_error("mkdir DIR...")
+        for name in args:
+            self.fs(name, "mkdir", path=self.path(name))
+        return 0
+
+    def do_rm(self, args: list[str]) -> int:
+        """rm FILE...
+        Remove files."""
+        if not args:
+            raise usage_error("rm FILE...")
+        for name in args:
+            self.fs(name, "unlink", path=self.path(name))
+        return 0
+
+    def do_rmdir(self, args: list[str]) -> int:
+        """rmdir DIR...
+        Remove empty directories."""
+        if not args:
+            raise usage_error("rmdir DIR...")
+        for name in args:
+            self.fs(name, "rmdir", path=self.path(name))
+        return 0
+
+    def do_mv(self, args: list[str]) -> int:
+        """mv SRC DST
+        Rename SRC to DST; into DST when DST is a directory."""
+        if len(args) != 2:
+            raise usage_error("mv SRC DST")
+        src, dst = self.path(args[0]), self.path(args[1])
+        target = self.fs(args[1], "stat", default={"type": "none"}, path=dst)
+        if target["type"] == "dir":
+            dst = posixpath.join(dst, posixpath.basename(src))
+        self.fs(args[0], "rename", src=src, dst=dst)
+        return 0
+
+    def do_stat(self, args: list[str]) -> int:
+        """stat PATH...
+        Show a file's type, size, links, inode, blocks and modification time."""
+        if not args:
+            raise usage_error("stat PATH...")
+        for name in args:
+            path = self.path(name)
+            info = self.fs(name, "stat", path=path)
+            mtime = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(info["mtime"]))
+            self.print(f"  File: {path}")
+            self.print(f"  Type: {info['type']}  Size: {info['size']}  Links: {info['nlink']}"
+                       f"  Inode: {info['inum']}  Blocks: {info['blocks']}")
+            self.print(f"Modify: {mtime}")
+        return 0
+
+    def do_df(self, args: list[str]) -> int:
+        """df
+        Show the filesystem's size and free space (blocks and inodes)."""
+        if args:
+            raise usage_error("df")
+        s = self.fs("/", "statfs")
+        bs, blocks, free = s["block_size"], s["blocks"], s["free_blocks"]
+        used = blocks - free
+        pct = 100 * used // blocks if blocks else 0
+        self.print(f"{'Filesystem':<10} {'Size':>10} {'Used':>10} {'Avail':>10} {'Use%':>5}"
+                   f" {'Inodes':>7} {'IFree':>7}")
+        self.print(f"{'fs':<10} {_human(blocks * bs):>10} {_human(used * bs):>10}"
+                   f" {_human(free * bs):>10} {pct:>4}% {s['inodes']:>7} {s['free_inodes']:>7}")
+        return 0
+
+    def do_cd(self, args: list[str]) -> int:
+        """cd [DIR]
+        Change the working directory (/ by default)."""
+        if len(args) > 1:
+            raise usage_error("cd [DIR]")
+        path = self.path(args[0]) if args else "/"
+        if self.fs(args[0] if args else "/", "stat", path=path)["type"] != "dir":
+            raise CommandError(args[0], "NotADirectory")
+        self.cwd = path
+        return 0
+
+    def do_pwd(self, args: list[str]) -> int:
+        """pwd
+        Print the working directory."""
+        self.print(self.cwd)
+        return 0
+
+
+def _human(n: int) -> str:
+    for unit in ("B", "K", "M", "G"):
+        if n < 1024 or unit == "G":
+            return f"{n}{unit}" if unit == "B" else f"{n:.1f}{unit}"
+        n /= 1024
+    return str(n)

@@ -1,0 +1,108 @@
+"""The shell's command language: words, quotes, comments, `;` and redirections.
+
+A small POSIX-like lexer (what `shlex` does for words, plus the two operators
+`shlex` cannot tell from quoted text):
+
+    statement := word* [('>' | '>>') word]      statements are separated by ';' or newlines
+    'text' and "text" quote (no expansion inside either), \\x escapes one character,
+    '#' at the start of a word comments out the rest of the line.
+
+`parse("echo 'a;b' > f; ls")` → `[Statement(["echo", "a;b"], ">", "f"), Statement(["ls"])]`.
+An unquoted `;`, `>` or `>>` is an operator; quoted, it is text.  A syntax
+error (unclosed quote, `>` without a file) raises ``ShellSyntaxError``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+class ShellSyntaxError(ValueError):
+    """The input is not a well-formed command line."""
+
+
+@dataclass
+class Statement:
+    argv: list[str] = field(default_factory=list)
+    redirect: str | None = None   # ">" (truncate) or ">>" (append)
+    target: str | None = None     # the file after the redirection
+
+
+_OPERATORS = (";", ">", "\n")
+
+
+def tokens(text: str) -> list[tuple[str, str]]:
+    """Split ``text`` into ("word", text) and ("op", ";"|">"|">>") tokens."""
+    out: list[tuple[str, str]] = []
+    word: list[str] | None = None   # None: not inside a word
+    i, n = 0, len(text)
+    while i < n:
+        c = text[i]
+        if c == "#" and word is None:
+            while i < n and text[i] != "\n":
+                i += 1
+            continue
+        if c in " \t\r":
+            word = _end(out, word)
+        elif c in _OPERATORS:
+            word = _end(out, word)
+            if c == ">" and i + 1 < n and text[i + 1] == ">":
+                out.append(("op", ">>"))
+                i += 1
+            else:
+                out.append(("op", ";" if c == "\n" else c))
+        elif c == "\\":
+            if i + 1 >= n:
+                raise ShellSyntaxError("a backslash at the end of the line")
+            word = (word or []) + [text[i + 1]]
+            i += 1
+        elif c in "'\"":
+            close = text.find(c, i + 1)
+            if close < 0:
+                raise ShellSyntaxError(f"unterminated {c} quote")
+            word = (word or []) + [text[i + 1:close]]
+            i = close
+        else:
+            word = (word or []) + [c]
+        i += 1
+    _end(out, word)
+    return out
+
+
+def _end(out: list[tuple[str, str]], word: list[str] | None) -> None:
+    if word is not None:
+        out.append(("word", "".join(word)))
+    return None
+
+
+def parse(text: str) -> list[Statement]:
+    """The non-empty statements of ``text``, in order."""
+    statements: list[Statement] = []
+    current = Statement()
+    toks = tokens(text)
+    i = 0
+    while i < len(toks):
+        kind, value = toks[i]
+        if kind == "word":
+            current.argv.append(value)
+        elif value == ";":
+            if current.argv or current.redirect:
+                statements.append(_check(current))
+            current = Statement()
+        else:  # > or >>
+            if current.redirect is not None:
+                raise ShellSyntaxError("only one redirection per command")
+            if i + 1 >= len(toks) or toks[i + 1][0] != "word":
+                raise ShellSyntaxError(f"{value} needs a file name")
+            current.redirect, current.target = value, toks[i + 1][1]
+            i += 1
+        i += 1
+    if current.argv or current.redirect:
+        statements.append(_check(current))
+    return statements
+
+
+def _check(statement: Statement) -> Statement:
+    if not statement.argv:
+        raise ShellSyntaxError("a redirection without a command")
+    return statement

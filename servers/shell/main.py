@@ -1,0 +1,53 @@
+"""The session: run NK_COMMANDS, or read console lines until end of input.
+
+The shell exits with the status of its last command; init (whose session
+program it is) then halts the system with that status.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+
+import structlog
+
+from libipc import IpcError
+from libipc.runtime import current
+from servers.shell.files import FileCommands
+from servers.shell.system import SystemCommands
+
+log = structlog.get_logger()
+
+
+class Shell(FileCommands, SystemCommands):
+    """Every command of the shell (``do_NAME``), over the interpreter in core.py."""
+
+    def interact(self) -> int:
+        """Prompt, read, run, until the console says end of input (None)."""
+        while not self.halted:
+            try:
+                line = self.call_server("console", "read_line", timeout=None,
+                                        prompt=self.prompt)
+            except IpcError as exc:
+                log.error("console_read_failed", code=exc.code, message=exc.message)
+                return self.status
+            if line is None:
+                break
+            self.run_text(line)
+        return self.status
+
+
+def main() -> None:
+    current()   # connect first: start-up, signals and logging as every process
+    boot_t0 = float(os.environ.get("NK_BOOT_T0", "0") or 0)
+    if boot_t0:
+        log.info("shell_ready", since_boot_s=round(time.time() - boot_t0, 3))
+    shell = Shell()
+    commands = os.environ.get("NK_COMMANDS")
+    status = shell.run_text(commands) if commands is not None else shell.interact()
+    sys.exit(status & 0xFF if status >= 0 else 1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,300 @@
+"""Process and system commands: kernel calls, init, naming, devices, any server.
+
+    ps, stats, trace, kill, run, halt   kernel calls (endpoint 0)
+    start, crash                        init (endpoint libipc.naming.INIT)
+    names                               naming (endpoint libipc.naming.NAMING)
+    date, sleep                         devices
+    call NAME OP {json}                 whatever server NAME is
+
+``call`` shows replies as JSON.  JSON has no bytes, so bytes that are UTF-8
+text are shown as a string and other bytes as ``{"$base64": "…"}``; the same
+``{"$base64": "…"}`` object in the arguments is sent as bytes.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+from libipc import IpcError, NoSuchEndpoint, NoSuchOp, Proxy, kernel
+from libipc.message import KERNEL, NOTIFY, NOTIFY_EXIT
+from libipc.naming import INIT, NAMING
+from libipc.runtime import current
+from servers.shell.core import CommandError, Interpreter, usage_error
+
+KILL_WAIT_S = 3.0
+
+
+def to_json(value: Any) -> Any:
+    """A reply made JSON-able: bytes → str (UTF-8) or {"$base64": …}."""
+    if isinstance(value, bytes | bytearray):
+        try:
+            return bytes(value).decode("utf-8")
+        except UnicodeDecodeError:
+            return {"$base64": base64.b64encode(value).decode()}
+    if isinstance(value, dict):
+        return {str(k): to_json(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [to_json(v) for v in value]
+    return value
+
+
+def from_json(value: Any) -> Any:
+    """Arguments from JSON: {"$base64": …} → bytes."""
+    if isinstance(value, dict):
+        if set(value) == {"$base64"} and isinstance(value["$base64"], str):
+            return base64.b64decode(value["$base64"])
+        return {k: from_json(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [from_json(v) for v in value]
+    return value
+
+
+class SystemCommands(Interpreter):
+    def do_help(self, args: list[str]) -> int:
+        """help [COMMAND]
+        List the commands, or show how to use one."""
+        if args:
+            doc = getattr(self, f"do_{args[0]}", None).__doc__ if hasattr(
+                self, f"do_{args[0]}") else None
+            if doc is None:
+                raise CommandError(args[0], "NoSuchCommand")
+            usage, _, rest = doc.partition("\n")
+            self.print(f"usage: {usage.strip()}")
+            for line in rest.strip().splitlines():
+                self.print("  " + line.strip())
+            return 0
+        self.print("commands (help COMMAND for more):")
+        for name in self.commands():
+            usage, _, rest = getattr(self, f"do_{name}").__doc__.partition("\n")
+            summary = rest.strip().splitlines()[0] if rest.strip() else ""
+            usage = usage.strip()
+            if len(usage) > 24:
+                self.print(f"  {usage}\n  {'':<24} {summary}")
+            else:
+                self.print(f"  {usage:<24} {summary}")
+        return 0
+
+    # -- processes ----------------------------------------------------------------
+    def do_ps(self, args: list[str]) -> int:
+        """ps
+        List processes: endpoint, name, pid, state, messages in/out, restarts."""
+        rows = kernel().ps()
+        self.print(f"{'EP':>6} {'NAME':<12} {'PID':>7} {'STATE':<8} {'PARENT':>6} {'IN':>7}"
+                   f" {'OUT':>7} {'CALLS':>5} {'RESTARTS':>8} {'UPTIME':>8}")
+        for r in rows:
+            self.print(f"{r['ep']:>6} {r['name']:<12} {r['pid'] or '-':>7} {r['state']:<8}"
+                       f" {r['parent']:>6} {r['msgs_in']:>7} {r['msgs_out']:>7}"
+                       f" {r['calls_in_flight']:>5} {r['restarts']:>8} {r['uptime_s']:>7.1f}s")
+        return 0
+
+    def do_names(self, args: list[str]) -> int:
+        """names
+        List the names registered with the naming server and their endpoints."""
+        names = Proxy(NAMING).list()
+        for name, ep in sorted(names.items()):
+            self.print(f"{name:<16} {ep}")
+        self._seen.update(names)
+        return 0
+
+    def do_kill(self, args: list[str]) -> int:
+        """kill [-KILL|-TERM|-INT] NAME|EP
+        Signal a process (KILL by default) and wait until it is gone.
+        A server init manages is restarted; try ps or ls / afterwards."""
+        sig = "KILL"
+        if args and args[0].startswith("-"):
+            sig = args.pop(0)[1:].upper().removeprefix("SIG")
+        if len(args) != 1:
+            raise usage_error("kill [-KILL|-TERM|-INT] NAME|EP")
+        ep = self.endpoint_of(args[0])
+        try:
+            kernel().kill(ep=ep, signal_name=sig)
+        except IpcError as exc:
+            raise CommandError(args[0], exc.code) from None
+        deadline = time.monotonic() + KILL_WAIT_S
+        while time.monotonic() < deadline:
+            try:
+                if kernel().whoami(ep=ep)["state"] != "running":
+                    break
+            except NoSuchEndpoint:
+                break
+            time.sleep(0.01)
+        return 0
+
+    def endpoint_of(self, target: str) -> int:
+        """An endpoint number, a registered name, or the name of a live process."""
+        if target.isdigit():
+            return int(target)
+        try:
+            ep = Proxy(NAMING).lookup(name=target)
+            self._seen.add(target)
+            return ep
+        except NoSuchEndpoint:
+            pass
+        for row in kernel().ps():
+            if row["name"] == target and row["state"] == "running":
+                return row["ep"]
+        raise CommandError(target, "NoSuchEndpoint")
+
+    def do_start(self, args: list[str]) -> int:
+        """start PATH.py [NAME]
+        Start a server in the background (through init); NAME: the file's stem."""
+        if len(args) not in (1, 2):
+            raise usage_error("start PATH.py [NAME]")
+        path = self._program(args[0])
+        try:
+            info = Proxy(INIT).start(path=path, name=args[1] if len(args) > 1 else None)
+        except IpcError as exc:
+            raise CommandError(f"{args[0]}: {exc.message}" if exc.message else args[0],
+                               exc.code) from None
+        self._seen.add(info["name"])
+        self.print(f"started {info['name']} (ep {info['ep']}, pid {info['pid']})")
+        return 0
+
+    def _program(self, name: str) -> str:
+        path = self.host_path(name)
+        if not Path(path).is_file():
+            raise CommandError(name, "FileNotFound")
+        return path
+
+    def do_run(self, args: list[str]) -> int:
+        """run PATH.py [ARGS...]
+        Run a user program in the foreground; its exit status is the command's."""
+        if not args:
+            raise usage_error("run PATH.py [ARGS...]")
+        path = self._program(args[0])
+        self.flush()
+        child = kernel().spawn(argv=["-m", "libipc.program", path, *args[1:]],
+                               name=Path(path).stem[:32] or "program", acl=["@public"])
+        return self._wait_for(child["ep"])
+
+    def _wait_for(self, ep: int) -> int:
+        """Wait for the child at ``ep`` to exit (NOTIFY_EXIT from the kernel, then wait())."""
+        rt = current()
+        while True:
+            for record in kernel().wait():
+                if record["ep"] == ep:
+                    status = record["status"]
+                    return 128 - status if status < 0 else status
+            msg = rt.next_event(timeout=1.0)
+            if msg is None or (msg.kind == NOTIFY and msg.src == KERNEL
+                               and msg.id & NOTIFY_EXIT):
+                continue
+            if msg.kind != NOTIFY and msg.id:   # a CALL to the shell: it serves nothing
+                rt.reply_error(msg.src, msg.id, NoSuchOp("the shell serves no operations"))
+
+    def do_call(self, args: list[str]) -> int:
+        """call NAME|EP OP [JSON-OBJECT]
+        Call a server's operation; print the reply as JSON (see help call).
+        Bytes in the reply show as a string when they are UTF-8 text, else as
+        {"$base64": "…"}; the same object in the arguments is sent as bytes.
+        Quote the JSON: call fs stat '{"path": "/etc"}'"""
+        if len(args) not in (2, 3):
+            raise usage_error("call NAME|EP OP [JSON-OBJECT]")
+        target, op = args[0], args[1]
+        try:
+            kwargs = json.loads(args[2]) if len(args) == 3 else {}
+        except json.JSONDecodeError as exc:
+            raise CommandError(f"bad JSON: {exc}", "InvalidArgument") from None
+        if not isinstance(kwargs, dict):
+            raise CommandError("the arguments must be a JSON object", "InvalidArgument")
+        try:
+            if target.isdigit():
+                reply = Proxy(int(target)).call(op, **from_json(kwargs))
+            else:
+                reply = self.call_server(target, op, **from_json(kwargs))
+        except IpcError as exc:
+            detail = f"{target}.{op}" + (f": {exc.message}" if exc.message else "")
+            raise CommandError(detail, exc.code) from None
+        self.print(json.dumps(to_json(reply)))
+        return 0
+
+    def do_crash(self, args: list[str]) -> int:
+        """crash NAME
+        Ask init to crash a server on purpose (to watch it restart)."""
+        if len(args) != 1:
+            raise usage_error("crash NAME")
+        try:
+            Proxy(INIT).crash(name=args[0])
+        except NoSuchOp:
+            raise CommandError("not supported yet", "NoSuchOp") from None
+        except IpcError as exc:
+            raise CommandError(args[0], exc.code) from None
+        return 0
+
+    # -- the system -------------------------------------------------------------------
+    def do_trace(self, args: list[str]) -> int:
+        """trace on [FILE] | trace off
+        Trace every message (to the boot's --trace file, or FILE on the host).
+        Render the file on the host with: nanokernel trace FILE"""
+        if not args or args[0] not in ("on", "off") or len(args) > 2 \
+                or (args[0] == "off" and len(args) > 1):
+            raise usage_error("trace on [FILE] | trace off")
+        on = args[0] == "on"
+        path = os.path.abspath(args[1]) if len(args) == 2 else None
+        try:
+            result = kernel().trace(on=on, path=path)
+        except IpcError as exc:
+            raise CommandError(exc.message or args[0], exc.code) from None
+        self.print(f"tracing {'on' if result['on'] else 'off'}"
+                   + (f" → {result['path']}" if result["on"] and result["path"] else ""))
+        return 0
+
+    def do_stats(self, args: list[str]) -> int:
+        """stats
+        Kernel counters: messages routed, kernel calls, dropped replies, refusals."""
+        s = kernel().stats()
+        self.print(f"messages routed  {s['messages_routed']}")
+        self.print(f"kernel calls     {s['kernel_calls']}")
+        self.print(f"dropped replies  {s['dropped_replies']}")
+        self.print(f"refused          {s['refused']}")
+        self.print(f"processes        {s['processes']}")
+        self.print(f"uptime           {s['uptime_s']:.1f} s")
+        self.print(f"max message      {s['max_message']} B")
+        self.print(f"tracing          {'on' if s['tracing'] else 'off'}")
+        self.print(f"{'NAME':<12} {'IN':>7} {'OUT':>7} {'BYTES IN':>9} {'BYTES OUT':>9}"
+                   f" {'RING HW':>8} {'DROPPED':>7}")
+        for r in s["procs"]:
+            self.print(f"{r['name']:<12} {r['msgs_in']:>7} {r['msgs_out']:>7} {r['bytes_in']:>9}"
+                       f" {r['bytes_out']:>9} {r['ring_high_water']:>8} {r['dropped']:>7}")
+        return 0
+
+    def do_date(self, args: list[str]) -> int:
+        """date
+        Print the time (devices' clock)."""
+        now = self.call_server("devices", "now")
+        self.print(time.strftime("%a %Y-%m-%d %H:%M:%S %Z", time.localtime(now)))
+        return 0
+
+    def do_sleep(self, args: list[str]) -> int:
+        """sleep SECONDS
+        Wait (devices' clock replies after SECONDS)."""
+        try:
+            seconds = float(args[0]) if len(args) == 1 else None
+        except ValueError:
+            seconds = None
+        if seconds is None or not 0 <= seconds < 1e6:
+            raise usage_error("sleep SECONDS")
+        self.flush()
+        self.call_server("devices", "sleep", timeout=seconds + 30, seconds=seconds)
+        return 0
+
+    def do_halt(self, args: list[str]) -> int:
+        """halt
+        Stop every process and end the boot (status: the last command's)."""
+        self.flush()
+        kernel().halt(status=self.status)
+        self.halted = True
+        return self.status
+
+    def do_exit(self, args: list[str]) -> int:
+        """exit [STATUS]
+        End the session; init halts the system with STATUS (default: the last)."""
+        if len(args) > 1 or (args and not args[0].lstrip("-").isdigit()):
+            raise usage_error("exit [STATUS]")
+        self.halted = True
+        return int(args[0]) if args else self.status
