@@ -29,12 +29,13 @@ from libipc.errors import (
     TooManyCalls,
     WouldBlock,
 )
+from libipc.file import File
 from libipc.server import Context, Deferred, Server, op
 
 __all__ = [
-    "BadMessage", "Context", "Deadlock", "Deferred", "DirectoryNotEmpty", "FileExists",
-    "FileNotFound", "Internal", "InvalidArgument", "InvalidPath", "IpcError", "IsADirectory",
-    "MessageTooLarge", "NameTooLong", "NoSpace", "NoSuchEndpoint", "NoSuchOp",
+    "BadMessage", "Context", "Deadlock", "Deferred", "DirectoryNotEmpty", "File",
+    "FileExists", "FileNotFound", "Internal", "InvalidArgument", "InvalidPath", "IpcError",
+    "IsADirectory", "MessageTooLarge", "NameTooLong", "NoSpace", "NoSuchEndpoint", "NoSuchOp",
     "NotADirectory", "PermissionDenied", "Proxy", "Server", "ServerDied", "Timeout",
     "TooManyCalls", "WouldBlock", "kernel", "lookup", "op",
 ]

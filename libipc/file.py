@@ -1,0 +1,275 @@
+"""File: Python-like file objects on top of the fs server's stateless ops.
+
+    from libipc import File
+
+    with File("/home/notes.txt", "w") as f:
+        f.write("hello\\n")
+    with File("/home/notes.txt") as f:
+        print(f.read())
+
+The fs server keeps no open files: every op names its file by path and
+carries its own offset (NFS's reason — a restarted fs server loses no client
+state).  So the position lives here, in the client, and each method is one
+or a few fs calls:
+
+  read(n)   fs.read(path, offset=pos, size=...)   (chunks of at most 60 KiB)
+  write(d)  fs.write(path, offset=pos, data=...)  (chunks of at most 60 KiB)
+  seek/tell only move the client's position; SEEK_END asks fs.stat
+
+Modes are Python's: "r" (must exist), "w" (create or truncate), "a"
+(create; every write goes to the current end), "x" (create, FileExists if
+there), each optionally with "+" (read and write) and "b" (bytes instead of
+str).  Text mode encodes with `encoding` (UTF-8) and does no newline
+translation; tell() and seek() count bytes in both modes.
+
+There is no buffering: a write() has reached the fs server when it returns
+(the fs commits it within milliseconds; call sync() to make it durable at
+once).  close() therefore only forgets the file.  Errors are the fs server's
+IpcError subclasses (FileNotFound, IsADirectory, NoSpace, …); using a closed
+file is ValueError and reading a write-only file io.UnsupportedOperation, as
+with Python's own files.
+"""
+
+from __future__ import annotations
+
+import codecs
+import io
+import os
+from typing import Any
+
+from libipc.client import Proxy, lookup
+from libipc.errors import IsADirectory, NoSpace
+
+CHUNK = 60 * 1024   # bytes per fs read/write call (one message each)
+
+_fs: Proxy | None = None
+
+
+def _default_fs() -> Proxy:
+    global _fs
+    if _fs is None:
+        _fs = lookup("fs")
+    return _fs
+
+
+def _parse_mode(mode: str) -> tuple[str, bool, bool]:
+    """(kind, plus, binary) of a Python mode string; ValueError when invalid."""
+    if not isinstance(mode, str) or not mode:
+        raise ValueError(f"invalid mode: {mode!r}")
+    kinds = [c for c in mode if c in "rwax"]
+    rest = [c for c in mode if c not in "rwax"]
+    if (len(kinds) != 1 or any(c not in "+bt" for c in rest)
+            or len(set(mode)) != len(mode) or ("b" in mode and "t" in mode)):
+        raise ValueError(f"invalid mode: {mode!r}")
+    return kinds[0], "+" in mode, "b" in mode
+
+
+class File:
+    """An open file of the fs server, read and written by path and offset."""
+
+    def __init__(self, path: str, mode: str = "r", *, encoding: str = "utf-8",
+                 errors: str = "strict", fs: Proxy | None = None) -> None:
+        kind, plus, binary = _parse_mode(mode)
+        if not isinstance(path, str):
+            raise TypeError(f"path must be a str, not {type(path).__name__}")
+        self.name = path
+        self.mode = mode
+        self.encoding = None if binary else encoding
+        self.errors = errors
+        self._fs = fs if fs is not None else _default_fs()
+        self._binary = binary
+        self._readable = kind == "r" or plus
+        self._writable = kind != "r" or plus
+        self._append = kind == "a"
+        self._pos = 0
+        self._closed = True
+        if kind == "r":
+            info = self._fs.stat(path=path)
+            if info["type"] == "dir":
+                raise IsADirectory(f"{path}: is a directory")
+        elif kind == "x":
+            self._fs.create(path=path, exclusive=True)
+        else:
+            self._fs.create(path=path)
+            if kind == "w":
+                self._fs.truncate(path=path, size=0)
+        self._closed = False
+        if self._append:
+            self._pos = self._size()
+
+    # --- state --------------------------------------------------------------
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def readable(self) -> bool:
+        self._check_open()
+        return self._readable
+
+    def writable(self) -> bool:
+        self._check_open()
+        return self._writable
+
+    def seekable(self) -> bool:
+        self._check_open()
+        return True
+
+    def close(self) -> None:
+        """Forget the file (nothing is buffered, so nothing to write)."""
+        self._closed = True
+
+    def __enter__(self) -> File:
+        self._check_open()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        state = "closed " if self._closed else ""
+        return f"<{state}File {self.name!r} mode={self.mode!r} pos={self._pos}>"
+
+    # --- position -------------------------------------------------------------
+    def tell(self) -> int:
+        """The current position, in bytes from the start."""
+        self._check_open()
+        return self._pos
+
+    def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
+        """Move to `offset` from the start, the current position or the end."""
+        self._check_open()
+        if not isinstance(offset, int) or isinstance(offset, bool):
+            raise TypeError(f"offset must be an int, not {type(offset).__name__}")
+        if whence == os.SEEK_SET:
+            base = 0
+        elif whence == os.SEEK_CUR:
+            base = self._pos
+        elif whence == os.SEEK_END:
+            base = self._size()
+        else:
+            raise ValueError(f"invalid whence ({whence}, should be 0, 1 or 2)")
+        if base + offset < 0:
+            raise ValueError(f"negative seek position {base + offset}")
+        self._pos = base + offset
+        return self._pos
+
+    # --- reading --------------------------------------------------------------
+    def read(self, n: int = -1) -> Any:
+        """Up to `n` bytes (binary) or characters (text); everything left if n < 0."""
+        self._check_open()
+        if not self._readable:
+            raise io.UnsupportedOperation("not readable")
+        if n is None or n < 0:
+            data = self._read_bytes(max(0, self._size() - self._pos), to_end=True)
+            return data if self._binary else data.decode(self.encoding, self.errors)
+        if self._binary:
+            return self._read_bytes(n)
+        return self._read_chars(n)
+
+    def readline(self) -> Any:
+        """Up to and including the next b"\\n" / "\\n" ("" or b"" at the end)."""
+        self._check_open()
+        if not self._readable:
+            raise io.UnsupportedOperation("not readable")
+        line = bytearray()
+        while True:
+            chunk = self._fs.read(path=self.name, offset=self._pos, size=4096)
+            if not chunk:
+                break
+            cut = chunk.find(b"\n")
+            if cut >= 0:
+                chunk = chunk[:cut + 1]
+            line += chunk
+            self._pos += len(chunk)
+            if cut >= 0:
+                break
+        return bytes(line) if self._binary else line.decode(self.encoding, self.errors)
+
+    def __iter__(self):
+        while True:
+            line = self.readline()
+            if not line:
+                return
+            yield line
+
+    def _read_bytes(self, n: int, *, to_end: bool = False) -> bytes:
+        parts = []
+        left = n
+        while left > 0 or to_end:
+            chunk = self._fs.read(path=self.name, offset=self._pos, size=min(left, CHUNK)
+                                  if left > 0 else CHUNK)
+            if not chunk:
+                break
+            parts.append(chunk)
+            self._pos += len(chunk)
+            left -= len(chunk)
+        return b"".join(parts)
+
+    def _read_chars(self, n: int) -> str:
+        decoder = codecs.getincrementaldecoder(self.encoding)(self.errors)
+        text = []
+        got = 0
+        while got < n:
+            chunk = self._read_bytes(n - got)   # n - got bytes decode to <= n - got chars
+            final = not chunk
+            piece = decoder.decode(chunk, final=final)
+            text.append(piece)
+            got += len(piece)
+            if final:
+                break
+        # bytes of a character cut in two belong to the next read: give them back
+        pending = decoder.getstate()[0]
+        self._pos -= len(pending)
+        return "".join(text)
+
+    # --- writing --------------------------------------------------------------
+    def write(self, data: Any) -> int:
+        """Write `data` (bytes or str by mode) at the position; returns len(data)."""
+        self._check_open()
+        if not self._writable:
+            raise io.UnsupportedOperation("not writable")
+        if self._binary:
+            if not isinstance(data, bytes | bytearray | memoryview):
+                raise TypeError(f"a bytes-like object is required, not {type(data).__name__}")
+            raw = bytes(data)
+        else:
+            if not isinstance(data, str):
+                raise TypeError(f"write() argument must be str, not {type(data).__name__}")
+            raw = data.encode(self.encoding, self.errors)
+        if self._append:
+            self._pos = self._size()
+        view = memoryview(raw)
+        for start in range(0, len(raw), CHUNK):
+            chunk = view[start:start + CHUNK]
+            done = self._fs.write(path=self.name, offset=self._pos, data=bytes(chunk))
+            self._pos += done
+            if done < len(chunk):
+                raise NoSpace(f"{self.name}: disk full after {start + done} of "
+                              f"{len(raw)} bytes")
+        return len(data)
+
+    def truncate(self, size: int | None = None) -> int:
+        """Cut (or zero-extend) the file to `size` bytes (default: the position)."""
+        self._check_open()
+        if not self._writable:
+            raise io.UnsupportedOperation("not writable")
+        size = self._pos if size is None else size
+        self._fs.truncate(path=self.name, size=size)
+        return size
+
+    def flush(self) -> None:
+        """Nothing is buffered here; see sync() for durability."""
+        self._check_open()
+
+    def sync(self) -> None:
+        """Make everything written so far durable (the fs server's sync)."""
+        self._check_open()
+        self._fs.sync()
+
+    # --- helpers --------------------------------------------------------------
+    def _size(self) -> int:
+        return int(self._fs.stat(path=self.name)["size"])
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise ValueError("I/O operation on closed file")
