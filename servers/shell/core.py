@@ -56,6 +56,7 @@ class Interpreter:
         self.cwd = "/"
         self.status = 0
         self.halted = False
+        self.redirected = False   # the running command's output goes to a file
         self._out: list[str] = []
         self._proxies: dict[str, Proxy] = {}
         self._seen: set[str] = set()   # names resolved before: worth waiting for on restart
@@ -86,6 +87,7 @@ class Interpreter:
             self.error(name, "command not found", "NoSuchCommand")
             return 127
         self._out = []
+        self.redirected = st.redirect is not None
         t0 = time.monotonic()
         try:
             status = handler(args) or 0

@@ -59,7 +59,7 @@ class FileCommands(Interpreter):
             raise usage_error("cat FILE...")
         for name in args:
             path = self.path(name)
-            offset = 0
+            offset, data = 0, b""
             while True:
                 data = self.fs(name, "read", path=path, offset=offset, size=CHUNK)
                 if not data:
@@ -68,6 +68,8 @@ class FileCommands(Interpreter):
                 offset += len(data)
                 if len(data) < CHUNK:
                     break
+            if offset and not data.endswith(b"\n") and not self.redirected:
+                self.print("")   # keep the next output on its own line
         return 0
 
     def do_echo(self, args: list[str]) -> int:
