@@ -178,3 +178,16 @@ class TestDamagedDisks:
         s = run_session("basic", disk=tmp_path / "nope.img", timeout=30)
         assert 101 == s.returncode
         assert "no such disk image" in s.log
+
+
+class TestModel:
+    def test_random_operations_through_the_servers_match_the_model(
+            self, run_session, tmp_path: Path) -> None:
+        """Hypothesis-driven op sequences via fs → block agree with a dict model; fsck clean."""
+        image = tmp_path / "disk.img"
+        mkfs(image, "16M")
+        s = run_session("model", "100", "40", disk=image, timeout=110)
+        assert s.returncode == 0, (s.result or {}).get("error", s.log[-3000:])
+        assert s.result["examples"] >= 10
+        assert ["etc", "home"] == s.result["root"]
+        fsck_clean(image)
