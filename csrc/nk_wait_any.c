@@ -3,7 +3,8 @@
  * rings is readable, any of some rings is writable again, or the kernel's own
  * doorbell rings (a child exited, a signal arrived).  Included by nk_ring.c.
  *
- * Spins over every ring for up to spin_ns, then sleeps with futex_waitv(2) on
+ * Spins over every ring for up to spin_ns (yielding the CPU between rounds of
+ * polls, as wait_for in nk_ring.c does), then sleeps with futex_waitv(2) on
  * all their sequence words at once (Linux 5.16+).  With more words than
  * futex_waitv takes, it falls back to sleeping on the doorbell alone in short
  * slices and re-scanning: slower, never wrong.
@@ -90,8 +91,11 @@ int64_t nk_wait_any(nk_ring **rd, uint32_t nrd, nk_ring **wr, const uint32_t *wl
         cpu_relax();
         if ((n = scan(rd, nrd, wr, wlen, nwr, bell, bell_seen, ready)) >= 0)
             return n;
-        if ((i & 7) == 7 && now_ns() >= spin_end)
-            break;
+        if ((i & 7) == 7) {
+            if (now_ns() >= spin_end)
+                break;
+            sched_yield();   /* let a peer queued on this CPU run (see adapt_spin) */
+        }
     }
     int fits = 1 + nrd + nwr <= NK_WAITV_MAX;
     struct futex_waitv w[NK_WAITV_MAX];
