@@ -1,94 +1,149 @@
-"""`bench ring`: 64-byte round trips and one-way throughput, ring vs peers.
+"""`bench ring`: 64-byte round trips and one-way throughput, the ring vs its peers.
 
-Each transport runs in two real processes.  Round trip: the child echoes, the
-parent times every exchange.  Throughput: the parent sends N messages (one per
-call, or batched where the transport can), the child counts them and answers
-once at the end; ops/s = N / elapsed.
+Every transport runs in two real processes (transports.py), all in one run:
+
+ring-rtt               the child echoes; the parent times each send+recv
+                       (p50, p99 of the per-exchange times).
+ring-throughput        the parent sends N messages, one call per message; the
+                       child takes whatever has arrived (the streams read up to
+                       64 KiB, the ring calls get_many, mp.* one recv per
+                       message) and answers once it has all N.
+                       ops/s = N / (first send .. answer received).
+ring-throughput-batch  the same with BATCH messages per send call, for the
+                       transports that can (ring put_many, one write() of the
+                       joined frames for the streams).
+
+Garbage collection is off while a loop is timed, in parent and child alike.
 """
 
 from __future__ import annotations
 
-import os
+import gc
 import time
 
-from kernel.bench.stats import Row, latency_row, throughput_row
-from kernel.bench.transports import ALL, DONE, RingTransport, Transport
+from kernel.bench.report import progress
+from kernel.bench.stats import Row, failed_row, latency_row, throughput_row
+from kernel.bench.transports import ACK, ALL, MSG_SIZE, BenchFailed, Transport
 
-MSG = b"m" * 64
-BATCH = 64
-
-
-def _enter_child(t: Transport) -> None:
-    t.in_child = True
-    if isinstance(t, RingTransport):
-        t.become_child()
+TITLE = "shared-memory ring vs os.pipe, socketpair, multiprocessing.Pipe/Queue"
+MSG = b"m" * MSG_SIZE
+BATCH = 256
+LIMIT_S = 60.0   # per measurement; the watchdog kills the child after that
 
 
-def _echo_child(t: Transport) -> None:
-    _enter_child(t)
-    while True:
-        msg = t.recv()
-        t.send(msg)
-        if msg == DONE * 8:
-            return
+def _echo_child(t: Transport, count: int) -> None:
+    gc.disable()
+    for _ in range(count):
+        t.send(t.recv())
 
 
-def _sink_child_factory(total: int):
-    def child(t: Transport) -> None:
-        _enter_child(t)
-        got = 0
-        while got < total:
-            got += t.child_recv_count()
-        t.send(DONE * 8)
-        os._exit(0)
-    return child
+def _sink_child(t: Transport, count: int) -> None:
+    gc.disable()
+    got = 0
+    while got < count:
+        got += t.recv_some()
+    t.send(ACK)
+
+
+def _measured(cls: type[Transport], child, count: int, body) -> object:
+    """Run ``body(t)`` against a fresh child; always reap it; BenchFailed on any failure."""
+    t = cls()
+    finished = False
+    try:
+        t.start(child, (count,), LIMIT_S)
+        gc.disable()
+        result = body(t)
+        finished = True
+        return result
+    except BenchFailed:
+        raise
+    except Exception as exc:   # a dead child, a timeout: say which peer and why
+        raise t.failure(exc) from exc
+    finally:
+        gc.enable()
+        t.stop(graceful=finished)
 
 
 def measure_rtt(cls: type[Transport], n: int, warmup: int) -> Row:
-    t = cls()
-    t.start(_echo_child)
-    try:
+    def body(t: Transport) -> list[int]:
+        send, recv, clock = t.send, t.recv, time.perf_counter_ns
         for _ in range(warmup):
-            t.send(MSG)
-            t.recv()
-        samples = []
-        clock = time.perf_counter_ns
-        for _ in range(n):
+            send(MSG)
+            recv()
+        samples = [0] * n
+        for i in range(n):
             t0 = clock()
-            t.send(MSG)
-            t.recv()
-            samples.append(clock() - t0)
-        t.send(DONE * 8)
-        t.recv()
-    finally:
-        t.join()
-    return latency_row("ring-rtt", cls.name, samples, size=64)
+            send(MSG)
+            recv()
+            samples[i] = clock() - t0
+        return samples
+
+    samples = _measured(cls, _echo_child, warmup + n, body)
+    return latency_row("ring-rtt", cls.name, samples, size=MSG_SIZE)
 
 
 def measure_throughput(cls: type[Transport], n: int, batched: bool) -> Row:
-    t = cls()
-    t.start(_sink_child_factory(n))
-    try:
+    bench = "ring-throughput-batch" if batched else "ring-throughput"
+    batch = BATCH if batched else 1
+    n -= n % batch
+
+    def body(t: Transport) -> float:
         t0 = time.perf_counter()
         if batched:
-            batch = [MSG] * BATCH
-            for _ in range(n // BATCH):
-                t.send_batch(batch)
+            msgs = [MSG] * batch
+            for _ in range(n // batch):
+                t.send_batch(msgs)
         else:
+            send = t.send
             for _ in range(n):
-                t.send(MSG)
-        t.recv()
-        elapsed = time.perf_counter() - t0
-    finally:
-        t.join()
-    bench = "ring-throughput-batch" if batched else "ring-throughput"
-    return throughput_row(bench, cls.name, n, elapsed, size=64, batch=BATCH if batched else 1)
+                send(MSG)
+        if t.recv() != ACK:
+            raise BenchFailed(f"{cls.name}: the child's answer is not the expected ACK")
+        return time.perf_counter() - t0
+
+    elapsed = _measured(cls, _sink_child, n, body)
+    return throughput_row(bench, cls.name, n, elapsed, size=MSG_SIZE, batch=batch)
+
+
+def _guarded(bench: str, peer: str, measure) -> Row:
+    try:
+        row = measure()
+    except BenchFailed as exc:
+        progress(f"  {bench:<22} {peer:<11} FAILED: {exc}")
+        return failed_row(bench, peer, str(exc))
+    progress(f"  {row.bench:<22} {row.peer:<11} {row.summary()}")
+    return row
 
 
 def run(quick: bool) -> list[Row]:
-    rtt_n, warm = (2_000, 200) if quick else (20_000, 2_000)
-    tput_n = 64 * (1_000 if quick else 10_000)
-    rows = [measure_rtt(cls, rtt_n, warm) for cls in ALL]
-    rows += [measure_throughput(cls, tput_n, batched=False) for cls in ALL]
-    rows += [measure_throughput(cls, tput_n, batched=True) for cls in ALL if cls.batches]
+    rtt_n, warmup = (2_000, 200) if quick else (20_000, 2_000)
+    tput_n = 102_400 if quick else 1_024_000
+    rows = [_guarded("ring-rtt", c.name, lambda c=c: measure_rtt(c, rtt_n, warmup))
+            for c in ALL]
+    rows += [_guarded("ring-throughput", c.name,
+                      lambda c=c: measure_throughput(c, tput_n, batched=False))
+             for c in ALL]
+    rows += [_guarded("ring-throughput-batch", c.name,
+                      lambda c=c: measure_throughput(c, tput_n, batched=True))
+             for c in ALL if c.batches]
     return rows
+
+
+def summary(rows: list[Row]) -> list[str]:
+    """The issue's two targets, checked against this run's rows."""
+    def find(bench: str, peer: str) -> Row | None:
+        return next((r for r in rows if r.bench == bench and r.peer == peer and not r.error),
+                    None)
+
+    lines = []
+    ring, pipe = find("ring-rtt", "nanokernel"), find("ring-rtt", "os.pipe")
+    if ring and pipe:
+        x = ring.p50_us / pipe.p50_us
+        lines.append(f"target  ring-rtt p50 <= 0.10x os.pipe's: {x:.3f}x "
+                     f"({'met' if x <= 0.10 else 'NOT met'})")
+    batch, queue = find("ring-throughput-batch", "nanokernel"), find("ring-throughput", "mp.Queue")
+    if batch and queue:
+        x = batch.ops_per_s / queue.ops_per_s
+        lines.append(f"target  ring-throughput-batch >= 10x mp.Queue's: {x:.1f}x "
+                     f"({'met' if x >= 10 else 'NOT met'})")
+    return lines

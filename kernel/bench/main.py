@@ -1,30 +1,48 @@
-"""Dispatch `nanokernel bench NAME ...` to the benchmark modules."""
+"""Dispatch `nanokernel bench NAME ...` to the benchmark modules.
+
+Adding a benchmark: write `kernel/bench/NAME.py` with
+
+    TITLE = "one line saying what is compared with what"
+    def run(quick: bool) -> list[Row]: ...   # rows from kernel.bench.stats
+    def summary(rows) -> list[str]: ...      # optional: lines under the table
+
+measuring the nanokernel and its peers in the same run, and add one line to
+BENCHES below.  Modules are imported only when their benchmark runs, so a
+broken or slow-to-import benchmark never affects the others.  Progress goes to
+stderr through kernel.bench.report.progress; results are printed here.
+"""
 
 from __future__ import annotations
 
+import importlib
 import sys
 
-from kernel.bench import ipc
-from kernel.bench.report import print_json, print_table
+from kernel.bench.report import print_json, print_table, progress
 
-BENCHES = {
-    "ring": ("shared-memory ring vs os.pipe, socketpair, multiprocessing", ipc.run),
+# name -> module (imported lazily); the module's TITLE and run() do the rest.
+BENCHES: dict[str, str] = {
+    "ring": "kernel.bench.ipc",
 }
 
 
 def run_benches(names: list[str], *, quick: bool, as_json: bool) -> int:
+    """Run the named benchmarks (all when none are named); 0 when every row was measured."""
     unknown = [n for n in names if n not in BENCHES]
     if unknown:
         print(f"bench: unknown benchmark {', '.join(unknown)} "
               f"(known: {', '.join(BENCHES)})", file=sys.stderr)
         return 2
-    for name in names or list(BENCHES):
-        title, run = BENCHES[name]
-        if not as_json:
-            print(f"== {name}: {title}", file=sys.stderr, flush=True)
-        rows = run(quick)
+    status = 0
+    for name in dict.fromkeys(names or BENCHES):
+        module = importlib.import_module(BENCHES[name])
+        progress(f"== bench {name}: {module.TITLE}{' (quick)' if quick else ''}")
+        rows = module.run(quick)
         if as_json:
             print_json(rows)
         else:
             print_table(rows)
-    return 0
+            for line in getattr(module, "summary", lambda rows: [])(rows):
+                print(line)
+        if any(row.error for row in rows):
+            status = 1
+    return status

@@ -1,4 +1,8 @@
-"""Printing bench rows: JSON lines, or a table with the ratio to a reference peer."""
+"""Printing bench rows: JSON lines, or a table with the ratio to a reference peer.
+
+Results go to stdout; progress goes to stderr, so `--json` output stays
+machine-readable while a long run still shows what it is doing.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +14,13 @@ from kernel.bench.stats import Row
 REFERENCE_PEER = "os.pipe"
 
 
-def print_json(rows: Iterable[Row], out=sys.stdout) -> None:
+def progress(message: str) -> None:
+    """One line of progress on stderr."""
+    print(message, file=sys.stderr, flush=True)
+
+
+def print_json(rows: Iterable[Row], out=None) -> None:
+    out = out or sys.stdout
     for row in rows:
         print(row.as_json(), file=out, flush=True)
 
@@ -23,9 +33,9 @@ def _fmt(value: float | None, digits: int = 1) -> str:
     return f"{value:.{digits}f}"
 
 
-def _ratio(row: Row, ref: Row | None) -> str:
-    """Time ratio for latencies (lower is better), speed ratio for throughput."""
-    if ref is None:
+def ratio(row: Row, ref: Row | None) -> str:
+    """Latency as a fraction of the reference's time; throughput as a multiple of its speed."""
+    if ref is None or row.error:
         return "-"
     if row.p50_us is not None and ref.p50_us:
         return f"{row.p50_us / ref.p50_us:.2f}x time"
@@ -34,16 +44,20 @@ def _ratio(row: Row, ref: Row | None) -> str:
     return "-"
 
 
-def print_table(rows: list[Row], out=sys.stdout, reference: str = REFERENCE_PEER) -> None:
+def print_table(rows: list[Row], out=None, reference: str = REFERENCE_PEER) -> None:
     """One block per bench; each row's ratio is against `reference` in the same block."""
-    header = f"{'bench':<22} {'peer':<14} {'p50 µs':>9} {'p99 µs':>9} {'ops/s':>12}  vs {reference}"
+    out = out or sys.stdout
+    header = (f"{'bench':<22} {'peer':<11} {'p50 µs':>9} {'p99 µs':>9} {'ops/s':>12}"
+              f"  vs {reference}")
     print(header, file=out)
-    print("-" * len(header), file=out)
-    benches = list(dict.fromkeys(r.bench for r in rows))
-    for bench in benches:
+    for bench in dict.fromkeys(r.bench for r in rows):
+        print("-" * len(header), file=out)
         block = [r for r in rows if r.bench == bench]
-        ref = next((r for r in block if r.peer == reference), None)
+        ref = next((r for r in block if r.peer == reference and not r.error), None)
         for r in block:
-            print(f"{r.bench:<22} {r.peer:<14} {_fmt(r.p50_us, 2):>9} {_fmt(r.p99_us, 2):>9} "
-                  f"{_fmt(r.ops_per_s, 0):>12}  {_ratio(r, ref)}", file=out)
+            if r.error:
+                print(f"{r.bench:<22} {r.peer:<11} FAILED: {r.error}", file=out)
+                continue
+            print(f"{r.bench:<22} {r.peer:<11} {_fmt(r.p50_us, 2):>9} {_fmt(r.p99_us, 2):>9} "
+                  f"{_fmt(r.ops_per_s, 0):>12}  {ratio(r, ref)}", file=out)
     out.flush()

@@ -1,4 +1,11 @@
-"""Rows and summary statistics shared by every benchmark."""
+"""Rows and summary statistics shared by every benchmark.
+
+A Row is one measured line: a workload (`bench`) run by one implementation
+(`peer`).  Latency rows carry p50/p99 in microseconds, throughput rows
+operations per second; the other fields stay None (JSON null).  Anything
+else worth keeping (message size, batch, sample count, an error) goes in
+`extra` and is flattened into the JSON object.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +15,6 @@ from dataclasses import asdict, dataclass, field
 
 @dataclass
 class Row:
-    """One measured line: a workload (`bench`) run by one implementation (`peer`)."""
-
     bench: str
     peer: str
     p50_us: float | None = None
@@ -17,10 +22,25 @@ class Row:
     ops_per_s: float | None = None
     extra: dict = field(default_factory=dict)
 
+    @property
+    def error(self) -> str | None:
+        return self.extra.get("error")
+
     def as_json(self) -> str:
         data = asdict(self)
         data.update(data.pop("extra"))
         return json.dumps(data)
+
+    def summary(self) -> str:
+        """A short human line: the numbers this row has."""
+        if self.error:
+            return f"FAILED: {self.error}"
+        parts = []
+        if self.p50_us is not None:
+            parts.append(f"p50 {self.p50_us:.2f} µs  p99 {self.p99_us:.2f} µs")
+        if self.ops_per_s is not None:
+            parts.append(f"{self.ops_per_s:,.0f} ops/s")
+        return "  ".join(parts)
 
 
 def percentile(sorted_values: list[float], q: float) -> float:
@@ -32,16 +52,20 @@ def percentile(sorted_values: list[float], q: float) -> float:
 
 
 def latency_row(bench: str, peer: str, samples_ns: list[int], **extra) -> Row:
-    """A row from per-operation latencies in nanoseconds."""
+    """A row from per-operation latencies in nanoseconds (ops_per_s stays null)."""
     values = sorted(samples_ns)
-    total_s = sum(values) / 1e9
     return Row(bench, peer,
                p50_us=round(percentile(values, 0.50) / 1000, 2),
                p99_us=round(percentile(values, 0.99) / 1000, 2),
-               ops_per_s=round(len(values) / total_s) if total_s else None,
-               extra=extra)
+               extra={"n": len(values), **extra})
 
 
 def throughput_row(bench: str, peer: str, count: int, seconds: float, **extra) -> Row:
-    """A row from `count` operations that took `seconds` in all."""
-    return Row(bench, peer, ops_per_s=round(count / seconds) if seconds > 0 else None, extra=extra)
+    """A row from `count` operations that took `seconds` in all (latencies stay null)."""
+    return Row(bench, peer, ops_per_s=round(count / seconds) if seconds > 0 else None,
+               extra={"n": count, **extra})
+
+
+def failed_row(bench: str, peer: str, error: str) -> Row:
+    """A row for a measurement that did not finish; every number is null."""
+    return Row(bench, peer, extra={"error": error})

@@ -1,65 +1,155 @@
-"""Two-process message transports, the nanokernel ring and its peers.
+"""Two-process message transports: the nanokernel ring and the peers it is compared with.
 
-Each transport knows how to set itself up, run an echo or a sink in a child
-process, and move 64-byte messages from the parent.  The child is a real OS
-process (fork); the ring child re-attaches its channel by fd, as a process
-spawned by the kernel does.  Every transport offers the same four moves so the
-benchmarks can treat them alike:
+Each transport connects the bench process (the parent) with one forked child,
+a real OS process.  The ring child re-attaches its channel by fd, as a
+process spawned by the kernel does.  Every transport offers the same moves, so
+the benchmarks treat them alike:
 
-    send(msg)        one message parent → child
-    send_batch(msgs) several at once where the transport allows it
-    recv()           one message child → parent
-    close()
+    send(msg)           one message, parent -> child (or child -> parent in the child)
+    send_batch(msgs)    several messages in one call (only when `batches` is true)
+    recv()              one message, blocking
+    recv_some()         child sink side: take what has arrived, return how many messages
+
+Every message is exactly MSG_SIZE bytes, so the byte streams (os.pipe,
+socketpair) need no framing and the children know from a count, not from a
+sentinel, when to stop.
+
+Nothing may hang.  `start` arms two deadlines: the child sets `alarm()` on
+itself (SIGALRM ends it even if the parent is gone), and the parent runs a
+watchdog thread that kills the child when the time is up.  When the child
+ends, early or killed, a parent blocked in `recv` wakes up: the streams and
+mp.Pipe see end-of-file (the parent closes its copies of the child's ends
+right after the fork), mp.Queue gets an ABORT put by the watchdog, the ring
+waits in short timeouts and checks that the child is alive between them.
+`stop` always reaps the child (join, then SIGKILL and join).
 """
 
 from __future__ import annotations
 
+import contextlib
+import math
 import multiprocessing
+import multiprocessing.connection as mp_connection
 import os
+import signal
 import socket
+import threading
 
 from libipc.channel import Channel
+from libipc.errors import Timeout
+
+MSG_SIZE = 64
+ACK = b"A" * MSG_SIZE
+READY = b"R" * MSG_SIZE
+ABORT = b"X" * MSG_SIZE
+
+POLL_S = 0.2   # how often a ring waiter checks that its peer is still alive
 
 _fork = multiprocessing.get_context("fork")
-DONE = b"D" * 8
+
+
+class BenchFailed(Exception):
+    """A measurement did not finish: the child died, or the deadline passed."""
 
 
 class Transport:
     name = "?"
     batches = False
 
-    def start(self, child_main) -> None:
-        self.proc = _fork.Process(target=child_main, args=(self,), daemon=True)
+    def __init__(self) -> None:
+        self.in_child = False
+        self.limit_s: float | None = None
+        self.proc = None
+        self.expired = False
+        self._stopping = False
+        self._watchdog: threading.Thread | None = None
+
+    # -- life cycle (parent) ---------------------------------------------------
+    def start(self, child_main, args: tuple, limit_s: float) -> None:
+        """Fork a child running ``child_main(self, *args)`` for at most ``limit_s`` seconds."""
+        self.limit_s = limit_s
+        self.proc = _fork.Process(target=_child_entry, args=(self, child_main, args, limit_s),
+                                  daemon=True)
         self.proc.start()
-        self.after_fork_parent()
+        self.parent_after_fork()
+        self._stopping = False
+        self._watchdog = threading.Thread(target=self._watch, name="bench-watchdog", daemon=True)
+        self._watchdog.start()
+        if self.recv() != READY:   # the child is set up: timing may begin
+            raise BenchFailed(f"{self.name}: the child did not say READY")
 
-    def after_fork_parent(self) -> None:
-        pass
-
-    def join(self) -> None:
-        self.proc.join(timeout=30)
-        if self.proc.is_alive():
+    def _watch(self) -> None:
+        """Kill the child at the deadline; wake the parent if the child ends early."""
+        died = mp_connection.wait([self.proc.sentinel], timeout=self.limit_s)
+        if self._stopping:
+            return
+        if not died:
+            self.expired = True
             self.proc.kill()
+        with contextlib.suppress(Exception):   # the parent may be closing it already
+            self.unblock_parent()
+
+    def stop(self, graceful: bool = True) -> None:
+        """Reap the child, whatever state it is in, and release every resource.
+
+        ``graceful``: the child has finished its work and is exiting; give it
+        a moment.  Otherwise it is killed at once.
+        """
+        self._stopping = True
+        if self.proc is not None:
+            self.proc.join(timeout=5 if graceful else 0)
+            if self.proc.is_alive():
+                self.proc.kill()
+                self.proc.join(timeout=5)
+        if self._watchdog is not None:
+            self._watchdog.join(timeout=5)
         self.close()
+
+    def child_alive(self) -> bool:
+        return self.proc is not None and self.proc.is_alive()
+
+    def failure(self, exc: BaseException | None = None) -> BenchFailed:
+        """The exception that explains why a measurement stopped."""
+        if self.expired:
+            return BenchFailed(f"{self.name}: no answer within {self.limit_s:g} s (child killed)")
+        code = self.proc.exitcode if self.proc is not None else None
+        if code:
+            return BenchFailed(f"{self.name}: the child exited with status {code}")
+        return BenchFailed(f"{self.name}: {type(exc).__name__}: {exc}")
+
+    # -- hooks -------------------------------------------------------------------
+    def parent_after_fork(self) -> None:
+        """Close the parent's copies of the child's ends."""
+
+    def child_setup(self) -> None:
+        """Close the child's copies of the parent's ends; attach what must be attached."""
+
+    def child_finish(self) -> None:
+        """Flush whatever the child sent before the process exits."""
+
+    def unblock_parent(self) -> None:
+        """Make a parent blocked in ``recv`` return (the child is dead by now)."""
 
     def close(self) -> None:
         pass
 
 
-# --- byte streams: messages are fixed 64-byte frames --------------------------
+def _child_entry(t: Transport, child_main, args: tuple, limit_s: float) -> None:
+    signal.alarm(math.ceil(limit_s) + 1)   # SIGALRM's default action ends the process
+    t.in_child = True
+    t.child_setup()
+    t.send(READY)
+    child_main(t, *args)
+    t.child_finish()
+
+
+# --- byte streams: every message is one MSG_SIZE-byte frame ----------------------
 class _Stream(Transport):
     batches = True
-    size = 64
 
-    def _read_exact(self, n: int) -> bytes:
-        parts, got = [], 0
-        while got < n:
-            chunk = self._read(n - got)
-            if not chunk:
-                raise EOFError(self.name)
-            parts.append(chunk)
-            got += len(chunk)
-        return b"".join(parts)
+    def __init__(self) -> None:
+        super().__init__()
+        self._pending = b""   # sink: the start of a frame not yet complete
 
     def send(self, msg: bytes) -> None:
         self._write(msg)
@@ -68,26 +158,49 @@ class _Stream(Transport):
         self._write(b"".join(msgs))
 
     def recv(self) -> bytes:
-        return self._read_exact(self.size)
+        data = self._read(MSG_SIZE)
+        if len(data) == MSG_SIZE:
+            return data
+        parts, got = [data], len(data)
+        while got < MSG_SIZE:
+            if not parts[-1]:
+                raise EOFError(f"{self.name}: peer closed")
+            parts.append(self._read(MSG_SIZE - got))
+            got += len(parts[-1])
+        return b"".join(parts)
 
-    def child_recv_count(self) -> int:
-        """Sink side: read whatever is there, return how many whole frames arrived."""
-        data = self._child_read(1 << 16)
+    def recv_some(self) -> int:
+        data = self._read(1 << 16)
         if not data:
-            raise EOFError(self.name)
-        self._partial += len(data)
-        frames, self._partial = divmod(self._partial, self.size)
-        return frames
-
-    _partial = 0
+            raise EOFError(f"{self.name}: peer closed")
+        if self._pending:
+            data = self._pending + data
+        whole = len(data) - len(data) % MSG_SIZE
+        self._pending = data[whole:]
+        # Hand each message over as its own bytes object, as the ring's get_many does.
+        return len([data[i:i + MSG_SIZE] for i in range(0, whole, MSG_SIZE)])
 
 
 class PipeTransport(_Stream):
     name = "os.pipe"
 
     def __init__(self) -> None:
+        super().__init__()
         self.p2c_r, self.p2c_w = os.pipe()
         self.c2p_r, self.c2p_w = os.pipe()
+
+    def parent_after_fork(self) -> None:
+        self._close_fds("p2c_r", "c2p_w")
+
+    def child_setup(self) -> None:
+        self._close_fds("p2c_w", "c2p_r")
+
+    def _close_fds(self, *names: str) -> None:
+        for name in names:
+            fd = getattr(self, name)
+            if fd is not None:
+                os.close(fd)
+                setattr(self, name, None)
 
     def _write(self, data: bytes) -> None:
         fd = self.c2p_w if self.in_child else self.p2c_w
@@ -98,56 +211,56 @@ class PipeTransport(_Stream):
     def _read(self, n: int) -> bytes:
         return os.read(self.p2c_r if self.in_child else self.c2p_r, n)
 
-    _child_read = _read
-    in_child = False
-
     def close(self) -> None:
-        for fd in (self.p2c_r, self.p2c_w, self.c2p_r, self.c2p_w):
-            os.close(fd)
+        self._close_fds("p2c_r", "p2c_w", "c2p_r", "c2p_w")
 
 
 class SocketpairTransport(_Stream):
     name = "socketpair"
 
     def __init__(self) -> None:
+        super().__init__()
         self.parent, self.child = socket.socketpair()
 
-    def _sock(self) -> socket.socket:
-        return self.child if self.in_child else self.parent
+    def parent_after_fork(self) -> None:
+        self.child.close()
+
+    def child_setup(self) -> None:
+        self.parent.close()
 
     def _write(self, data: bytes) -> None:
-        self._sock().sendall(data)
+        (self.child if self.in_child else self.parent).sendall(data)
 
     def _read(self, n: int) -> bytes:
-        return self._sock().recv(n)
-
-    _child_read = _read
-    in_child = False
+        return (self.child if self.in_child else self.parent).recv(n)
 
     def close(self) -> None:
         self.parent.close()
         self.child.close()
 
 
-# --- multiprocessing ----------------------------------------------------------
+# --- multiprocessing: one call per message, no batch API ----------------------------
 class MpPipeTransport(Transport):
     name = "mp.Pipe"
 
     def __init__(self) -> None:
+        super().__init__()
         self.parent, self.child = _fork.Pipe()
-        self.in_child = False
 
-    def _conn(self):
-        return self.child if self.in_child else self.parent
+    def parent_after_fork(self) -> None:
+        self.child.close()
+
+    def child_setup(self) -> None:
+        self.parent.close()
 
     def send(self, msg: bytes) -> None:
-        self._conn().send_bytes(msg)
+        (self.child if self.in_child else self.parent).send_bytes(msg)
 
     def recv(self) -> bytes:
-        return self._conn().recv_bytes()
+        return (self.child if self.in_child else self.parent).recv_bytes()
 
-    def child_recv_count(self) -> int:
-        self._conn().recv_bytes()
+    def recv_some(self) -> int:
+        self.child.recv_bytes()
         return 1
 
     def close(self) -> None:
@@ -159,27 +272,38 @@ class MpQueueTransport(Transport):
     name = "mp.Queue"
 
     def __init__(self) -> None:
+        super().__init__()
         self.p2c = _fork.Queue()
         self.c2p = _fork.Queue()
-        self.in_child = False
 
     def send(self, msg: bytes) -> None:
         (self.c2p if self.in_child else self.p2c).put(msg)
 
     def recv(self) -> bytes:
-        return (self.p2c if self.in_child else self.c2p).get()
+        msg = (self.p2c if self.in_child else self.c2p).get()
+        if msg == ABORT and not self.in_child:
+            raise EOFError(f"{self.name}: aborted by the watchdog")
+        return msg
 
-    def child_recv_count(self) -> int:
+    def recv_some(self) -> int:
         self.p2c.get()
         return 1
+
+    def unblock_parent(self) -> None:
+        self.c2p.put(ABORT)
+
+    def child_finish(self) -> None:
+        # put() hands the message to a feeder thread: wait until it is written.
+        self.c2p.close()
+        self.c2p.join_thread()
 
     def close(self) -> None:
         for q in (self.p2c, self.c2p):
             q.close()
-            q.join_thread()
+            q.cancel_join_thread()
 
 
-# --- the nanokernel ring ---------------------------------------------------------
+# --- the nanokernel ring ---------------------------------------------------------------
 class RingTransport(Transport):
     """The parent is the kernel side of a channel, the child the process side."""
 
@@ -187,40 +311,48 @@ class RingTransport(Transport):
     batches = True
 
     def __init__(self) -> None:
+        super().__init__()
         self.chan = Channel.create()
-        self.in_child = False
+        self._parent_chan = self.chan
 
-    def start(self, child_main) -> None:
-        super().start(child_main)
-
-    def become_child(self) -> None:
+    def child_setup(self) -> None:
         # The child maps the channel afresh from the fd, with its own private
         # indices — exactly what a spawned process does.
         self.chan = Channel.attach(os.dup(self.chan.fd))
 
     def send(self, msg: bytes) -> None:
-        self.chan.send.put(msg)
+        self.chan.send.put(msg, self.limit_s)
 
     def send_batch(self, msgs: list[bytes]) -> None:
         ring = self.chan.send
-        while msgs:
-            n = ring.put_many(msgs)
-            msgs = msgs[n:]
-            if msgs:
-                ring.wait_writable(len(msgs[0]))
+        sent = ring.put_many(msgs)
+        while sent < len(msgs):
+            ring.wait_writable(MSG_SIZE, self.limit_s, raise_on_timeout=True)
+            sent += ring.put_many(msgs[sent:])
 
     def recv(self) -> bytes:
-        return self.chan.recv.get()
+        # A ring cannot tell that its peer died: check between short timeouts
+        # (they cost nothing while messages flow: get() only waits when empty).
+        while True:
+            try:
+                return self.chan.recv.get(POLL_S)
+            except Timeout:
+                if not self.in_child and not self.child_alive():
+                    raise EOFError(f"{self.name}: the child is gone") from None
 
-    def child_recv_count(self) -> int:
+    def recv_some(self) -> int:
         ring = self.chan.recv
-        got = len(ring.get_many())
+        got = len(ring.get_many(1024))
         if not got:
-            ring.wait_readable()
+            ring.wait_readable(POLL_S)
         return got
 
     def close(self) -> None:
-        self.chan.close()
+        if self.chan is not self._parent_chan:
+            self.chan.close()
+        self._parent_chan.close()
 
 
-ALL = [RingTransport, PipeTransport, SocketpairTransport, MpPipeTransport, MpQueueTransport]
+ALL: list[type[Transport]] = [
+    RingTransport, PipeTransport, SocketpairTransport, MpPipeTransport, MpQueueTransport,
+]
