@@ -25,7 +25,7 @@ import structlog
 
 from libipc import IpcError, NoSuchEndpoint, lookup
 from libipc.client import Proxy
-from servers.shell.lexer import ShellSyntaxError, Statement, parse
+from servers.shell.lexer import ShellSyntaxError, Statement, statements
 
 log = structlog.get_logger()
 
@@ -69,15 +69,13 @@ class Interpreter:
     def run_text(self, text: str) -> int:
         """Run every statement of ``text``; returns the last status."""
         try:
-            statements = parse(text)
+            for statement in statements(text):
+                if self.halted:
+                    break
+                self.status = self.run_statement(statement)
         except ShellSyntaxError as exc:
             self.error("sh", str(exc), "SyntaxError")
             self.status = 2
-            return self.status
-        for statement in statements:
-            if self.halted:
-                break
-            self.status = self.run_statement(statement)
         return self.status
 
     def run_statement(self, st: Statement) -> int:

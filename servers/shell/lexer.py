@@ -14,6 +14,7 @@ error (unclosed quote, `>` without a file) raises ``ShellSyntaxError``.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 
@@ -31,8 +32,9 @@ class Statement:
 _OPERATORS = (";", ">", "\n")
 
 
-def tokens(text: str) -> list[tuple[str, str]]:
-    """Split ``text`` into ("word", text) and ("op", ";"|">"|">>") tokens."""
+def tokens(text: str) -> Iterator[tuple[str, str]]:
+    """Split ``text`` into ("word", text) and ("op", ";"|">"|">>") tokens, lazily
+    (so the statements before a syntax error still run)."""
     out: list[tuple[str, str]] = []
     word: list[str] | None = None   # None: not inside a word
     i, n = 0, len(text)
@@ -51,6 +53,8 @@ def tokens(text: str) -> list[tuple[str, str]]:
                 i += 1
             else:
                 out.append(("op", ";" if c == "\n" else c))
+            yield from out
+            out.clear()
         elif c == "\\":
             if i + 1 >= n:
                 raise ShellSyntaxError("a backslash at the end of the line")
@@ -66,7 +70,7 @@ def tokens(text: str) -> list[tuple[str, str]]:
             word = (word or []) + [c]
         i += 1
     _end(out, word)
-    return out
+    yield from out
 
 
 def _end(out: list[tuple[str, str]], word: list[str] | None) -> None:
@@ -77,29 +81,29 @@ def _end(out: list[tuple[str, str]], word: list[str] | None) -> None:
 
 def parse(text: str) -> list[Statement]:
     """The non-empty statements of ``text``, in order."""
-    statements: list[Statement] = []
+    return list(statements(text))
+
+
+def statements(text: str) -> Iterator[Statement]:
+    """The statements of ``text`` one by one; a syntax error raises when reached."""
     current = Statement()
     toks = tokens(text)
-    i = 0
-    while i < len(toks):
-        kind, value = toks[i]
+    for kind, value in toks:
         if kind == "word":
             current.argv.append(value)
         elif value == ";":
             if current.argv or current.redirect:
-                statements.append(_check(current))
+                yield _check(current)
             current = Statement()
         else:  # > or >>
             if current.redirect is not None:
                 raise ShellSyntaxError("only one redirection per command")
-            if i + 1 >= len(toks) or toks[i + 1][0] != "word":
+            target = next(toks, ("op", ""))
+            if target[0] != "word":
                 raise ShellSyntaxError(f"{value} needs a file name")
-            current.redirect, current.target = value, toks[i + 1][1]
-            i += 1
-        i += 1
+            current.redirect, current.target = value, target[1]
     if current.argv or current.redirect:
-        statements.append(_check(current))
-    return statements
+        yield _check(current)
 
 
 def _check(statement: Statement) -> Statement:

@@ -1,0 +1,106 @@
+"""The interactive prompt at a real terminal (a pty): editing, Ctrl-C, Ctrl-D."""
+
+from __future__ import annotations
+
+import os
+import pty
+import select
+import sys
+import time
+
+from tests.conftest import pids_of_boot, wait_until
+from tests.e2e.conftest import REPO
+
+PROMPT = b"nk:/$ "
+
+
+class Terminal:
+    """``nanokernel boot --ramdisk`` on a pty we type into."""
+
+    def __init__(self, env: dict[str, str], log: str) -> None:
+        pid, fd = pty.fork()
+        if pid == 0:   # the child: the pty is its controlling terminal
+            os.chdir(REPO)
+            os.execve(sys.executable, [sys.executable, "-m", "kernel.cli", "boot", "--ramdisk",
+                                       "--log", log], env)
+        self.pid, self.fd, self.seen = pid, fd, b""
+
+    def expect(self, wanted: bytes, timeout: float = 15.0) -> bytes:
+        """Read until ``wanted`` appears; return everything read before it."""
+        deadline = time.monotonic() + timeout
+        while wanted not in self.seen:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise AssertionError(f"no {wanted!r} within {timeout} s; got {self.seen!r}")
+            ready, _, _ = select.select([self.fd], [], [], left)
+            if ready:
+                try:
+                    chunk = os.read(self.fd, 4096)
+                except OSError:
+                    chunk = b""
+                if not chunk:
+                    raise AssertionError(f"terminal closed before {wanted!r}; got {self.seen!r}")
+                self.seen += chunk
+        before, _, self.seen = self.seen.partition(wanted)
+        return before
+
+    def type(self, keys: bytes) -> None:
+        os.write(self.fd, keys)
+
+    def wait(self, timeout: float = 15.0) -> int:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            pid, status = os.waitpid(self.pid, os.WNOHANG)
+            if pid:
+                return os.waitstatus_to_exitcode(status)
+            try:   # keep draining so the boot never blocks on a full pty
+                if select.select([self.fd], [], [], 0.05)[0]:
+                    self.seen += os.read(self.fd, 4096)
+            except OSError:
+                time.sleep(0.05)
+        os.kill(self.pid, 9)
+        raise AssertionError(f"boot did not exit; output {self.seen!r}")
+
+    def close(self) -> None:
+        os.close(self.fd)
+
+
+class TestInteractive:
+    def test_editing_ctrl_c_and_ctrl_d(self, nk_env, tmp_path):
+        """Backspace and cursor keys edit a line, Ctrl-C cancels it, Ctrl-D halts."""
+        term = Terminal(nk_env, str(tmp_path / "boot.log"))
+        try:
+            term.expect(PROMPT)
+            term.type(b"echo abc\x7fd\r")                   # backspace
+            term.expect(b"abd\r\n")
+            term.expect(PROMPT)
+            term.type(b"echo 13\x1b[D2\r")                  # left arrow, insert
+            term.expect(b"123\r\n")
+            term.expect(PROMPT)
+            term.type(b"echo cancelled\x03")                # Ctrl-C
+            term.expect(b"^C")
+            term.expect(PROMPT)
+            term.type(b"echo after\r")
+            before = term.expect(b"after\r\n" + PROMPT)
+            assert b"cancelled\r\n" not in before
+            term.type(b"\x04")                              # Ctrl-D at an empty line
+            status = term.wait()
+        finally:
+            term.close()
+        assert 0 == status
+        wait_until(lambda: not pids_of_boot(term.pid), 5, what="no orphan processes")
+
+    def test_halt_at_the_prompt(self, nk_env, tmp_path):
+        """halt typed at the prompt ends the boot cleanly."""
+        term = Terminal(nk_env, str(tmp_path / "boot.log"))
+        try:
+            term.expect(PROMPT)
+            term.type(b"cat /nope\r")
+            term.expect(b"cat: /nope: FileNotFound")
+            term.expect(PROMPT)
+            term.type(b"halt\r")
+            status = term.wait()
+        finally:
+            term.close()
+        assert 1 == status
+        wait_until(lambda: not pids_of_boot(term.pid), 5, what="no orphan processes")

@@ -1,0 +1,63 @@
+"""Process and system commands: kernel calls, naming, init, devices."""
+
+import re
+import time
+
+from tests.e2e.conftest import lines
+
+
+class TestSystemCommands:
+    def test_inspecting_the_system(self, nk):
+        """help, ps, names, stats, date, sleep and trace off all answer in one boot."""
+        t0 = time.monotonic()
+        r = nk("help; help ls; ps; names; stats; date; sleep 0.3; trace off")
+        out = lines(r.stdout)
+        assert 0 == r.returncode, r.output
+        assert "commands (help COMMAND for more):" in out
+        assert "usage: ls [-l] [PATH...]" in out
+        for cmd in ("call", "cat", "cd", "crash", "date", "df", "echo", "halt", "kill", "ls",
+                    "mkdir", "mv", "names", "ps", "pwd", "rm", "rmdir", "run", "sleep",
+                    "start", "stat", "stats", "trace"):
+            assert any(line.startswith(f"  {cmd} ") or line == f"  {cmd}" for line in out), cmd
+        ps_header = next(line for line in out if line.strip().startswith("EP"))
+        assert "NAME" in ps_header and "PID" in ps_header
+        for name in ("init", "naming", "console", "devices", "block", "fs", "shell"):
+            assert any(re.match(rf"\s*\d+ {name}\s+\d+ running", line) for line in out), name
+        for name in ("console", "devices", "fs"):
+            assert any(re.match(rf"{name}\s+\d+$", line) for line in out), name
+        assert any(line.startswith("messages routed") for line in out)
+        assert any(re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", line) for line in out)
+        assert "tracing off" in out
+        assert time.monotonic() - t0 >= 0.3
+
+    def test_kill_fs_then_ls(self, nk):
+        """After kill fs, init restarts it and ls / works again; ps shows the restart."""
+        r = nk("ls / > /before; kill fs; ls /; ps")
+        out = lines(r.stdout)
+        assert 0 == r.returncode, r.output
+        assert "etc" in out and "before" in out
+        fs_row = next(line for line in out if re.match(r"\s*\d+ fs\s", line)).split()
+        assert "1" == fs_row[8], fs_row   # EP NAME PID STATE PARENT IN OUT CALLS RESTARTS
+
+    def test_kill_by_endpoint_and_unknown(self, nk):
+        """kill EP works like kill NAME; a bad signal is an error."""
+        r = nk("kill -HUP devices; kill 999999")
+        out = lines(r.stdout)
+        assert "kill: devices: InvalidArgument" in out, out
+        assert "kill: 999999: NoSuchEndpoint" in out, out
+
+    def test_crash_is_a_stub_for_now(self, nk):
+        """crash NAME asks init; without that op it says it is not supported yet."""
+        r = nk("crash fs")
+        out = lines(r.stdout)
+        assert ("crash: not supported yet: NoSuchOp" in out) or 0 == r.returncode, out
+
+    def test_halt_ends_the_boot_with_the_last_status(self, nk):
+        """halt stops everything; commands after it do not run; status is the last one's."""
+        r = nk("cat /nope; halt; echo never")
+        assert 1 == r.returncode
+        assert "never" not in r.stdout
+
+    def test_exit_sets_the_status(self, nk):
+        """exit N ends the session with status N."""
+        assert 7 == nk("exit 7; echo never").returncode
