@@ -32,7 +32,8 @@ class Halter:
         self.skipped: set[int] = set()
 
     def _order(self) -> list[Proc]:
-        live = [p for p in self.k.order if p.state != "dead" and p.endpoint not in self.skipped]
+        live = [p for p in self.k.order if p.state != "dead" and p.endpoint not in self.skipped
+                and p.hosted is None]
         first = [p for p in live if p.slot == INIT_SLOT]
         rest = [p for p in reversed(live) if p.slot != INIT_SLOT]
         return first + rest

@@ -13,10 +13,13 @@ thread when a child exits).
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import subprocess
+import sys
 import threading
 import time
+import traceback
 from pathlib import Path
 from queue import Empty, SimpleQueue
 from typing import Any
@@ -27,6 +30,7 @@ from libipc._nkffi import ffi, lib
 from kernel import endpoint as ep
 from kernel import spawn as spawning
 from kernel.halt import Halter
+from kernel.hosted import Host, KernelPanic
 from kernel.proc import DEAD, Proc
 from kernel.router import Router
 from kernel.syscalls import dispatch_syscall
@@ -38,6 +42,7 @@ from libipc.message import HEADER_SIZE, NOTIFY_EXIT, REPLY, pack
 DEFAULT_MAX_MESSAGE = 64 * 1024
 DEFAULT_MAX_CALLS = 16
 SPIN_NS = 20_000
+PANIC_STATUS = 70   # EX_SOFTWARE: what a boot that ended in a kernel panic exits with
 
 
 class Kernel:
@@ -62,7 +67,11 @@ class Kernel:
         self.halter: Halter | None = None
         self.exit_status = 0
         self.messages_routed = 0
+        self.ring_crossings = 0
+        self.direct_calls = 0      # calls between servers hosted in the kernel (no ring)
         self.kernel_calls = 0
+        self.host = Host(self)
+        self.panicked: str | None = None
         self.started = time.monotonic()
         self._rotate = 0
         self._signalled: int | None = None
@@ -94,6 +103,20 @@ class Kernel:
         threading.Thread(target=self._reap, args=(proc,), daemon=True,
                          name=f"reap-{name}").start()
         self.log.info("spawned", name=name, ep=endpoint, pid=popen.pid, argv=argv)
+        return proc
+
+    def add_hosted_proc(self, name: str, *, parent: int, acl: list[str], public: bool,
+                        privileged: bool, argv: list[str]) -> Proc:
+        """A process-table entry for a server that lives in the kernel process."""
+        if self.halter is not None:
+            raise Halted("the system is halting")
+        slot = self._take_slot(None)
+        self.generation[slot] += 1
+        proc = Proc(ep.make(slot, self.generation[slot]), slot, name, None, None, parent,
+                    privileged, frozenset(acl), public, 0, argv)
+        self.procs[proc.endpoint] = proc
+        self.slots[slot] = proc
+        self.log.info("hosted", name=name, ep=proc.endpoint, argv=argv)
         return proc
 
     def _take_slot(self, wanted: int | None) -> int:
@@ -198,6 +221,17 @@ class Kernel:
             self.halter = Halter(self, reason)
             lib.nk_bell_ring(self.bell)
 
+    def panic(self, server: str, exc: BaseException) -> None:
+        """A hosted server faulted: in a monolithic kernel that is the kernel's fault."""
+        report = "".join(traceback.format_exception(exc)).rstrip()
+        self.panicked = server
+        print(f"\n*** KERNEL PANIC: unhandled fault in {server} (running inside the kernel)\n"
+              f"{report}\n*** halting; see {self.log_path}", file=sys.stderr, flush=True)
+        self.log.critical("kernel_panic", server=server, traceback=report)
+        self.halter = None
+        self.halt(PANIC_STATUS, reason=f"panic in {server}")
+        raise KernelPanic(server)
+
     def on_signal(self, signum: int, _frame: Any = None) -> None:
         self._signalled = signum
 
@@ -205,21 +239,35 @@ class Kernel:
     def run(self) -> int:
         """Route until every process is gone after a halt; return the exit status."""
         while True:
-            if self._signalled is not None:
-                self.halt(128 + self._signalled, reason=signal.Signals(self._signalled).name)
-                self._signalled = None
-            self._collect_exits()
-            if self.halter is not None and self.halter.tick():
-                break
-            if not self.slots and self.halter is None:
-                self.halt(self.exit_status, reason="no processes left")
+            try:
+                if self.step():
+                    break
+            except KernelPanic:
                 continue
-            self._pass()
+        if self.panicked is None:
+            with contextlib.suppress(KernelPanic):
+                self.host.stop_all()   # in-kernel servers flush last, like a kernel's sync
         self.tracer.close()
         return self.exit_status
 
+    def step(self, nested: bool = False) -> bool:
+        """One turn of the loop; True when a halt has finished.  Hosted servers
+        waiting for a reply call this too (``nested``): the kernel goes on meanwhile."""
+        if self._signalled is not None:
+            self.halt(128 + self._signalled, reason=signal.Signals(self._signalled).name)
+            self._signalled = None
+        self._collect_exits()
+        if self.halter is not None and self.halter.tick() and not nested:
+            return True
+        if not any(p.hosted is None for p in self.slots.values()) and self.halter is None:
+            self.halt(self.exit_status, reason="no processes left")
+            return False
+        self._pass()
+        self.host.run_ready()
+        return False
+
     def _pass(self) -> None:
-        live = [p for p in self.slots.values() if p.alive]
+        live = [p for p in self.slots.values() if p.alive and p.hosted is None]
         readers = [p for p in live if p.blocked_on is None]
         writers = [p for p in live if p.pending]
         coalescing = any(p.notify_bits for p in live)
@@ -230,6 +278,11 @@ class Kernel:
         wlen = ffi.new("uint32_t[]", [self._need(p, live) for p in writers] or 1)
         # Held notifications wait for their receiver to drain its ring: look again soon.
         timeout = 50_000_000 if self.halter is not None else 5_000_000 if coalescing else -1
+        timer = self.host.next_deadline_ns()
+        if self.host.has_work():
+            timeout = 0
+        elif timer is not None:
+            timeout = timer if timeout < 0 else min(timeout, timer)
         n = lib.nk_wait_any(rd, len(readers), wr, wlen, len(writers), self.bell, seen,
                             SPIN_NS, timeout, self._ready)
         if n < 0:
@@ -262,9 +315,10 @@ class Kernel:
 
     def close(self) -> None:
         """Last resort after the loop: kill whatever is left, release every channel."""
-        for proc in self.slots.values():
+        procs = [p for p in self.slots.values() if p.hosted is None]
+        for proc in procs:
             proc.signal(signal.SIGKILL)
-        for proc in list(self.slots.values()):
+        for proc in procs:
             try:
                 proc.popen.wait(timeout=5)
             except subprocess.TimeoutExpired:

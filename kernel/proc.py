@@ -52,9 +52,12 @@ class Proc:
     bytes_out: int = 0
     dropped: int = 0
     ring_high_water: int = 0
+    hosted: Any = None               # a HostedServer when placed in the kernel (no process)
 
     @property
     def pid(self) -> int | None:
+        if self.hosted is not None:
+            return os.getpid()   # it lives in the kernel process
         return self.popen.pid if self.popen is not None else None
 
     @property
@@ -80,5 +83,6 @@ class Proc:
             "calls_in_flight": len(self.calls_out), "serving": len(self.calls_in),
             "ring_high_water": self.ring_high_water, "dropped": self.dropped,
             "restarts": self.restarts,
+            "placement": "kernel" if self.hosted is not None else "process",
             "uptime_s": round(time.monotonic() - self.started, 3),
         }

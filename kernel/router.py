@@ -54,6 +54,7 @@ from libipc.message import (
     NOTIFY,
     REPLY,
     SEND,
+    Message,
     pack,
     parse_call,
     unpack,
@@ -124,7 +125,9 @@ class Router:
             self._refuse(src, kind, msg_id, exc)
             return
         op = self._peek_op(src, size) if self.k.tracer.enabled else None
-        if dst.pending or not self._forward(src, dst, size):
+        if dst.hosted is not None:
+            self._hand_over(src, dst)
+        elif dst.pending or not self._forward(src, dst, size):
             if kind == SEND and self._hdr.flags & FLAG_NONBLOCK:
                 self._refuse(src, kind, msg_id, WouldBlock(f"{dst.name}'s ring is full"))
             else:
@@ -146,10 +149,10 @@ class Router:
             return
         if len(src.calls_out) >= self.k.max_calls:
             raise TooManyCalls(f"{src.name} has {len(src.calls_out)} calls outstanding")
-        if self._closes_cycle(src, dst):
+        if self.closes_cycle(src, dst):
             raise Deadlock(f"{src.name} → {dst.name} would close a cycle of waiting calls")
 
-    def _closes_cycle(self, src: Proc, dst: Proc) -> bool:
+    def closes_cycle(self, src: Proc, dst: Proc) -> bool:
         """MINIX's check: does ``dst`` (transitively) wait on ``src``?"""
         seen, stack = set(), [dst]
         while stack:
@@ -176,7 +179,9 @@ class Router:
         del dst.calls_out[msg_id]
         t0 = src.calls_in.pop((dst.endpoint, msg_id), outstanding[1])
         latency = (time.monotonic() - t0) * 1e6
-        if dst.pending or not self._forward(src, dst, size):
+        if dst.hosted is not None:
+            self._hand_over(src, dst)
+        elif dst.pending or not self._forward(src, dst, size):
             self._queue_copy(src, dst)
         self._trace(src, dst, kind, msg_id, size, latency_us=latency)
 
@@ -202,6 +207,7 @@ class Router:
             return  # only CALLs mean anything to the kernel; the rest is dropped
         body = ffi.buffer(self._body, n)[:]
         src.msgs_out += 1
+        self.k.ring_crossings += 1
         self.k.syscall(src, msg_id, body)
 
     # -- moving bytes ---------------------------------------------------------------
@@ -222,9 +228,20 @@ class Router:
             dst.ring_high_water = used
         return True
 
-    def _count(self, src: Proc, dst: Proc, size: int) -> None:
+    def _hand_over(self, src: Proc, dst: Proc) -> None:
+        """To a server hosted in the kernel: off the ring, into its inbox (one crossing)."""
+        n = lib.nk_msg_get(src.channel.recv.cdata, self._hdr, self._body, self.k.max_record)
+        if n < 0:
+            return
+        h = self._hdr
+        body = ffi.buffer(self._body, n)[:]
+        self._count(src, dst, HEADER_SIZE + n, crossings=1)
+        dst.hosted.deliver(Message(src.endpoint, dst.endpoint, h.kind, h.flags, h.id, body))
+
+    def _count(self, src: Proc, dst: Proc, size: int, crossings: int = 2) -> None:
         self.routed += 1
         self.k.messages_routed += 1
+        self.k.ring_crossings += crossings
         src.msgs_out += 1
         src.bytes_out += size
         dst.msgs_in += 1
@@ -237,10 +254,18 @@ class Router:
             return
         h = self._hdr
         dst.pending.append(((src.endpoint, h.kind, h.flags, h.id), ffi.buffer(self._body, n)[:]))
-        self._count(src, dst, HEADER_SIZE + n)
+        self._count(src, dst, HEADER_SIZE + n, crossings=1)   # the put is counted in flush
 
     def post(self, dst: Proc, src_ep: int, kind: int, msg_id: int, body: bytes) -> None:
         """A message made by the kernel (reply, error): queue it, deliver when room."""
+        if dst.hosted is not None:
+            dst.hosted.deliver(Message(src_ep, dst.endpoint, kind, 0, msg_id, body))
+            return
+        if src_ep != KERNEL:   # from a hosted server: it counts as a routed message
+            self.routed += 1
+            self.k.messages_routed += 1
+            dst.msgs_in += 1
+            dst.bytes_in += HEADER_SIZE + len(body)
         dst.pending.append(((src_ep, kind, 0, msg_id), body))
         self.flush(dst)
 
@@ -248,12 +273,15 @@ class Router:
         self.post(dst, src_ep, ERROR, msg_id, pack(exc.to_body()))
 
     def post_notify(self, dst: Proc, src_ep: int, bits: int) -> None:
+        if dst.hosted is not None:
+            dst.hosted.deliver(Message(src_ep, dst.endpoint, NOTIFY, 0, bits, b""))
+            return
         dst.notify_bits[src_ep] = dst.notify_bits.get(src_ep, 0) | bits
         self.flush(dst)
 
     def flush(self, dst: Proc) -> None:
         """Deliver ``dst``'s pending messages and notifications while its ring has room."""
-        if not dst.alive:
+        if not dst.alive or dst.hosted is not None:
             return
         ring = dst.channel.send.cdata
         out = self._out
@@ -265,6 +293,7 @@ class Router:
             if rc == lib.NK_ERR_FULL:
                 return
             dst.pending.popleft()
+            self.k.ring_crossings += 1
             if rc < 0:
                 self.k.ring_corrupt(dst)
                 return
@@ -316,6 +345,11 @@ class Router:
             return op
         except IpcError:
             return "<malformed>"
+
+    def trace_kernel_made(self, src: Proc, dst: Proc, kind: int, msg_id: int, size: int,
+                          latency_us: float | None = None) -> None:
+        """Trace a message a hosted server sent (it never was in a ring)."""
+        self._trace(src, dst, kind, msg_id, size + HEADER_SIZE, latency_us=latency_us)
 
     def _trace(self, src: Proc, dst: Proc, kind: int, msg_id: int, size: int,
                op: str | None = None, latency_us: float | None = None) -> None:

@@ -34,11 +34,23 @@ def do_spawn(k: Kernel, caller: Proc, argv: list, name: str, acl: list | None = 
     return {"ep": proc.endpoint, "pid": proc.pid}
 
 
+def do_host(k: Kernel, caller: Proc, module: str, name: str, acl: list | None = None,
+            privileged: bool = False, public: bool = False, args: list | None = None) -> dict:
+    """Host the Server class of ``module`` inside the kernel process (monolithic placement)."""
+    if not name or len(name) > 32:
+        raise InvalidArgument("host: name must be 1 to 32 characters")
+    proc = k.host.host(module, name, parent=caller.endpoint, acl=[str(a) for a in acl or ()],
+                       public=public, privileged=privileged, args=[str(a) for a in args or ()])
+    return {"ep": proc.endpoint, "pid": proc.pid}
+
+
 def do_kill(k: Kernel, caller: Proc, ep: int, signal_name: str = "KILL") -> bool:
     """Send a signal (KILL, TERM, INT) to the process at ``ep``."""
     target = k.resolve(ep)
     if target is None:
         raise NoSuchEndpoint(f"kill: no process at endpoint {ep}")
+    if target.hosted is not None:
+        raise InvalidArgument(f"kill: {target.name} runs inside the kernel; it cannot be killed")
     if signal_name not in ("KILL", "TERM", "INT"):
         raise InvalidArgument(f"kill: unknown signal {signal_name!r} (KILL, TERM or INT)")
     target.popen.send_signal(getattr(signal, f"SIG{signal_name}"))
@@ -60,6 +72,7 @@ def do_stats(k: Kernel, caller: Proc) -> dict:
     """Kernel-wide counters and the per-process rows of ``ps``."""
     return {
         "messages_routed": k.messages_routed, "kernel_calls": k.kernel_calls,
+        "ring_crossings": k.ring_crossings, "direct_calls": k.direct_calls,
         "dropped_replies": k.router.dropped_replies, "refused": k.router.refused,
         "processes": len(k.slots), "uptime_s": round(__import__("time").monotonic()
                                                      - k.started, 3),
@@ -116,6 +129,7 @@ def do_set_acl(k: Kernel, caller: Proc, ep: int, acl: list) -> bool:
 # name -> (handler, privileged only)
 CALLS: dict[str, tuple[Any, bool]] = {
     "spawn": (do_spawn, True),
+    "host": (do_host, True),
     "kill": (do_kill, True),
     "exit": (do_exit, False),
     "ps": (do_ps, False),

@@ -25,7 +25,9 @@ import os
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from queue import Empty, SimpleQueue
 from typing import Any, Protocol
 
@@ -193,11 +195,17 @@ class Runtime:
 
 
 _current: Runtime | None = None
+# A server hosted inside the kernel process runs with its own runtime set here
+# (several servers share that process, so one global cannot name "current").
+_hosted: ContextVar[Any] = ContextVar("nk_hosted_runtime", default=None)
 
 
 def current() -> Runtime:
     """This process's runtime, connecting to the kernel on first use."""
     global _current
+    hosted = _hosted.get()
+    if hosted is not None:
+        return hosted
     if _current is None:
         from libipc.port import Port
         from libipc.process import start_process
@@ -205,6 +213,16 @@ def current() -> Runtime:
         _current = Runtime(Port.from_env(), int(os.environ["NK_ENDPOINT"]),
                            os.environ.get("NK_NAME", "?"))
     return _current
+
+
+@contextmanager
+def running_as(runtime: Any) -> Iterator[None]:
+    """Make ``runtime`` current for the code in the block (the kernel hosts servers so)."""
+    token = _hosted.set(runtime)
+    try:
+        yield
+    finally:
+        _hosted.reset(token)
 
 
 def install(runtime: Runtime) -> None:

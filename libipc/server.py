@@ -107,6 +107,11 @@ class Context:
         return self.deferred
 
 
+class ServerFault(BaseException):
+    """A fault on purpose (``crash NAME``): it escapes the handler's safety net, so a
+    server process dies of it — and a server hosted in the kernel panics the kernel."""
+
+
 class _StopServing(BaseException):
     """Unwinds an idle server loop when SIGTERM arrives."""
 
@@ -138,6 +143,15 @@ class Server:
 
     def on_notify(self, src: int, bits: int) -> None:
         """A NOTIFY arrived from ``src`` with ``bits`` set."""
+
+    @op
+    def _fault(self, ctx: Context) -> None:
+        """Fault on purpose — privileged callers only (init, for the shell's ``crash``)."""
+        info = self.runtime.call(KERNEL, "whoami", {"ep": ctx.sender.endpoint})
+        if not info.get("privileged"):
+            raise PermissionDenied(f"{info.get('name')} may not crash {self.name}")
+        raise ServerFault(f"{self.name or type(self).__name__}: fault injected by "
+                          f"{info.get('name')}")
 
     # -- running ----------------------------------------------------------------
     @classmethod
@@ -300,4 +314,4 @@ def _type_name(expected: Any) -> str:
     return getattr(expected, "__name__", None) or str(expected).replace("typing.", "")
 
 
-__all__ = ["BadMessage", "Context", "Deferred", "Sender", "Server", "op"]
+__all__ = ["BadMessage", "Context", "Deferred", "Sender", "Server", "ServerFault", "op"]

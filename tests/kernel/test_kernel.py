@@ -175,3 +175,33 @@ class TestNoOrphans:
         os.kill(proc.pid, getattr(signal, how))
         proc.wait(timeout=20)
         wait_until(lambda: not pids_of_boot(proc.pid), 5, what="no orphan processes")
+
+
+class TestHostedServers:
+    def test_servers_hosted_in_the_kernel(self, scenario):
+        """Same Server class in the kernel: a process call is 2 messages, in-kernel calls 0."""
+        r = scenario("hosted")
+        assert "in kernel" == r["plain"]
+        assert 2 == r["plain_msgs"]
+        assert "relayed:direct" == r["to_hosted"]
+        assert 2 == r["to_hosted_msgs"]
+        assert "relayed:out" == r["to_process"]
+        assert 4 == r["to_process_msgs"]
+        assert 7 == r["deferred"]
+        assert {"ha": "kernel", "hc": "kernel", "pb": "process"} == r["placement"]
+        assert r["kernel_pid_is_ha_pid"]
+        assert "ServerDied" == r["process_crash"]
+        assert r["direct_calls"] >= 1
+
+    def test_fault_in_a_hosted_server_panics_the_kernel(self, tmp_path, nk_env):
+        out = tmp_path / "result.json"
+        proc = subprocess.Popen([sys.executable, "-m", "kernel.boot", str(DRIVER),
+                                 "hosted_panic", str(out)], env=nk_env, text=True,
+                                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE)
+        _, err = proc.communicate(timeout=30)
+        wait_until(lambda: not pids_of_boot(proc.pid), 5, what="no orphan processes")
+        assert 70 == proc.returncode
+        assert "KERNEL PANIC" in err
+        assert "ServerFault" in err
+        assert "survived" not in out.read_text()

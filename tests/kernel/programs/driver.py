@@ -314,6 +314,45 @@ def s_orphans() -> dict:
     return {"ps": K.ps()}
 
 
+def s_hosted() -> dict:
+    """Servers in the kernel: called by a process, calling a process and each other."""
+    mod = "tests.kernel.programs.testservers"
+    a = K.host(module=mod, name="ha", acl=["*"], public=True)["ep"]
+    c = K.host(module=mod, name="hc", acl=["*"], public=True)["ep"]
+    b = spawn_echo("pb")
+    wait_ready(b)
+    wait_ready(a)
+    routed = lambda: K.stats()["messages_routed"]  # noqa: E731
+    r0 = routed()
+    plain = Proxy(a).ping(text="in kernel")
+    r1 = routed()
+    to_hosted = Proxy(a).relay(ep=c, text="direct")
+    r2 = routed()
+    to_process = Proxy(a).relay(ep=b, text="out")
+    r3 = routed()
+    rows = {row["name"]: row for row in K.ps()}
+    return {
+        "plain": plain, "plain_msgs": r1 - r0,   # kernel calls are not routed messages
+        "to_hosted": to_hosted, "to_hosted_msgs": r2 - r1,
+        "to_process": to_process, "to_process_msgs": r3 - r2,
+        "deferred": Proxy(a).later(seconds=0.05, value=7),
+        "placement": {n: rows[n]["placement"] for n in ("ha", "hc", "pb")},
+        "kernel_pid_is_ha_pid": rows["ha"]["pid"] == os.getppid(),
+        "process_crash": error_of(lambda: Proxy(b).call("_fault")),
+        "unprivileged_crash": None,
+        "direct_calls": K.stats()["direct_calls"],
+    }
+
+
+def s_hosted_panic() -> dict:
+    a = K.host(module="tests.kernel.programs.testservers", name="ha", acl=["*"])["ep"]
+    wait_ready(a)
+    out = os.environ["NK_TEST_TMP"] + "/result.json"
+    Path(out).write_text(json.dumps({"hosted": a}))
+    Proxy(a).call("_fault")     # never returns: the kernel panics and halts
+    return {"survived": True}
+
+
 def main() -> None:
     scenario, out = sys.argv[1], sys.argv[2]
     os.environ["NK_TEST_TMP"] = str(Path(out).parent)
