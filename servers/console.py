@@ -1,0 +1,274 @@
+"""console — the terminal driver: the one process that owns the host terminal.
+
+Why the system needs it: every other process's stdout is the boot log, so
+the only way to the user's screen is a message to this server.  That makes
+the console the place where output from many processes is put in order.
+
+Ops:
+    write(text)            → None   text shown on the terminal
+    read_line(prompt="")   → str    one line without its newline, or None at the
+                                    end of input (deferred until a line arrives)
+
+Rules:
+* Lines never interleave.  Each sender's output is cut into whole lines and a
+  line is written in one piece; a partial line waits in its sender's buffer
+  until its newline comes, the sender prompts (``read_line``), or it has
+  waited ``PARTIAL_FLUSH_S``.  If another sender's line comes while the cursor
+  stands mid-line, it starts on a new line.
+* Input.  With NK_INTERACTIVE=1 (stdin is a TTY) lines are read with readline:
+  line editing and history; Ctrl-C cancels the line (prints "^C", read_line
+  returns "").  Otherwise stdin is read line by line as a script.  At end of
+  input the reader gets None, and so does every later read_line.
+* With NK_COMMANDS set (``nanokernel boot -c``) the console does not read stdin
+  at all: the shell runs those commands itself, and read_line returns None at
+  once.
+* Requests queue: one read_line is served at a time, the others wait in order.
+
+Threads: the server loop runs in a helper thread that owns the runtime; the
+main thread reads the terminal (Python delivers Ctrl-C to the main thread
+only, which is what readline needs) and hands each line over with
+``runtime.post``.  The terminal is this process's stdout, so structlog is
+pointed at stderr, which the kernel sends to the boot log.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import queue
+import signal
+import sys
+import threading
+from collections import deque
+from pathlib import Path
+
+import structlog
+
+from libipc import Deferred, Server, op
+from libipc.process import start_process
+from libipc.runtime import Timer, current
+
+PARTIAL_FLUSH_S = 0.2
+EOF = object()   # what the reader thread posts at end of input
+
+
+class Console(Server):
+    name = "console"
+
+    def __init__(self, out=None, interactive: bool = False, reads_stdin: bool = True) -> None:
+        super().__init__()
+        self.out = out or sys.stdout
+        self.interactive = interactive
+        self.reads_stdin = reads_stdin
+        self.partial: dict[int, str] = {}          # sender -> text after its last newline
+        self.partial_timers: dict[int, Timer] = {}
+        self.midline: int | None = None            # whose text the cursor stands after
+        self.readers: deque[tuple[Deferred, str, int]] = deque()
+        self.reading = False                       # a request is with the reader thread
+        self.eof = not reads_stdin
+        self.requests: queue.SimpleQueue[str] = queue.SimpleQueue()   # prompts to read with
+
+    # -- output --------------------------------------------------------------------------
+    @op
+    def write(self, ctx, text: str) -> None:
+        """Show ``text``; whole lines at once, a partial line when it is complete."""
+        sender = ctx.sender.endpoint
+        text = self.partial.pop(sender, "") + text
+        lines, newline, rest = text.rpartition("\n")
+        if newline:
+            self._emit(sender, lines + "\n")
+        self._cancel_partial_timer(sender)
+        if rest:
+            self.partial[sender] = rest
+            self.partial_timers[sender] = self.runtime.after(
+                PARTIAL_FLUSH_S, lambda: self._flush_partial(sender))
+
+    def _emit(self, sender: int, text: str) -> None:
+        """Write ``text`` for ``sender`` in one piece, on a fresh line if needed."""
+        if not text:
+            return
+        prompt = self._pending_prompt()
+        if self.midline is not None and self.midline != sender:
+            text = ("\r\x1b[K" if prompt is not None else "\n") + text
+        if prompt is not None and text.endswith("\n"):
+            text += prompt + _line_buffer()   # redraw the prompt the user is typing at
+            self.midline = self.readers[0][2]
+        else:
+            self.midline = None if text.endswith("\n") else sender
+        self.out.write(text)
+        self.out.flush()
+
+    def _flush_partial(self, sender: int) -> None:
+        self._cancel_partial_timer(sender)
+        text = self.partial.pop(sender, "")
+        self._emit(sender, text)
+
+    def _cancel_partial_timer(self, sender: int) -> None:
+        timer = self.partial_timers.pop(sender, None)
+        if timer is not None:
+            timer.cancel()
+
+    # -- input ---------------------------------------------------------------------------
+    @op
+    def read_line(self, ctx, prompt: str = "") -> str | None:
+        """The next input line (no newline); None at end of input."""
+        self._flush_partial(ctx.sender.endpoint)
+        if self.eof:
+            return None
+        self.readers.append((ctx.defer(), prompt, ctx.sender.endpoint))
+        self._next_read()
+        return None
+
+    def _next_read(self) -> None:
+        """Hand the oldest waiting request to the reader thread."""
+        if self.reading or not self.readers:
+            return
+        _, prompt, sender = self.readers[0]
+        self.reading = True
+        if self.interactive:
+            self.out.flush()
+            self.midline = sender if prompt else None
+            self.requests.put(prompt)              # readline shows the prompt itself
+            return
+        if prompt:
+            if self.midline is not None and self.midline != sender:
+                prompt = "\n" + prompt
+            self.out.write(prompt)
+            self.out.flush()
+            self.midline = sender
+        self.requests.put("")
+
+    def line_arrived(self, line: object) -> None:
+        """On the server thread: the reader thread got ``line`` (or EOF)."""
+        self.reading = False
+        if not self.readers:
+            return
+        reply, _, _ = self.readers.popleft()
+        if self.interactive:
+            self.midline = None                    # the user's Enter ended the line
+        if line is EOF:
+            self.eof = True
+            reply.reply(None)
+            while self.readers:
+                self.readers.popleft()[0].reply(None)
+            return
+        reply.reply(line)
+        self._next_read()
+
+    def _pending_prompt(self) -> str | None:
+        """The prompt the user is typing at now (interactive only), if any."""
+        if self.interactive and self.reading and self.readers:
+            return self.readers[0][1]
+        return None
+
+    def stop(self) -> None:
+        for sender in list(self.partial):
+            self._flush_partial(sender)
+        if self.midline is not None:
+            self.out.write("\n")
+        self.out.flush()
+
+
+def _line_buffer() -> str:
+    try:
+        import readline
+        return readline.get_line_buffer()
+    except Exception:
+        return ""
+
+
+# -- the reader (main thread) ------------------------------------------------------------
+def read_terminal(console: Console, interactive: bool) -> None:
+    """Forever: wait for a read request, read one line, post it to the server thread."""
+    if interactive:
+        _setup_readline()
+    while True:
+        try:
+            prompt = console.requests.get()
+        except KeyboardInterrupt:
+            continue   # Ctrl-C with no line being read: nothing to cancel
+        try:
+            line = _read_one(prompt, interactive)
+        except KeyboardInterrupt:
+            sys.stdout.write("^C\n")
+            sys.stdout.flush()
+            line = ""
+        console.runtime.post(lambda line=line: console.line_arrived(line))
+        if line is EOF:
+            return
+
+
+def _read_one(prompt: str, interactive: bool) -> object:
+    try:
+        if interactive:
+            return input(prompt)
+        line = sys.stdin.readline()
+    except EOFError:
+        return EOF
+    if not line:
+        return EOF
+    return line[:-1] if line.endswith("\n") else line
+
+
+def _setup_readline() -> None:
+    try:
+        import readline
+    except ImportError:
+        return
+    history = _history_path()
+    with contextlib.suppress(OSError):
+        readline.read_history_file(history)
+    readline.set_history_length(1000)
+
+
+def _history_path() -> Path:
+    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(base) / "nanokernel" / "console_history"
+
+
+def _save_history(path: Path) -> None:
+    try:
+        import readline
+        path.parent.mkdir(parents=True, exist_ok=True)
+        readline.write_history_file(path)
+    except Exception:
+        pass
+
+
+def main() -> None:
+    """Serve on a helper thread; read the terminal on the main thread."""
+    interactive = os.environ.get("NK_INTERACTIVE") == "1"
+    reads_stdin = not os.environ.get("NK_COMMANDS")
+    started = threading.Event()
+    holder: dict[str, Console] = {}
+
+    def serve() -> None:
+        try:
+            runtime = current()   # created here: this thread owns the runtime
+            structlog.configure(logger_factory=structlog.PrintLoggerFactory(sys.stderr))
+            console = holder["console"] = Console(sys.stdout, interactive, reads_stdin)
+            console.attach(runtime)
+            started.set()
+            console.serve_forever()
+            console.stop()
+        except BaseException:
+            structlog.get_logger().exception("console_failed")
+            os._exit(1)
+        if interactive:
+            _save_history(_history_path())
+        os._exit(0)
+
+    start_process()   # signal set-up must happen on the main thread
+    threading.Thread(target=serve, name="console-server", daemon=True).start()
+    started.wait()
+    console = holder["console"]
+    signal.signal(signal.SIGTERM, lambda *_: console.request_stop())
+    if not interactive:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if reads_stdin:
+        read_terminal(console, interactive)
+    threading.Event().wait()   # EOF or -c: only the server thread has work left
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,118 @@
+"""devices — the character devices: null, zero, random, and the clock.
+
+Why the system needs it: in a microkernel even /dev/null is a server.  These
+are the smallest drivers there are, which makes them the place to see a
+driver's two halves: argument checking (a driver trusts no caller) and
+waiting without blocking (``sleep`` is a deferred reply, so one sleeping
+client never holds up the others).
+
+Ops:
+    read(device, n)        → bytes   "null" → b"", "zero" → n zero bytes,
+                                     "random" → n bytes from os.urandom
+    write(device, data)    → int     every device swallows what it is given
+    devices()              → [str]   the device names
+    now()                  → float   time.time()
+    sleep(seconds)         → None    replies after ``seconds`` (deferred)
+    alarm(seconds)         → None    NOTIFY_ALARM to the caller after ``seconds``;
+                                     one alarm per caller, a new one replaces it,
+                                     0 cancels it (like alarm(2))
+
+A negative, huge (more than one message can carry) or non-integer size, an
+unknown device, a negative / not finite / longer than a day duration: each is
+InvalidArgument with a message saying what was wrong.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+
+from libipc import InvalidArgument, Server, kernel, op
+from libipc.message import NOTIFY_ALARM
+from libipc.runtime import Timer
+
+DEVICES = ("null", "zero", "random")
+MAX_SECONDS = 24 * 3600.0
+REPLY_OVERHEAD = 64          # msgpack framing around a bytes reply
+
+
+class Devices(Server):
+    name = "devices"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.max_read = 60 * 1024
+        self.alarms: dict[int, Timer] = {}
+
+    def start(self) -> None:
+        try:
+            self.max_read = int(kernel().stats()["max_message"]) - REPLY_OVERHEAD
+        except Exception:   # an old kernel without max_message: keep the default
+            self.log.warning("max_message_unknown", using=self.max_read)
+
+    # -- null, zero, random ------------------------------------------------------
+    @op
+    def read(self, ctx, device: str, n: int) -> bytes:
+        """``n`` bytes from ``device``."""
+        _check_device("read", device)
+        if not 0 <= n <= self.max_read:
+            raise InvalidArgument(f"read: n must be 0 to {self.max_read} bytes "
+                                  f"(one message), got {n}")
+        if device == "null":
+            return b""
+        if device == "zero":
+            return bytes(n)
+        return os.urandom(n)
+
+    @op
+    def write(self, ctx, device: str, data: bytes) -> int:
+        """Swallow ``data``; returns how many bytes were taken."""
+        _check_device("write", device)
+        return len(data)
+
+    @op
+    def devices(self, ctx) -> list:
+        return list(DEVICES)
+
+    # -- clock -----------------------------------------------------------------------
+    @op
+    def now(self, ctx) -> float:
+        return time.time()
+
+    @op
+    def sleep(self, ctx, seconds: float) -> None:
+        """Reply after ``seconds``; other clients are served meanwhile."""
+        _check_seconds("sleep", seconds)
+        reply = ctx.defer()
+        self.runtime.after(seconds, reply.reply)
+
+    @op
+    def alarm(self, ctx, seconds: float) -> None:
+        """NOTIFY the caller with NOTIFY_ALARM after ``seconds`` (0 cancels)."""
+        _check_seconds("alarm", seconds)
+        caller = ctx.sender.endpoint
+        old = self.alarms.pop(caller, None)
+        if old is not None:
+            old.cancel()
+        if seconds > 0:
+            self.alarms[caller] = self.runtime.after(seconds, lambda: self._ring(caller))
+
+    def _ring(self, caller: int) -> None:
+        self.alarms.pop(caller, None)
+        self.runtime.notify(caller, NOTIFY_ALARM)
+
+
+def _check_device(where: str, device: str) -> None:
+    if device not in DEVICES:
+        raise InvalidArgument(f"{where}: no device {device!r} (devices: {', '.join(DEVICES)})")
+
+
+def _check_seconds(where: str, seconds: float) -> None:
+    if not (math.isfinite(seconds) and 0 <= seconds <= MAX_SECONDS):
+        raise InvalidArgument(f"{where}: seconds must be from 0 to {MAX_SECONDS:g}, "
+                              f"got {seconds}")
+
+
+if __name__ == "__main__":
+    Devices.main()

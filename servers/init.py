@@ -1,0 +1,412 @@
+"""init — the first user process: boots the servers and keeps them alive.
+
+Why the system needs it: the kernel knows no server by name.  init reads the
+boot configuration (servers/bootconfig.py), starts every server through the
+kernel's ``spawn`` — each under its configured name, with its ACL and
+privileges — and, like MINIX's reincarnation server, restarts a server that
+exits, per its policy (servers/reincarnation.py).  It is what makes a crash
+of fs an inconvenience instead of the end of the boot.
+
+Boot, as events (init keeps serving calls all along, it never sleeps):
+
+  1. load and check boot.toml; if it is bad, log the one-line reason and
+     halt with status 2 (the kernel's CLI checks it first, on the terminal);
+  2. start every server whose dependencies run (naming — slot 2 — first:
+     everyone registers with it); a started server counts as running once it
+     registered its name (init asks naming every POLL_S until
+     ``register_timeout``);
+  3. a server whose dependency was given up on is not started (one line);
+  4. once every server is settled: the boot banner, then the session program
+     (the shell); when the session exits, init halts the system with its
+     exit status.
+
+Exits: NOTIFY_EXIT from the kernel → ``wait`` → the exit records.  Each
+crash prints one console line naming the server, its status and the log file;
+the restart waits per the backoff; a server that keeps crashing is given up
+on.  Servers get "naming" in their ACL whatever the config says (they must
+register).
+
+init's ops ``start``/``stop`` take the names of Server's start()/stop() hooks,
+so init overrides ``attach`` and has its own ``main`` (it has nothing to flush).
+
+Ops (for the shell):
+    start(path, name=None, args=None) → {name, ep, pid}   a server file, public,
+        ACL ["@public"], never restarted; replies once it registered
+    stop(name)  → None   SIGTERM (SIGKILL after STOP_GRACE_S); replies when it exited;
+        a stopped server is not restarted
+    status()    → [{name, state, ep, pid, restarts, policy, status}]
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+
+from libipc import (
+    Deferred,
+    InvalidArgument,
+    IpcError,
+    Server,
+    ServerDied,
+    kernel,
+    lookup,
+    op,
+)
+from libipc.message import KERNEL, NOTIFY_EXIT
+from libipc.naming import NAMING as NAMING_EP
+from libipc.runtime import current
+from servers.bootconfig import (
+    NAME_RE,
+    NAMING,
+    BootConfigError,
+    Config,
+    ServerSpec,
+    config_path,
+    load,
+)
+from servers.reincarnation import Reincarnation, RestartKnobs
+
+POLL_S = 0.01
+STOP_GRACE_S = 3.0
+NAMING_SLOT = 2
+
+WAITING, STARTING, RUNNING = "waiting", "starting", "running"
+BACKOFF, FAILED, EXITED, STOPPED = "backoff", "failed", "exited", "stopped"
+SETTLED = (RUNNING, FAILED, EXITED, STOPPED)
+DOWN = (FAILED, EXITED, STOPPED)
+
+
+class Service:
+    """One server init looks after: its spec and what became of it."""
+
+    def __init__(self, spec: ServerSpec, knobs: RestartKnobs, adhoc: bool = False) -> None:
+        self.spec, self.name, self.adhoc = spec, spec.name, adhoc
+        self.policy = Reincarnation(spec.restart, knobs)
+        self.state = WAITING
+        self.ep: int | None = None
+        self.pid: int | None = None
+        self.status: int | None = None       # of the last exit
+        self.started = 0.0                   # time.monotonic() of the last spawn
+        self.deadline = 0.0                  # to register by
+        self.restarts = 0
+        self.timer = None                    # pending restart / stop escalation
+        self.stopping = False
+        self.starters: list[Deferred] = []   # `start` callers, answered when registered
+        self.stoppers: list[Deferred] = []   # `stop` callers, answered at the exit
+
+    def row(self) -> dict:
+        return {"name": self.name, "state": self.state, "ep": self.ep, "pid": self.pid,
+                "restarts": self.restarts, "policy": self.spec.restart, "status": self.status}
+
+
+class Init(Server):
+    name = "init"
+    register_name = False   # init is endpoint 1 (libipc.naming.INIT), not a name
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.config: Config | None = None
+        self.services: dict[str, Service] = {}
+        self.by_ep: dict[int, Service] = {}
+        self.poll_timer = None
+        self.logfile = os.environ.get("NK_LOG", "the boot log")
+        self.console = lookup("console", timeout=2.0)
+
+    # -- boot --------------------------------------------------------------------------
+    def attach(self, runtime) -> None:
+        """Server.attach without the start() hook: init's ``start`` is an op."""
+        self.runtime = runtime
+        self.boot()
+        self.log.info("server_started", endpoint=runtime.endpoint)
+
+    def boot(self) -> None:
+        path = config_path(os.environ)
+        try:
+            self.config = load(path)
+        except BootConfigError as exc:
+            print(f"init: {exc}", flush=True)
+            self.log.error("bad_boot_config", error=str(exc))
+            kernel().halt(status=2)
+            return
+        self.log.info("boot_config", path=str(path), servers=list(self.config.servers))
+        for spec in self.config.servers.values():
+            if spec.placement == "kernel":
+                self.log.info("placement_kernel_as_process", server=spec.name)
+            self.services[spec.name] = Service(spec, self.config.restart)
+        self.advance()
+
+    def advance(self) -> None:
+        """Start whatever can start now; repeat while that changes anything."""
+        changed = True
+        while changed:
+            changed = False
+            for svc in list(self.services.values()):
+                if svc.state == WAITING:
+                    changed |= self._try_start(svc)
+
+    def _try_start(self, svc: Service) -> bool:
+        if svc.spec.session:
+            others = [s for s in self.services.values() if not s.spec.session and not s.adhoc]
+            if all(s.state in SETTLED for s in others):
+                self.banner(others)
+                self.spawn_configured(svc)
+                return True
+            return False
+        deps = list(svc.spec.depends)
+        if svc.name != NAMING and NAMING in self.services:
+            deps.append(NAMING)
+        down = [d for d in deps if self.services[d].state in DOWN]
+        if down:
+            svc.state = FAILED
+            self.say(f"{svc.name} not started: {down[0]} is down")
+            return True
+        if all(self.services[d].state == RUNNING for d in deps):
+            self.spawn_configured(svc)
+            return True
+        return False
+
+    def banner(self, others: list[Service]) -> None:
+        up = [s.name for s in others if s.state == RUNNING]
+        down = [s.name for s in others if s.state != RUNNING]
+        took = time.time() - float(os.environ.get("NK_BOOT_T0") or time.time())
+        count = f"{len(up)} servers" if not down else f"{len(up)} of {len(others)} servers"
+        failed = f" (down: {', '.join(down)})" if down else ""
+        self.say(f"nanokernel: {count} up in {took:.2f} s{failed} — log: {self.logfile}")
+        self.log.info("booted", up=up, down=down, seconds=round(took, 3))
+
+    # -- spawning ----------------------------------------------------------------------
+    def spawn(self, svc: Service) -> None:
+        """Start ``svc``'s process (raises the kernel's error)."""
+        spec = svc.spec
+        acl = list(spec.calls)
+        if "*" not in acl and NAMING not in acl:
+            acl.append(NAMING)
+        result = kernel().spawn(
+            argv=spec.argv(dict(os.environ)), name=spec.name, acl=acl,
+            privileged=spec.privileged, public=spec.public, console=spec.console,
+            slot=NAMING_SLOT if spec.name == NAMING and not svc.adhoc else None,
+            restarts=svc.restarts)
+        svc.ep, svc.pid, svc.stopping = result["ep"], result["pid"], False
+        svc.started = time.monotonic()
+        svc.deadline = svc.started + (self.config.restart.register_timeout
+                                      if self.config else 10.0)
+        svc.state = RUNNING if spec.session else STARTING
+        self.by_ep[svc.ep] = svc
+        self.log.info("started", server=spec.name, ep=svc.ep, pid=svc.pid,
+                      restarts=svc.restarts)
+        if svc.state == STARTING:
+            self._schedule_poll()
+
+    def spawn_configured(self, svc: Service) -> None:
+        try:
+            self.spawn(svc)
+        except IpcError as exc:
+            self.log.error("spawn_failed", server=svc.name, error=str(exc))
+            svc.started = time.monotonic()
+            if svc.spec.session:
+                svc.state = FAILED
+                self.say(f"{svc.name} could not be started ({exc}); halting")
+                kernel().halt(status=1)
+                return
+            self._gone(svc, 127, f"could not be started ({exc})")
+
+    def _schedule_poll(self) -> None:
+        if self.poll_timer is None:
+            self.poll_timer = self.runtime.after(POLL_S, self._poll)
+
+    def _poll(self) -> None:
+        """Which starting servers registered by now?"""
+        self.poll_timer = None
+        now = time.monotonic()
+        changed = False
+        for svc in [s for s in self.services.values() if s.state == STARTING]:
+            if self._registered(svc):
+                svc.state, changed = RUNNING, True
+                self.log.info("registered", server=svc.name, ep=svc.ep,
+                              after_s=round(now - svc.started, 3))
+                for d in svc.starters:
+                    d.reply({"name": svc.name, "ep": svc.ep, "pid": svc.pid})
+                svc.starters.clear()
+            elif now > svc.deadline:
+                svc.deadline = float("inf")   # killed once; its exit comes as NOTIFY
+                self.say(f"{svc.name} did not register within "
+                         f"{self.config.restart.register_timeout:g} s; killing it")
+                self._kill(svc, "KILL")
+        if changed:
+            self.advance()
+        if any(s.state == STARTING for s in self.services.values()):
+            self._schedule_poll()
+
+    def _registered(self, svc: Service) -> bool:
+        try:
+            return self.runtime.call(NAMING_EP, "lookup", {"name": svc.name},
+                                     timeout=1.0) == svc.ep
+        except IpcError:
+            return False
+
+    def _kill(self, svc: Service, signal_name: str) -> None:
+        if svc.ep is not None:
+            try:
+                kernel().kill(ep=svc.ep, signal_name=signal_name)
+            except IpcError as exc:
+                self.log.info("kill_failed", server=svc.name, error=str(exc))
+
+    # -- exits -----------------------------------------------------------------------------
+    def on_notify(self, src: int, bits: int) -> None:
+        if src == KERNEL and bits & NOTIFY_EXIT:
+            for record in kernel().wait():
+                svc = self.by_ep.pop(record["ep"], None)
+                if svc is not None:
+                    self.exited(svc, record["status"])
+
+    def exited(self, svc: Service, status: int) -> None:
+        self.log.info("server_exited", server=svc.name, status=status, ep=svc.ep)
+        svc.ep = svc.pid = None
+        svc.status = status
+        if svc.timer is not None:
+            svc.timer.cancel()
+            svc.timer = None
+        if svc.spec.session:
+            svc.state = EXITED
+            halt = status if status >= 0 else 128 - status
+            self.log.info("session_ended", status=status, halt=halt)
+            kernel().halt(status=halt)
+            return
+        if svc.stopping:
+            svc.state, svc.stopping = STOPPED, False
+            for d in svc.stoppers:
+                d.reply(None)
+            svc.stoppers.clear()
+            self._refuse_starters(svc, status)
+            return
+        self._gone(svc, status, (f"was killed by {describe(status)}" if status < 0
+                                 else f"exited with {status}"))
+
+    def _gone(self, svc: Service, status: int, what: str) -> None:
+        """Apply the restart policy to an exit (or a failed spawn)."""
+        self._refuse_starters(svc, status)
+        now = time.monotonic()
+        decision = svc.policy.on_exit(status, now - svc.started, now)
+        if decision.action == "restart":
+            svc.state = BACKOFF
+            svc.timer = self.runtime.after(decision.delay, lambda: self._restart(svc))
+            self.say(f"{svc.name} {what}, restarting in {decision.delay:g} s "
+                     f"— see {self.logfile}")
+            return
+        if decision.action == "give_up":
+            svc.state = FAILED
+            self.say(f"{svc.name} keeps crashing ({decision.failures} times in "
+                     f"{decision.window:.1f} s); giving up — see {self.logfile}")
+        else:
+            svc.state = EXITED
+            if status != 0:
+                self.say(f"{svc.name} {what} — see {self.logfile}")
+        self.advance()
+
+    def _restart(self, svc: Service) -> None:
+        svc.timer = None
+        if svc.state == BACKOFF:
+            svc.restarts += 1
+            self.spawn_configured(svc)
+
+    def _refuse_starters(self, svc: Service, status: int) -> None:
+        for d in svc.starters:
+            d.error(ServerDied(f"start: {svc.name} exited with {describe(status)} before "
+                               f"registering — see {self.logfile}"))
+        svc.starters.clear()
+
+    # -- the console ------------------------------------------------------------------------
+    def say(self, line: str) -> None:
+        """One line on the console (in the log when there is no console)."""
+        self.log.info("console_line", text=line)
+        console = self.services.get("console")
+        if console is not None and console.state == RUNNING:
+            try:
+                self.console.write(text=line + "\n")
+                return
+            except IpcError as exc:
+                self.log.warning("console_unreachable", error=str(exc))
+        print(line, flush=True)
+
+    # -- ops ---------------------------------------------------------------------------------
+    @op
+    def start(self, ctx, path: str, name: str | None = None, args: list | None = None) -> dict:
+        """Start the server in file ``path`` as ``name``; reply once it registered."""
+        file = Path(path)
+        if not file.is_file():
+            raise InvalidArgument(f"start: no such file: {path}")
+        name = name or file.stem
+        if not NAME_RE.match(name):
+            raise InvalidArgument(f"start: bad server name {name!r} (1-32 of a-z, 0-9, _, -)")
+        args = [str(a) for a in args or ()]
+        old = self.services.get(name)
+        if old is not None and not old.adhoc:
+            raise InvalidArgument(f"start: {name!r} is a configured server")
+        if old is not None and old.state not in DOWN:
+            raise InvalidArgument(f"start: {name!r} is already {old.state}")
+        if name in ("init", "kernel"):
+            raise InvalidArgument(f"start: the name {name!r} is reserved")
+        spec = ServerSpec(name=name, path=str(file.resolve()), args=args, calls=["@public"],
+                          public=True, restart="never")
+        svc = Service(spec, self.config.restart if self.config else RestartKnobs(), adhoc=True)
+        self.spawn(svc)
+        self.services[name] = svc
+        svc.starters.append(ctx.defer())
+        return None
+
+    @op
+    def stop(self, ctx, name: str) -> None:
+        """Stop ``name`` for good (until started again); replies when it exited."""
+        svc = self.services.get(name)
+        if svc is None:
+            raise InvalidArgument(f"stop: no server {name!r} (see status)")
+        if svc.spec.session:
+            raise InvalidArgument("stop: the session program ends by exiting (halt)")
+        if svc.ep is None:
+            if svc.timer is not None:
+                svc.timer.cancel()
+                svc.timer = None
+            if svc.state not in DOWN:
+                svc.state = STOPPED
+            return None
+        svc.stopping = True
+        svc.stoppers.append(ctx.defer())
+        self._kill(svc, "TERM")
+        ep = svc.ep
+        svc.timer = self.runtime.after(
+            STOP_GRACE_S, lambda: self._kill(svc, "KILL") if svc.ep == ep else None)
+        return None
+
+    @op
+    def status(self, ctx) -> list:
+        """Every server init knows, in start order."""
+        return [s.row() for s in self.services.values()]
+
+
+def describe(status: int) -> str:
+    """An exit status in words: "1", or "SIGKILL" for a signal."""
+    if status < 0:
+        try:
+            return signal.Signals(-status).name
+        except ValueError:
+            return f"signal {-status}"
+    return str(status)
+
+
+def main() -> None:
+    """Server.main without the stop() hook (init's ``stop`` is an op)."""
+    runtime = current()
+    init = Init()
+    signal.signal(signal.SIGTERM, lambda *_: init.request_stop())
+    init.attach(runtime)
+    init.serve_forever()
+    init.log.info("init_stopped")
+    sys.stdout.flush()
+    os._exit(0)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,103 @@
+"""naming — the name server: which endpoint serves "fs", "console", …
+
+Why the system needs it: endpoints change every time a server restarts, names
+do not.  Clients ask naming once (``lookup``) and libipc caches the answer
+until the server behind it dies; a restarted server registers again.
+
+It lives in the well-known slot 2, so everyone reaches it at endpoint 2
+(``libipc.naming.NAMING``) without looking anything up.
+
+Ownership: a process may register only its own kernel name — the name init
+gave it at spawn, as the kernel reports it for the kernel-stamped sender
+(``ctx.sender.name``).  So nobody can squat "fs": the kernel says who is
+asking.  A name held by another live process is refused too.  Names die
+with their owner: naming watches every exit (kernel ``watch``) and frees the
+dead process's names when told (NOTIFY_EXIT → kernel ``wait``).
+
+Ops:
+    register(name)    → None      PermissionDenied: not your name / held by another
+    unregister(name)  → None      only by its owner
+    lookup(name)      → endpoint  NoSuchEndpoint when nobody holds it
+    list()            → {name: endpoint}
+"""
+
+from __future__ import annotations
+
+from libipc import NoSuchEndpoint, PermissionDenied, Server, kernel, op
+from libipc.message import KERNEL, NOTIFY_EXIT
+
+
+class Naming(Server):
+    name = "naming"
+    register_name = False   # naming cannot ask itself; it records its own name at start
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.names: dict[str, int] = {}
+
+    def start(self) -> None:
+        kernel().watch(on=True)
+        self.names[self.name] = self.runtime.endpoint
+
+    @op
+    def register(self, ctx, name: str) -> None:
+        """Record that ``name`` is served by the caller."""
+        owner = ctx.sender.name
+        if owner != name:
+            self.log.warning("squat_refused", name=name, sender=ctx.sender.endpoint,
+                             sender_name=owner)
+            raise PermissionDenied(f"register: {owner!r} may only register its own name, "
+                                   f"not {name!r}")
+        holder = self.names.get(name)
+        if holder is not None and holder != ctx.sender.endpoint and self._alive(holder):
+            raise PermissionDenied(f"register: {name!r} is held by endpoint {holder}")
+        self.names[name] = ctx.sender.endpoint
+        self.log.info("registered", name=name, ep=ctx.sender.endpoint)
+
+    @op
+    def unregister(self, ctx, name: str) -> None:
+        """Give up ``name`` (only its holder may)."""
+        holder = self.names.get(name)
+        if holder is None:
+            raise NoSuchEndpoint(f"unregister: no server is registered as {name!r}")
+        if holder != ctx.sender.endpoint:
+            raise PermissionDenied(f"unregister: {name!r} is held by endpoint {holder}")
+        del self.names[name]
+        self.log.info("unregistered", name=name, ep=holder)
+
+    @op
+    def lookup(self, ctx, name: str) -> int:
+        """The endpoint serving ``name``."""
+        endpoint = self.names.get(name)
+        if endpoint is None:
+            raise NoSuchEndpoint(f"lookup: no server is registered as {name!r}")
+        return endpoint
+
+    @op
+    def list(self, ctx) -> dict:
+        """Every registered name and its endpoint."""
+        return dict(self.names)
+
+    def on_notify(self, src: int, bits: int) -> None:
+        if src == KERNEL and bits & NOTIFY_EXIT:
+            for record in kernel().wait():
+                self._forget(record["ep"])
+
+    def _forget(self, endpoint: int) -> None:
+        for name in [n for n, e in self.names.items() if e == endpoint]:
+            del self.names[name]
+            self.log.info("freed", name=name, ep=endpoint)
+
+    def _alive(self, endpoint: int) -> bool:
+        """Whether ``endpoint`` still runs (its exit may not have reached us yet)."""
+        try:
+            alive = kernel().whoami(ep=endpoint)["state"] != "dead"
+        except NoSuchEndpoint:
+            alive = False
+        if not alive:
+            self._forget(endpoint)
+        return alive
+
+
+if __name__ == "__main__":
+    Naming.main()

@@ -1,0 +1,209 @@
+"""What the test session program does, one function per scenario.
+
+Each runs inside a real boot as the session (privileged, calls "*") and
+returns a JSON-able dict of what it saw; the tests assert on it.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+
+from libipc import IpcError, Proxy, kernel, lookup
+from libipc.message import NOTIFY, NOTIFY_ALARM
+from libipc.naming import INIT, NAMING
+from libipc.runtime import current
+
+HERE = Path(__file__).resolve().parent
+CLIENT = str(HERE / "client.py")
+ECHO = str(HERE / "echo.py")
+K = kernel()
+NAMES = Proxy(NAMING)
+INIT_P = Proxy(INIT)
+
+
+def code_of(fn) -> str:
+    try:
+        fn()
+    except IpcError as exc:
+        return exc.code
+    return "no error"
+
+
+def wait_for(pred, timeout: float = 5.0, what: str = "condition"):
+    deadline = time.monotonic() + timeout
+    while True:
+        value = pred()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"timed out waiting for {what}")
+        time.sleep(0.005)
+
+
+def ps_row(name: str) -> dict | None:
+    return next((r for r in K.ps() if r["name"] == name), None)
+
+
+def spawn_client(name: str, op: str, **args) -> str:
+    out = f"{os.environ['NK_TEST_OUT']}.{op}.{time.monotonic_ns()}.json"
+    K.spawn(argv=[CLIENT, out, name, op, json.dumps(args)], name="client", acl=["*"])
+    return out
+
+
+def read_result(out: str, timeout: float = 5.0) -> dict:
+    wait_for(lambda: os.path.exists(out), timeout, f"client result {out}")
+    return json.loads(Path(out).read_text())
+
+
+# -- scenarios ---------------------------------------------------------------------------
+def registered() -> dict:
+    return {"names": sorted(NAMES.list()), "status": INIT_P.status(),
+            "ps": sorted(r["name"] for r in K.ps()),
+            "echo": lookup("echo").ping(text="hi")}
+
+
+def kill() -> dict:
+    old_ep = NAMES.lookup(name="echo")
+    pid = ps_row("echo")["pid"]
+    out = spawn_client("echo", "hold")
+    wait_for(lambda: (ps_row("echo") or {}).get("serving", 0) >= 1, what="call in flight")
+    t0 = time.monotonic()
+    os.kill(pid, signal.SIGKILL)
+    in_flight = read_result(out)
+
+    def back() -> int | None:
+        try:
+            ep = NAMES.lookup(name="echo")
+        except IpcError:
+            return None
+        return ep if ep != old_ep else None
+
+    new_ep = wait_for(back, 5.0, "echo registered again")
+    back_after = time.monotonic() - t0
+    echo = next(r for r in INIT_P.status() if r["name"] == "echo")
+    return {"in_flight": in_flight["error"], "back_after": back_after,
+            "old_ep": old_ep, "new_ep": new_ep, "ping": lookup("echo").ping(text="again"),
+            "restarts": echo["restarts"], "ps_restarts": ps_row("echo")["restarts"]}
+
+
+def crashloop() -> dict:
+    return {"status": {r["name"]: r for r in INIT_P.status()},
+            "ping": lookup("echo").ping(text="still here"), "names": sorted(NAMES.list())}
+
+
+def squat() -> dict:
+    result = {
+        "echo_takes_console": lookup("echo").register_as(name="console"),
+        "session_takes_echo": code_of(lambda: NAMES.register(name="echo")),
+        "session_own_name": code_of(lambda: NAMES.register(name="session")),
+    }
+    # A second process whose kernel name is "echo": the live holder keeps the name.
+    before = NAMES.lookup(name="echo")
+    K.spawn(argv=[ECHO], name="echo", acl=["*"])
+    records: list[dict] = []
+    wait_for(lambda: records.extend(K.wait()) or any(r["name"] == "echo" for r in records),
+             10.0, "the second echo to exit")
+    result["second_echo_status"] = next(r for r in records if r["name"] == "echo")["status"]
+    result["echo_unchanged"] = before == NAMES.lookup(name="echo")
+    result["unregister_other"] = code_of(lambda: NAMES.unregister(name="echo"))
+    result["lookup_unknown"] = code_of(lambda: NAMES.lookup(name="nobody"))
+    return result
+
+
+def devices() -> dict:
+    dev = lookup("devices")
+    out = spawn_client("devices", "sleep", seconds=1.0)
+    wait_for(lambda: (ps_row("devices") or {}).get("serving", 0) >= 1, what="sleep in flight")
+    t0 = time.monotonic()
+    now = dev.now()
+    now_latency = time.monotonic() - t0
+    sleeper = read_result(out)
+    t0 = time.monotonic()
+    dev.alarm(seconds=0.2)
+    rt = current()
+    alarm_bits = 0
+    deadline = time.monotonic() + 3
+    while not alarm_bits & NOTIFY_ALARM and time.monotonic() < deadline:
+        msg = rt.next_event(0.1)
+        if msg is not None and msg.kind == NOTIFY:
+            alarm_bits |= msg.id
+    alarm_after = time.monotonic() - t0
+    return {
+        "now_skew": abs(now - time.time()), "now_latency": now_latency,
+        "sleeper": sleeper, "alarm": bool(alarm_bits & NOTIFY_ALARM), "alarm_after": alarm_after,
+        "zero": list(dev.read(device="zero", n=4)), "random_len": len(dev.read(device="random",
+                                                                               n=32)),
+        "null": dev.read(device="null", n=10).decode(), "write": dev.write(device="null",
+                                                                           data=b"abc"),
+        "devices": dev.devices(),
+        "bad": {
+            "negative": code_of(lambda: dev.read(device="zero", n=-1)),
+            "huge": code_of(lambda: dev.read(device="zero", n=2 ** 21)),
+            "unknown": code_of(lambda: dev.read(device="disk", n=1)),
+            "wrong_type": code_of(lambda: dev.read(device="zero", n="4")),
+            "bool": code_of(lambda: dev.read(device="zero", n=True)),
+            "sleep_negative": code_of(lambda: dev.sleep(seconds=-1)),
+            "sleep_nan": code_of(lambda: dev.sleep(seconds=math.nan)),
+            "sleep_long": code_of(lambda: dev.sleep(seconds=1e9)),
+            "write_str": code_of(lambda: dev.write(device="null", data="text")),
+        },
+        "huge_message": _message(lambda: dev.read(device="zero", n=2 ** 21)),
+    }
+
+
+def _message(fn) -> str:
+    try:
+        fn()
+    except IpcError as exc:
+        return exc.message
+    return ""
+
+
+def console() -> dict:
+    con = lookup("console")
+    con.write(text="abc")
+    lookup("echo").say(text="line-x\n")
+    con.write(text="def\n")
+    lines = [con.read_line(prompt="? "), con.read_line(prompt="? "), con.read_line(),
+             con.read_line()]
+    return {"lines": lines}
+
+
+def start_stop() -> dict:
+    started = INIT_P.start(path=ECHO, name="extra")
+    ping = lookup("extra").ping(text="x")
+    rows = {r["name"]: r for r in INIT_P.status()}
+    stopped = INIT_P.stop(name="extra")
+    after = {r["name"]: r for r in INIT_P.status()}["extra"]["state"]
+
+    def freed() -> bool:
+        return code_of(lambda: NAMES.lookup(name="extra")) == "NoSuchEndpoint"
+
+    wait_for(freed, 5.0, "the name to be freed")
+    crash = code_of(lambda: INIT_P.start(path=ECHO, name="crashy", args=["crash"]))
+    return {"started": started, "ping": ping, "extra_row": rows["extra"], "stopped": stopped,
+            "state_after": after, "crash_start": crash,
+            "missing": code_of(lambda: INIT_P.start(path="/nonexistent.py")),
+            "dup": code_of(lambda: INIT_P.start(path=ECHO, name="echo")),
+            "stop_unknown": code_of(lambda: INIT_P.stop(name="nobody"))}
+
+
+def idle() -> dict:
+    Path(os.environ["NK_TEST_OUT"] + ".ready").write_text("ready")
+    rt = current()
+    while True:                 # until the test halts the boot (SIGTERM)
+        rt.next_event(None)
+
+
+def exit_status() -> dict:
+    sys.exit(7)
+
+
+SCENARIOS = {f.__name__: f for f in (registered, kill, crashloop, squat, devices, console,
+                                     start_stop, idle, exit_status)}
