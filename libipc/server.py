@@ -29,7 +29,15 @@ from typing import Any, ClassVar
 
 import structlog
 
-from libipc.errors import BadMessage, Internal, InvalidArgument, IpcError, NoSuchEndpoint, NoSuchOp
+from libipc.errors import (
+    BadMessage,
+    Internal,
+    InvalidArgument,
+    IpcError,
+    NoSuchEndpoint,
+    NoSuchOp,
+    PermissionDenied,
+)
 from libipc.message import CALL, KERNEL, NOTIFY, SEND, Message, parse_call, unpack
 from libipc.runtime import Runtime, current
 
