@@ -42,6 +42,7 @@ from libipc.message import HEADER_SIZE, NOTIFY_EXIT, REPLY, pack
 DEFAULT_MAX_MESSAGE = 64 * 1024
 DEFAULT_MAX_CALLS = 16
 SPIN_NS = 20_000
+SIGNAL_CHECK_NS = 500_000_000
 PANIC_STATUS = 70   # EX_SOFTWARE: what a boot that ended in a kernel panic exits with
 
 
@@ -278,6 +279,8 @@ class Kernel:
         wlen = ffi.new("uint32_t[]", [self._need(p, live) for p in writers] or 1)
         # Held notifications wait for their receiver to drain its ring: look again soon.
         timeout = 50_000_000 if self.halter is not None else 5_000_000 if coalescing else -1
+        if timeout < 0:   # see libipc/port.py: a signal may land during the spin
+            timeout = SIGNAL_CHECK_NS
         timer = self.host.next_deadline_ns()
         if self.host.has_work():
             timeout = 0

@@ -18,6 +18,12 @@ from libipc.errors import MessageTooLarge, Timeout
 from libipc.message import HEADER_SIZE, Message
 
 
+# A signal that lands while the C wait is still spinning (no syscall to
+# interrupt) is only seen by Python when the wait returns; so no wait is
+# longer than this.  Two wake-ups a second per idle process cost ~nothing.
+SIGNAL_CHECK_S = 0.5
+
+
 class Port:
     """Send and receive whole messages over a ``Channel`` (process side)."""
 
@@ -53,10 +59,11 @@ class Port:
             self._up.wait_writable(HEADER_SIZE + len(body), left)
 
     def recv(self, timeout: float | None) -> Message | None:
-        """Take one message, waiting up to ``timeout`` seconds; None when none came."""
+        """Take one message, waiting up to ``timeout`` seconds (at most SIGNAL_CHECK_S:
+        callers loop); None when none came."""
         msg = self._take()
         if msg is None and (timeout is None or timeout > 0):
-            ns = -1 if timeout is None else int(timeout * 1e9)
+            ns = int(min(timeout if timeout is not None else SIGNAL_CHECK_S, SIGNAL_CHECK_S) * 1e9)
             rc = lib.nk_ring_wait_readable(self._down.cdata, ns)
             if rc > 0:   # 0: timeout; NK_ERR_INTR: a signal — the caller re-checks its state
                 msg = self._take()

@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import ctypes
+import faulthandler
 import os
 import signal
 import sys
@@ -59,5 +60,6 @@ def start_process() -> None:
     if os.environ.get("NK_KEEP_SIGINT") != "1":
         signal.signal(signal.SIGINT, signal.SIG_IGN)
     configure_logging(os.environ.get("NK_NAME", "?"))
+    faulthandler.register(signal.SIGUSR1, all_threads=True)   # `kill -USR1 PID`: stacks → log
     if hasattr(sys.stdout, "reconfigure"):
         sys.stdout.reconfigure(line_buffering=True)
