@@ -17,7 +17,6 @@ from libipc.channel import Channel
 from libipc.errors import MessageTooLarge, Timeout
 from libipc.message import HEADER_SIZE, Message
 
-
 # A signal that lands while the C wait is still spinning (no syscall to
 # interrupt) is only seen by Python when the wait returns; so no wait is
 # longer than this.  Two wake-ups a second per idle process cost ~nothing.

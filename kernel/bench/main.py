@@ -22,6 +22,7 @@ from kernel.bench.report import print_json, print_table, progress
 # name -> module (imported lazily); the module's TITLE and run() do the rest.
 BENCHES: dict[str, str] = {
     "ring": "kernel.bench.ipc",
+    "fs": "kernel.bench.fs",
 }
 
 
