@@ -169,7 +169,8 @@ class SystemCommands(Interpreter):
         path = self._program(args[0])
         self.flush()
         child = kernel().spawn(argv=["-m", "libipc.program", path, *args[1:]],
-                               name=Path(path).stem[:32] or "program", acl=["@public"])
+                               name=Path(path).stem[:32] or "program",
+                               acl=["@public", "naming"])   # naming: for lookup()
         return self._wait_for(child["ep"])
 
     def _wait_for(self, ep: int) -> int:

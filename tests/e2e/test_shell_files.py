@@ -22,7 +22,7 @@ class TestFileCommands:
         assert any(line.startswith("Filesystem") for line in out)
         assert any(line.startswith("fs ") for line in out)
         assert any(line.endswith("  motd") for line in out)
-        assert 2 == r.stdout.count("Welcome to nanokernel"), r.stdout
+        assert 1 == r.stdout.count("Welcome to nanokernel"), r.stdout
 
     def test_ls_of_a_file_and_several_paths(self, nk):
         """ls FILE shows the file; ls with several paths heads each listing."""
@@ -35,7 +35,7 @@ class TestFileCommands:
         r = nk("echo one >> /n; echo two >> /n; ls / > /listing; cat /n /listing")
         out = lines(r.stdout)
         assert ["one", "two"] == out[out.index("one"):out.index("one") + 2]
-        assert "listing" in out and "etc" in out
+        assert "n" in out and "etc" in out   # the listing, read back from /listing
 
     def test_truncating_redirect_shrinks_a_file(self, nk):
         """> replaces a longer file's contents entirely."""

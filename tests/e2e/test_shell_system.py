@@ -31,8 +31,8 @@ class TestSystemCommands:
         assert time.monotonic() - t0 >= 0.3
 
     def test_kill_fs_then_ls(self, nk):
-        """After kill fs, init restarts it and ls / works again; ps shows the restart."""
-        r = nk("ls / > /before; kill fs; ls /; ps")
+        """After kill fs, init restarts it, ls / works again and shows synced files."""
+        r = nk("ls / > /before; call fs sync; kill fs; ls /; ps")
         out = lines(r.stdout)
         assert 0 == r.returncode, r.output
         assert "etc" in out and "before" in out
