@@ -191,3 +191,34 @@ class TestModel:
         assert s.result["examples"] >= 10
         assert ["etc", "home"] == s.result["root"]
         fsck_clean(image)
+
+
+class TestThroughTheSystem:
+    def test_nanokernel_boot_disk_persists_across_boots(self, boot, tmp_path: Path) -> None:
+        """`nanokernel boot --disk IMG -c ...` twice: the second boot reads the first's file."""
+        image = tmp_path / "disk.img"
+        mkfs(image, "4M")
+        first = boot("--disk", str(image), "-c", "echo persisted line > /home/p.txt")
+        assert 0 == first.returncode, first.output + first.log[-2000:]
+        second = boot("--disk", str(image), "-c", "cat /home/p.txt")
+        assert 0 == second.returncode, second.output
+        assert "persisted line" in second.stdout
+        fsck_clean(image)
+
+    def test_bench_fs_quick_json_has_its_rows(self, nk_env: dict) -> None:
+        """`nanokernel bench fs --quick --json` measures every row next to its peer."""
+        import json
+        import subprocess
+        import sys
+        proc = subprocess.run([sys.executable, "-m", "kernel.cli", "bench", "fs", "--quick",
+                               "--json"], env=nk_env, capture_output=True, text=True,
+                              timeout=100)
+        assert 0 == proc.returncode, proc.stderr
+        rows = [json.loads(line) for line in proc.stdout.splitlines()]
+        assert [(b, p) for b in ("fs-read-4k", "fs-write-4k", "fs-read-1m")
+                for p in ("host-open", "nanokernel")] == [(r["bench"], r["peer"]) for r in rows]
+        for r in rows:
+            if r["peer"] == "nanokernel":
+                assert r["messages_per_op"] >= 1.9 and 0 < r["vs_host"]
+        assert all(r["p50_us"] > 0 for r in rows if r["bench"] != "fs-read-1m")
+        assert all(r["mb_per_s"] > 0 for r in rows if r["bench"] == "fs-read-1m")

@@ -58,8 +58,8 @@ class Remote:
         return total
 
     def read(self, path, offset, size):
-        out = b""
-        while len(out) < size:
+        out = self.fs.read(path=self.p(path), offset=offset, size=size)
+        while out and len(out) < size:   # reads are clamped to one message
             chunk = self.fs.read(path=self.p(path), offset=offset + len(out),
                                  size=size - len(out))
             if not chunk:
