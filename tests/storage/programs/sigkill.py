@@ -43,6 +43,10 @@ def main():
         fs.mkdir(path=f"/home/d{r}")
         fs.sync()
         kept[path] = hashlib.sha256(data).hexdigest()
+        # not synced, but idle long enough for the fs's idle commit (COMMIT_DELAY)
+        fs.write(path=f"/home/idle{r}", offset=0, data=b"i" * 7000, create=True)
+        time.sleep(0.1)
+        kept[f"/home/idle{r}"] = hashlib.sha256(b"i" * 7000).hexdigest()
         # an op that is still in the group when the kill comes: may or may not survive
         fs.write(path=f"/home/maybe{r}", offset=0, data=b"x" * 10000, create=True)
         kill_fs_and_wait()
