@@ -161,6 +161,12 @@ class Console(Server):
             return self.readers[0][1]
         return None
 
+    def stop_soon(self) -> None:
+        """Leave the serving loop (from the main thread: Server.request_stop is for the
+        thread that serves)."""
+        self._stopping = True
+        self.runtime.post(lambda: None)
+
     def stop(self) -> None:
         for sender in list(self.partial):
             self._flush_partial(sender)
@@ -246,6 +252,7 @@ def main() -> None:
         try:
             runtime = current()   # created here: this thread owns the runtime
             structlog.configure(logger_factory=structlog.PrintLoggerFactory(sys.stderr))
+            structlog.contextvars.bind_contextvars(proc=runtime.name, pid=os.getpid())
             console = holder["console"] = Console(sys.stdout, interactive, reads_stdin)
             console.attach(runtime)
             started.set()
@@ -262,7 +269,7 @@ def main() -> None:
     threading.Thread(target=serve, name="console-server", daemon=True).start()
     started.wait()
     console = holder["console"]
-    signal.signal(signal.SIGTERM, lambda *_: console.request_stop())
+    signal.signal(signal.SIGTERM, lambda *_: console.stop_soon())
     if not interactive:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
     if reads_stdin:

@@ -114,6 +114,7 @@ class Init(Server):
         self.poll_timer = None
         self.logfile = os.environ.get("NK_LOG", "the boot log")
         self.console = lookup("console", timeout=2.0)
+        self.unsaid: list[str] = []   # console lines from before the console was up
 
     # -- boot --------------------------------------------------------------------------
     def attach(self, runtime) -> None:
@@ -236,6 +237,7 @@ class Init(Server):
                          f"{self.config.restart.register_timeout:g} s; killing it")
                 self._kill(svc, "KILL")
         if changed:
+            self._flush_console()
             self.advance()
         if any(s.state == STARTING for s in self.services.values()):
             self._schedule_poll()
@@ -304,6 +306,7 @@ class Init(Server):
             svc.state = EXITED
             if status != 0:
                 self.say(f"{svc.name} {what} — see {self.logfile}")
+        self._flush_console()
         self.advance()
 
     def _restart(self, svc: Service) -> None:
@@ -320,16 +323,26 @@ class Init(Server):
 
     # -- the console ------------------------------------------------------------------------
     def say(self, line: str) -> None:
-        """One line on the console (in the log when there is no console)."""
+        """One line on the console; held until the console is up; the log if it never is."""
         self.log.info("console_line", text=line)
+        self.unsaid.append(line)
+        self._flush_console()
+
+    def _flush_console(self) -> None:
         console = self.services.get("console")
-        if console is not None and console.state == RUNNING:
+        state = console.state if console is not None else FAILED
+        if state == RUNNING and self.unsaid:
             try:
-                self.console.write(text=line + "\n")
+                self.console.write(text="".join(f"{line}\n" for line in self.unsaid))
+                self.unsaid.clear()
                 return
             except IpcError as exc:
                 self.log.warning("console_unreachable", error=str(exc))
-        print(line, flush=True)
+                state = FAILED
+        if state in DOWN:
+            for line in self.unsaid:
+                print(line, flush=True)
+            self.unsaid.clear()
 
     # -- ops ---------------------------------------------------------------------------------
     @op

@@ -123,6 +123,7 @@ def devices() -> dict:
     t0 = time.monotonic()
     now = dev.now()
     now_latency = time.monotonic() - t0
+    now_skew = abs(now - time.time())
     sleeper = read_result(out)
     t0 = time.monotonic()
     dev.alarm(seconds=0.2)
@@ -135,7 +136,7 @@ def devices() -> dict:
             alarm_bits |= msg.id
     alarm_after = time.monotonic() - t0
     return {
-        "now_skew": abs(now - time.time()), "now_latency": now_latency,
+        "now_skew": now_skew, "now_latency": now_latency,
         "sleeper": sleeper, "alarm": bool(alarm_bits & NOTIFY_ALARM), "alarm_after": alarm_after,
         "zero": list(dev.read(device="zero", n=4)), "random_len": len(dev.read(device="random",
                                                                                n=32)),

@@ -1,0 +1,133 @@
+"""A bad boot.toml stops the boot with one message naming the file, line and key."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from servers.bootconfig import BootConfigError, default_path, load
+
+GOOD = """\
+[servers.naming]
+module = "servers.naming"
+privileged = true
+
+[servers.devices]
+module = "servers.devices"
+public = true
+
+[servers.app]
+path = "app.py"
+depends = ["devices"]
+calls = ["devices", "@public"]
+"""
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    (tmp_path / "app.py").write_text("")
+    path = tmp_path / "boot.toml"
+    path.write_text(textwrap.dedent(text))
+    return path
+
+
+def error_of(tmp_path: Path, text: str) -> str:
+    with pytest.raises(BootConfigError) as info:
+        load(write(tmp_path, text))
+    return str(info.value)
+
+
+class TestGoodConfigs:
+    def test_good_config_loads_in_dependency_order(self, tmp_path):
+        """Dependencies come before their dependants; paths are made absolute."""
+        config = load(write(tmp_path, GOOD.replace('[servers.naming]', '[servers.first]\n'
+                                                   'path = "app.py"\ndepends = ["app"]\n\n'
+                                                   '[servers.naming]')))
+        assert ["devices", "app", "first", "naming"] == list(config.servers)
+        assert str(tmp_path / "app.py") == config.servers["app"].path
+        assert 5 == config.restart.give_up
+
+    def test_packaged_default_config_is_valid(self):
+        """The shipped boot.toml names the six core programs, the shell last."""
+        config = load(default_path())
+        assert ["naming", "console", "devices", "block", "fs", "shell"] == list(config.servers)
+        assert "shell" == config.session.name
+        assert ["block"] == config.servers["fs"].calls
+        assert not config.servers["block"].public
+
+    def test_args_substitute_disk_and_ramdisk(self, tmp_path):
+        """{disk} and {ramdisk} in args become NK_DISK and NK_RAMDISK."""
+        config = load(write(tmp_path, GOOD + 'args = ["{disk}", "x{ramdisk}"]\n'))
+        argv = config.servers["app"].argv({"NK_DISK": "/d.img", "NK_RAMDISK": "1024"})
+        assert [str(tmp_path / "app.py"), "/d.img", "x1024"] == argv
+
+    def test_limits_and_restart_knobs(self, tmp_path):
+        """[limits] and [restart] are read and checked."""
+        config = load(write(tmp_path, GOOD + "[limits]\nmax_message = 4096\n"
+                                             "[restart]\nbackoff = 1\ngive_up = 2\n"))
+        assert {"max_message": 4096} == config.limits
+        assert (1.0, 2) == (config.restart.backoff, config.restart.give_up)
+
+
+class TestBadConfigs:
+    @pytest.mark.parametrize(("text", "expected"), [
+        (GOOD + "colour = 'red'\n", ":13: servers.app.colour: unknown key"),
+        (GOOD + "calls2 = []\n", "servers.app.calls2: unknown key"),
+        (GOOD.replace('path = "app.py"', 'path = "nope.py"'), ":10: servers.app.path: "
+                                                                "no such file"),
+        (GOOD.replace('"servers.devices"', '"servers.nope"'),
+         ":6: servers.devices.module: no such module: servers.nope"),
+        (GOOD.replace('depends = ["devices"]', 'depends = ["devies"]'),
+         ":11: servers.app.depends: unknown server 'devies'"),
+        (GOOD.replace('calls = ["devices", "@public"]', 'calls = ["fs"]'),
+         ":12: servers.app.calls: unknown server 'fs'"),
+        (GOOD.replace("privileged = true", 'privileged = "yes"'),
+         ":3: servers.naming.privileged: must be a boolean"),
+        (GOOD.replace('depends = ["devices"]', 'depends = "devices"'),
+         "servers.app.depends: must be a list"),
+        (GOOD + 'restart = "sometimes"\n', "servers.app.restart: must be one of always"),
+        (GOOD + 'placement = "moon"\n', "servers.app.placement: must be one of process"),
+        (GOOD + "[servers.other]\npath = 'app.py'\nsession = true\nrestart = 'always'\n",
+         "servers.other.restart: the session program is never restarted"),
+        (GOOD + "[servers.b]\npath='app.py'\ndepends=['c']\n[servers.c]\npath='app.py'\n"
+                "depends=['b']\n", "dependency cycle: b -> c -> b"),
+        (GOOD + "[servers.b]\npath='app.py'\ndepends=['b']\n", "servers.b.depends: "
+                                                                 "depends on itself"),
+        (GOOD + "[servers.b]\nargs=[]\n", "servers.b: needs exactly one of module"),
+        (GOOD + "[servers.b]\npath='app.py'\nmodule='servers.naming'\n",
+         "needs exactly one of module"),
+        (GOOD + "[servers.Bad]\npath='app.py'\n", "servers.Bad: a server name is"),
+        (GOOD + "[servers.init]\npath='app.py'\n", "servers.init: the name 'init' is reserved"),
+        (GOOD + "[servers.b]\npath='app.py'\nconsole=true\n[servers.c]\npath='app.py'\n"
+                "console=true\n", "servers.c.console: only one server may set console"),
+        (GOOD + "[limits]\nmax_message = 10\n", "limits.max_message: must be an integer"),
+        (GOOD + "[limits]\nmax_size = 10\n", "limits.max_size: unknown key"),
+        (GOOD + "[restart]\nbackoff = -1\n", "restart.backoff: must be a positive number"),
+        (GOOD + "[restart]\ngive_up = 0.5\n", "restart.give_up: must be a positive integer"),
+        (GOOD + "[restart]\nsnooze = 1\n", "restart.snooze: unknown key"),
+        ("[server.x]\n", "server: unknown key"),
+        ("", "servers: missing"),
+        (GOOD + "[servers.x\n", "boot.toml: Expected ']'"),
+        (GOOD.replace("public = true", "public = tru"), "(at line 7, column 10)"),
+    ])
+    def test_bad_config_gives_one_clear_message(self, tmp_path, text, expected):
+        """Each mistake is one BootConfigError naming the file and the key (and line)."""
+        message = error_of(tmp_path, text)
+        assert message.startswith(str(tmp_path / "boot.toml")), message
+        assert expected in message
+        assert "\n" not in message.strip()
+
+    def test_missing_file(self, tmp_path):
+        """A config file that does not exist is reported by name."""
+        with pytest.raises(BootConfigError, match="nope.toml: cannot read"):
+            load(tmp_path / "nope.toml")
+
+    def test_bad_config_stops_the_boot_before_anything_is_spawned(self, boot, tmp_path):
+        """Booting a bad config ends with status 2, the message, and no server started."""
+        path = write(tmp_path, GOOD.replace('depends = ["devices"]', 'depends = ["devies"]'))
+        res = boot("--config", str(path))
+        assert 2 == res.returncode
+        assert "servers.app.depends: unknown server 'devies'" in res.stderr + res.log
+        assert '"event": "spawned", "name": "naming"' not in res.log
+        assert '"name": "naming"' not in res.log
