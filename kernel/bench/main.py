@@ -23,6 +23,7 @@ from kernel.bench.report import print_json, print_table, progress
 BENCHES: dict[str, str] = {
     "ring": "kernel.bench.ipc",
     "fs": "kernel.bench.fs",
+    "boot": "kernel.bench.boot",
     "compare": "kernel.bench.compare",
 }
 
