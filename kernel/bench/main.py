@@ -25,7 +25,6 @@ BENCHES: dict[str, str] = {
     "fs": "kernel.bench.fs",
     "boot": "kernel.bench.boot",
     "compare": "kernel.bench.compare",
-    "boot": "kernel.bench.boot",
 }
 
 
