@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Any
+from typing import Any, NoReturn
 
 from libipc import InvalidArgument, IpcError, Server, kernel, op
 from servers.fs.device import (
@@ -73,13 +73,12 @@ def open_device(env: dict[str, str]) -> tuple[BlockDevice, str]:
     raise InvalidArgument("no disk: set NK_DISK (an image path) or NK_RAMDISK (bytes)")
 
 
-def refuse(log: Any, exc: Exception) -> None:
+def refuse(log: Any, exc: Exception) -> NoReturn:
     """Log why there is no disk to serve (one line) and exit with status 1."""
     message = exc.message if isinstance(exc, IpcError) else str(exc)
     log.error("block_no_disk", error=message)
     print(f"block: cannot serve the disk: {message}", file=sys.stderr, flush=True)
-    sys.stdout.flush()
-    os._exit(EXIT_NO_DISK)
+    raise SystemExit(EXIT_NO_DISK)
 
 
 class Block(Server):
