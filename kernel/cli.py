@@ -11,17 +11,17 @@ def _boot(args: argparse.Namespace) -> int:
     from kernel.boot import BootOptions, run
     from kernel.disk import disk_env
     from libipc.errors import IpcError
+    from servers.bootconfig import BootConfigError, default_path, load
 
-    try:
+    config_file = Path(args.config).resolve() if args.config else default_path()
+    try:   # check the configuration before anything is made or spawned
+        config = load(config_file)
         env = disk_env(args.disk, args.ramdisk)
-    except IpcError as exc:
+    except (BootConfigError, IpcError) as exc:
         print(f"nanokernel boot: {exc}", file=sys.stderr)
         return 2
     if args.config is not None:
-        if not Path(args.config).is_file():
-            print(f"nanokernel boot: no such config file: {args.config}", file=sys.stderr)
-            return 2
-        env["NK_CONFIG"] = str(Path(args.config).resolve())
+        env["NK_CONFIG"] = str(config_file)
     if args.c is not None:
         env["NK_COMMANDS"] = args.c
     interactive = args.c is None and sys.stdin.isatty()
@@ -29,7 +29,9 @@ def _boot(args: argparse.Namespace) -> int:
     env["NK_MODE"] = args.mode
     trace = Path(args.trace).resolve() if args.trace else None
     log = Path(args.log).resolve() if args.log else None
-    return run(BootOptions(log_path=log, trace_path=trace, env=env, interactive=interactive))
+    limits = {k: v for k, v in config.limits.items() if k in ("max_message", "max_calls")}
+    return run(BootOptions(log_path=log, trace_path=trace, env=env, interactive=interactive,
+                           **limits))
 
 
 def _mkfs(args: argparse.Namespace) -> int:
