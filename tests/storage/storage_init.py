@@ -9,26 +9,17 @@ times; never after exit status 3, a refused mount).  A server that dies
 before the session starts halts the boot with status 100 + its exit status.
 """
 
-import importlib.util
 import os
 import sys
 import time
-from pathlib import Path
 
 from libipc import IpcError, kernel
 from libipc.message import NOTIFY, NOTIFY_EXIT
 from libipc.naming import NAMING
 from libipc.runtime import current
 
-HERE = Path(__file__).resolve().parent
 MAX_RESTARTS = 5
 EXIT_CORRUPT = 3
-
-
-def naming_argv() -> list[str]:
-    if importlib.util.find_spec("servers.naming") is not None:
-        return ["-m", "servers.naming"]
-    return [str(HERE / "naming_stub.py")]
 
 
 def say(text: str) -> None:
@@ -38,7 +29,7 @@ def say(text: str) -> None:
 def main() -> int:
     rt = current()
     k = kernel()
-    k.spawn(argv=naming_argv(), name="naming", acl=["*"], privileged=True, slot=2)
+    k.spawn(argv=["-m", "servers.naming"], name="naming", acl=["*"], privileged=True, slot=2)
     procs = {}
     procs["block"] = k.spawn(argv=["-m", "servers.block"], name="block", acl=["naming"])
     fs_spec = dict(argv=["-m", "servers.fs"], name="fs", acl=["naming", "block"], public=True)
