@@ -59,6 +59,8 @@ def start_process() -> None:
     _die_with_kernel()
     if os.environ.get("NK_KEEP_SIGINT") != "1":
         signal.signal(signal.SIGINT, signal.SIG_IGN)
+    else:   # an interactive kernel ignores SIGINT and exec keeps that: take Ctrl-C back
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     configure_logging(os.environ.get("NK_NAME", "?"))
     faulthandler.register(signal.SIGUSR1, all_threads=True)   # `kill -USR1 PID`: stacks → log
     if hasattr(sys.stdout, "reconfigure"):

@@ -77,7 +77,9 @@ class TestInteractive:
             term.type(b"echo 13\x1b[D2\r")                  # left arrow, insert
             term.expect(b"123\r\n")
             term.expect(PROMPT)
-            term.type(b"echo cancelled\x03")                # Ctrl-C
+            term.type(b"echo cancelled")
+            term.expect(b"cancelled")     # echoed: readline has it (a ^C now flushes no input)
+            term.type(b"\x03")                              # Ctrl-C
             term.expect(b"^C")
             term.expect(PROMPT)
             term.type(b"echo after\r")
