@@ -172,11 +172,12 @@ class Host:
 
     # -- hosting ------------------------------------------------------------------
     def host(self, module: str, name: str, *, parent: int, acl: list[str], public: bool,
-             privileged: bool, args: list[str]) -> Proc:
+             privileged: bool, args: list[str], slot: int | None = None) -> Proc:
         cls = find_server_class(module, name)
         server = cls(*args) if args else cls()
         proc = self.k.add_hosted_proc(name, parent=parent, acl=acl, public=public,
-                                      privileged=privileged, argv=["-m", module, *args])
+                                      privileged=privileged, argv=["-m", module, *args],
+                                      slot=slot)
         hosted = HostedServer(self, proc, server)
         proc.hosted = hosted
         self.servers.append(hosted)

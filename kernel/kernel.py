@@ -107,11 +107,11 @@ class Kernel:
         return proc
 
     def add_hosted_proc(self, name: str, *, parent: int, acl: list[str], public: bool,
-                        privileged: bool, argv: list[str]) -> Proc:
+                        privileged: bool, argv: list[str], slot: int | None = None) -> Proc:
         """A process-table entry for a server that lives in the kernel process."""
         if self.halter is not None:
             raise Halted("the system is halting")
-        slot = self._take_slot(None)
+        slot = self._take_slot(slot)
         self.generation[slot] += 1
         proc = Proc(ep.make(slot, self.generation[slot]), slot, name, None, None, parent,
                     privileged, frozenset(acl), public, 0, argv)

@@ -35,12 +35,14 @@ def do_spawn(k: Kernel, caller: Proc, argv: list, name: str, acl: list | None = 
 
 
 def do_host(k: Kernel, caller: Proc, module: str, name: str, acl: list | None = None,
-            privileged: bool = False, public: bool = False, args: list | None = None) -> dict:
+            privileged: bool = False, public: bool = False, args: list | None = None,
+            slot: int | None = None) -> dict:
     """Host the Server class of ``module`` inside the kernel process (monolithic placement)."""
     if not name or len(name) > 32:
         raise InvalidArgument("host: name must be 1 to 32 characters")
     proc = k.host.host(module, name, parent=caller.endpoint, acl=[str(a) for a in acl or ()],
-                       public=public, privileged=privileged, args=[str(a) for a in args or ()])
+                       public=public, privileged=privileged, args=[str(a) for a in args or ()],
+                       slot=slot)
     return {"ep": proc.endpoint, "pid": proc.pid}
 
 
