@@ -25,12 +25,14 @@ import structlog
 
 from libipc import IpcError, NoSuchEndpoint, lookup
 from libipc.client import Proxy
+from libipc.naming import INIT
 from servers.shell.lexer import ShellSyntaxError, Statement, statements
 
 log = structlog.get_logger()
 
 RESTART_WAIT_S = 5.0      # how long a call waits for a known server that is restarting
 CALL_TIMEOUT_S = 30.0     # a server that does not answer in this long is reported
+DOWN_STATES = ("failed", "exited", "stopped")   # init's states of a server not coming back
 CHUNK = 32 * 1024         # bytes per fs read/write call (messages are limited to 64 KiB)
 
 
@@ -172,12 +174,22 @@ class Interpreter:
             try:
                 result = proxy.call(op, **args)
             except NoSuchEndpoint:
-                if name not in self._seen or time.monotonic() > deadline:
+                if (name not in self._seen or time.monotonic() > deadline
+                        or not self._coming_back(name)):
                     raise
                 time.sleep(0.05)
                 continue
             self._seen.add(name)
             return result
+
+    @staticmethod
+    def _coming_back(name: str) -> bool:
+        """Is init (re)starting ``name``?  (Unknown to init, or given up on: no.)"""
+        try:
+            rows = Proxy(INIT).status()
+        except IpcError:
+            return True   # cannot tell: give it the time
+        return any(r["name"] == name and r["state"] not in DOWN_STATES for r in rows)
 
     def fs(self, detail: str, op: str, default: Any = None, **args: Any) -> Any:
         """An fs call whose error reads ``cmd: detail: Code``.
