@@ -7,7 +7,7 @@
     call NAME OP {json}                 whatever server NAME is
 
 ``call`` shows replies as JSON.  JSON has no bytes, so bytes that are UTF-8
-text are shown as a string and other bytes as ``{"$base64": "…"}``; the same
+text (printable UTF-8) are shown as a string and other bytes as ``{"$base64": "…"}``; the same
 ``{"$base64": "…"}`` object in the arguments is sent as bytes.
 """
 
@@ -30,12 +30,15 @@ KILL_WAIT_S = 3.0
 
 
 def to_json(value: Any) -> Any:
-    """A reply made JSON-able: bytes → str (UTF-8) or {"$base64": …}."""
+    """A reply made JSON-able: bytes → str (printable UTF-8) or {"$base64": …}."""
     if isinstance(value, bytes | bytearray):
         try:
-            return bytes(value).decode("utf-8")
+            text = bytes(value).decode("utf-8")
+            if all(c.isprintable() or c in "\n\r\t" for c in text):
+                return text
         except UnicodeDecodeError:
-            return {"$base64": base64.b64encode(value).decode()}
+            pass
+        return {"$base64": base64.b64encode(value).decode()}
     if isinstance(value, dict):
         return {str(k): to_json(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
@@ -191,7 +194,7 @@ class SystemCommands(Interpreter):
     def do_call(self, args: list[str]) -> int:
         """call NAME|EP OP [JSON-OBJECT]
         Call a server's operation; print the reply as JSON (see help call).
-        Bytes in the reply show as a string when they are UTF-8 text, else as
+        Bytes in the reply show as a string when they are printable text, else as
         {"$base64": "…"}; the same object in the arguments is sent as bytes.
         Quote the JSON: call fs stat '{"path": "/etc"}'"""
         if len(args) not in (2, 3):
@@ -240,7 +243,7 @@ class SystemCommands(Interpreter):
         try:
             result = kernel().trace(on=on, path=path)
         except IpcError as exc:
-            raise CommandError(exc.message or args[0], exc.code) from None
+            raise CommandError(exc.message.removeprefix("trace: ") or args[0], exc.code) from None
         self.print(f"tracing {'on' if result['on'] else 'off'}"
                    + (f" → {result['path']}" if result["on"] and result["path"] else ""))
         return 0

@@ -1,4 +1,4 @@
-"""Every code block of docs/tutorial.md runs here.
+"""Every code block of docs/tutorial.md and docs/shell.md runs here.
 
 * A python block marked ``<!-- file: PATH -->`` is the whole of PATH.
 * A python block marked ``<!-- from: PATH -->`` is a verbatim excerpt of PATH.
@@ -16,7 +16,7 @@ import pytest
 
 from tests.e2e.conftest import REPO
 
-TUTORIAL = REPO / "docs" / "tutorial.md"
+DOCS = [REPO / "docs" / "tutorial.md", REPO / "docs" / "shell.md"]
 PROMPT = "nk:/$ "
 FENCE = re.compile(r"(?:<!-- (file|from): (\S+) -->\n)?```(\w*)\n(.*?)^```", re.S | re.M)
 
@@ -24,20 +24,23 @@ FENCE = re.compile(r"(?:<!-- (file|from): (\S+) -->\n)?```(\w*)\n(.*?)^```", re.
 @dataclass
 class Block:
     line: int
+    doc: str
     lang: str
     body: str
     marker: str | None
     path: str | None
 
     def __str__(self) -> str:
-        return f"{self.lang}-block-line-{self.line}"
+        return f"{self.doc}:{self.line}:{self.lang}"
 
 
 def blocks() -> list[Block]:
-    text = TUTORIAL.read_text()
-    return [Block(text.count("\n", 0, m.start(3 if m.group(1) is None else 1)) + 1,
-                  m.group(3), m.group(4), m.group(1), m.group(2))
-            for m in FENCE.finditer(text)]
+    found = []
+    for doc in DOCS:
+        text = doc.read_text()
+        found += [Block(text.count("\n", 0, m.start()) + 1, doc.name, m.group(3), m.group(4),
+                        m.group(1), m.group(2)) for m in FENCE.finditer(text)]
+    return found
 
 
 def session(block: Block) -> tuple[list[str], list[str]]:
