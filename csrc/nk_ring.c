@@ -102,7 +102,7 @@ int nk_ring_attach(nk_ring *r, void *mem, uint64_t size, int role)
     if (size <= NK_RING_HDR_SIZE || (role != NK_PRODUCER && role != NK_CONSUMER))
         return NK_ERR_INVAL;
     uint64_t magic = sh->magic, cap = sh->capacity;
-    if (magic != NK_RING_MAGIC || !is_pow2(cap) || cap != size - NK_RING_HDR_SIZE)
+    if (magic != NK_RING_MAGIC || !is_pow2(cap) || cap < 64 || cap != size - NK_RING_HDR_SIZE)
         return NK_ERR_CORRUPT;
     uint64_t head = atomic_load(&sh->head), tail = atomic_load(&sh->tail);
     if (head < tail || head - tail > cap || (head & 7) || (tail & 7))
@@ -518,7 +518,10 @@ uint64_t nk_ring_used(nk_ring *r)
 /* ------------------------------------------------------------- waiting */
 
 /* Wait until pred(r, len) is non-zero, spinning up to r->spin_ns first and
- * then sleeping on `seq`.  Returns 1 ready, 0 timeout, or an error. */
+ * then sleeping on `seq`.  Returns 1 ready, an error (NK_ERR_CORRUPT,
+ * NK_ERR_INTR on a signal), or 0: the timeout passed, or the sleeper was
+ * woken while the condition is still false (nk_ring_kick; room freed but not
+ * enough yet) — callers that want to keep waiting call again. */
 typedef int (*ready_fn)(nk_ring *, uint32_t);
 
 static int ready_to_read(nk_ring *r, uint32_t unused) { (void)unused; return nk_ring_readable(r); }
@@ -551,6 +554,7 @@ static void adapt_spin(nk_ring *r, int slept)
 static int wait_for(nk_ring *r, ready_fn pred, uint32_t len, _Atomic uint32_t *seq,
                     _Atomic uint32_t *waiters, int64_t timeout_ns)
 {
+    uint32_t seq0 = atomic_load_explicit(seq, memory_order_seq_cst);   /* to notice a kick */
     int rc = pred(r, len);
     if (rc != 0 || timeout_ns == 0)
         return rc;
@@ -576,6 +580,13 @@ static int wait_for(nk_ring *r, ready_fn pred, uint32_t len, _Atomic uint32_t *s
         uint32_t seen = atomic_load_explicit(seq, memory_order_seq_cst);
         int err = 0;
         rc = pred(r, len);
+        if (rc == 0 && seen != seq0) {
+            /* Woken (or kicked while spinning) and the condition is still
+             * false: a kick (nk_ring_kick), or room freed that is not yet
+             * enough.  Return 0 and let the caller look around. */
+            atomic_fetch_sub_explicit(waiters, 1, memory_order_seq_cst);
+            return 0;
+        }
         if (rc == 0) {
             int64_t left = -1;
             if (deadline != INT64_MAX && (left = deadline - now_ns()) <= 0) {

@@ -81,8 +81,11 @@ class Ring:
         return bool(self._r.corrupt)
 
     def used(self) -> int:
-        """Bytes currently in the ring (records, headers and padding)."""
-        return lib.nk_ring_used(self._r)
+        """Bytes currently in the ring (records, headers and padding); re-reads the peer's index."""
+        n = lib.nk_ring_used(self._r)
+        if self._r.corrupt:
+            raise RingCorrupted(f"{self.name}: shared indices or record lengths are invalid")
+        return n
 
     def stats(self) -> dict[str, int]:
         return {"sleeps": self._r.sleeps, "wakes_sent": self._r.wakes_sent}
@@ -198,6 +201,8 @@ class Ring:
             if rc == lib.NK_ERR_INTR:   # a signal: let Python run its handler, then go on
                 continue
             if rc == 0:
+                if deadline is None or time.monotonic() < deadline:
+                    continue            # woken early (a kick, not enough room yet): wait on
                 if raise_on_timeout:
                     raise Timeout(f"{self.name}: no {what} within {timeout} s")
                 return False
