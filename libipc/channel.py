@@ -3,14 +3,16 @@
     offset 0            ring "up":   process → kernel (process produces)
     offset size/2       ring "down": kernel → process (kernel produces)
 
-The kernel creates the memfd, formats both rings and passes the fd to the new
-process (``pass_fds``); the process attaches by fd.  Nothing else is shared.
+The kernel creates the memfd, formats both rings, seals its size and passes
+the fd to the new process (``pass_fds``); the process attaches by fd.  Nothing
+else is shared.  Attaching validates both ring headers (``RingCorrupted``).
 Each side closes its mapping in ``close()``: the cffi buffer is released before
 the mmap closes, so no ``BufferError`` and no leaked mapping.
 """
 
 from __future__ import annotations
 
+import fcntl
 import mmap
 import os
 
@@ -47,9 +49,15 @@ class Channel:
         self._mm = mmap.mmap(fd, size, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE)
         self._cbuf = ffi.from_buffer(self._mm, require_writable=True)
         half = size // 2
-        up = Ring(self._cbuf, self._cbuf, half, PRODUCER if side == PROCESS else CONSUMER, "up")
-        down = Ring(self._cbuf, self._cbuf + half, half,
-                    CONSUMER if side == PROCESS else PRODUCER, "down")
+        try:
+            up = Ring(self._cbuf, self._cbuf, half,
+                      PRODUCER if side == PROCESS else CONSUMER, "up")
+            down = Ring(self._cbuf, self._cbuf + half, half,
+                        CONSUMER if side == PROCESS else PRODUCER, "down")
+        except BaseException:   # a corrupt header: unmap, leave the fd to the caller
+            ffi.release(self._cbuf)
+            self._mm.close()
+            raise
         self.up, self.down = up, down
         self.send, self.recv = (up, down) if side == PROCESS else (down, up)
         self.size = size
@@ -59,9 +67,13 @@ class Channel:
         """Make a new memfd with two formatted rings; the creator is the kernel side."""
         capacity = _pow2_at_least(capacity)
         half = ring_bytes(capacity)
-        fd = os.memfd_create(name, os.MFD_CLOEXEC)
+        fd = os.memfd_create(name, os.MFD_CLOEXEC | os.MFD_ALLOW_SEALING)
         try:
             os.ftruncate(fd, 2 * half)
+            # Nobody may resize it: a shrunk memfd would turn the other side's
+            # accesses into SIGBUS, whatever the ring code validates.
+            fcntl.fcntl(fd, fcntl.F_ADD_SEALS,
+                        fcntl.F_SEAL_SHRINK | fcntl.F_SEAL_GROW | fcntl.F_SEAL_SEAL)
             with mmap.mmap(fd, 2 * half) as mm:
                 cbuf = ffi.from_buffer(mm, require_writable=True)
                 format_ring(cbuf, half)
