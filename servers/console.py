@@ -270,8 +270,9 @@ def main() -> None:
     started.wait()
     console = holder["console"]
     signal.signal(signal.SIGTERM, lambda *_: console.stop_soon())
-    if not interactive:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # Ctrl-C cancels the line being read.  The kernel ignores SIGINT and we
+    # inherited that, so Python's KeyboardInterrupt handler must be put back.
+    signal.signal(signal.SIGINT, signal.default_int_handler if interactive else signal.SIG_IGN)
     if reads_stdin:
         read_terminal(console, interactive)
     threading.Event().wait()   # EOF or -c: only the server thread has work left

@@ -2,6 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
+import os
+import pty
+import select
+import sys
+
+from tests.conftest import pids_of_boot, wait_until
+from tests.servers.conftest import write_config
+
 
 class TestConsole:
     def test_lines_from_two_senders_never_interleave(self, session):
@@ -17,10 +27,42 @@ class TestConsole:
 
     def test_with_commands_the_console_does_not_read_stdin(self, session, boot, tmp_path):
         """With -c (NK_COMMANDS) read_line answers None at once."""
-        import json
-
-        from tests.servers.conftest import write_config
         config = write_config(tmp_path, "console")
         res = boot("--config", str(config), "-c", "ignored", stdin="hello\n")
         data = json.loads((tmp_path / "console.json").read_text())
         assert [None, None, None, None] == data["lines"], res.log
+
+
+class TestTerminal:
+    def test_at_a_tty_lines_are_edited_and_ctrl_c_cancels_one(self, tmp_path, nk_env):
+        """Under a pty: backspace edits, Ctrl-C prints ^C and gives "", Ctrl-D is EOF."""
+        config = write_config(tmp_path, "console")
+        pid, fd = pty.fork()
+        if pid == 0:   # the child: the boot, with the pty as its terminal
+            os.execve(sys.executable, [sys.executable, "-m", "kernel.cli", "boot", "--ramdisk",
+                                       "--config", str(config), "--log",
+                                       str(tmp_path / "log.txt")], nk_env)
+        seen = bytearray()
+
+        def shows(text: bytes, count: int = 1):
+            def check() -> bool:
+                if select.select([fd], [], [], 0.05)[0]:
+                    with contextlib.suppress(OSError):
+                        seen.extend(os.read(fd, 4096))
+                return seen.count(text) >= count
+            return check
+
+        try:
+            wait_until(shows(b"? "), 20, what="the first prompt")
+            os.write(fd, b"hex\x7fllo\r")
+            wait_until(shows(b"? ", 2), 10, what="the second prompt")
+            os.write(fd, b"abc\x03")
+            wait_until(shows(b"^C"), 10, what="^C")
+            os.write(fd, b"\x04")
+            _, status = os.waitpid(pid, 0)
+        finally:
+            os.close(fd)
+        wait_until(lambda: not pids_of_boot(pid), 5, what="no orphan processes")
+        assert 0 == os.waitstatus_to_exitcode(status)
+        assert ["hello", "", None, None] == json.loads((tmp_path / "console.json").read_text())[
+            "lines"], bytes(seen)
