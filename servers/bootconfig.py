@@ -9,7 +9,7 @@
     restart = "always"           # "always" | "on-failure" | "never"
     depends = ["block"]          # started only once these registered their names
     console = false              # inherits the terminal (the console server only)
-    placement = "process"        # or "kernel" (accepted; hosted as a process for now)
+    placement = "process"        # or "kernel": hosted inside the kernel process
     session = false              # the session program (the shell): started last,
                                  # its exit halts the system with its exit status
     [limits]                     # read by the kernel: max_message, max_calls

@@ -20,6 +20,10 @@ Boot, as events (init keeps serving calls all along, it never sleeps):
      (the shell); when the session exits, init halts the system with its
      exit status.
 
+Placement: a server placed "kernel" (boot.toml, or every server with
+``--monolithic``, fs and block with ``--hybrid``) is hosted inside the kernel
+process (kernel call ``host``) instead of spawned; see ``Init.placement``.
+
 Exits: NOTIFY_EXIT from the kernel → ``wait`` → the exit records.  Each
 crash prints one console line naming the server, its status and the log file;
 the restart waits per the backoff; a server that keeps crashing is given up
@@ -72,6 +76,7 @@ from servers.reincarnation import Reincarnation, RestartKnobs
 POLL_S = 0.01
 STOP_GRACE_S = 3.0
 NAMING_SLOT = 2
+HYBRID = ("fs", "block")   # what --hybrid hosts in the kernel (the NT/XNU compromise)
 
 WAITING, STARTING, RUNNING = "waiting", "starting", "running"
 BACKOFF, FAILED, EXITED, STOPPED = "backoff", "failed", "exited", "stopped"
@@ -134,8 +139,6 @@ class Init(Server):
             return
         self.log.info("boot_config", path=str(path), servers=list(self.config.servers))
         for spec in self.config.servers.values():
-            if spec.placement == "kernel":
-                self.log.info("placement_kernel_as_process", server=spec.name)
             self.services[spec.name] = Service(spec, self.config.restart)
         self.advance()
 
@@ -185,11 +188,16 @@ class Init(Server):
         acl = list(spec.calls)
         if "*" not in acl and NAMING not in acl:
             acl.append(NAMING)
-        result = kernel().spawn(
-            argv=spec.argv(dict(os.environ)), name=spec.name, acl=acl,
-            privileged=spec.privileged, public=spec.public, console=spec.console,
-            slot=NAMING_SLOT if spec.name == NAMING and not svc.adhoc else None,
-            restarts=svc.restarts)
+        slot = NAMING_SLOT if spec.name == NAMING and not svc.adhoc else None
+        argv = spec.argv(dict(os.environ))
+        if self.placement(svc) == "kernel":
+            result = kernel().host(module=spec.module, name=spec.name, acl=acl,
+                                   privileged=spec.privileged, public=spec.public,
+                                   args=argv[2:], slot=slot)
+        else:
+            result = kernel().spawn(
+                argv=argv, name=spec.name, acl=acl, privileged=spec.privileged,
+                public=spec.public, console=spec.console, slot=slot, restarts=svc.restarts)
         svc.ep, svc.pid, svc.stopping = result["ep"], result["pid"], False
         svc.started = time.monotonic()
         svc.deadline = svc.started + (self.config.restart.register_timeout
@@ -197,9 +205,26 @@ class Init(Server):
         svc.state = RUNNING if spec.session else STARTING
         self.by_ep[svc.ep] = svc
         self.log.info("started", server=spec.name, ep=svc.ep, pid=svc.pid,
-                      restarts=svc.restarts)
+                      restarts=svc.restarts, placement=self.placement(svc))
         if svc.state == STARTING:
             self._schedule_poll()
+
+    @staticmethod
+    def placement(svc: Service) -> str:
+        """"kernel" to host ``svc`` inside the kernel process, else "process".
+
+        A server placed "kernel" in boot.toml, every server with ``--monolithic``
+        (NK_MODE=monolithic), fs and block with ``--hybrid``.  The console (it needs
+        the terminal), the session and servers started from the shell stay processes.
+        """
+        spec = svc.spec
+        if spec.session or spec.console or spec.module is None or svc.adhoc:
+            return "process"
+        mode = os.environ.get("NK_MODE", "process")
+        if (spec.placement == "kernel" or mode == "monolithic"
+                or (mode == "hybrid" and spec.name in HYBRID)):
+            return "kernel"
+        return "process"
 
     def spawn_configured(self, svc: Service) -> None:
         try:
@@ -413,7 +438,7 @@ def main() -> None:
     """Server.main without the stop() hook (init's ``stop`` is an op)."""
     runtime = current()
     init = Init()
-    signal.signal(signal.SIGTERM, lambda *_: init.request_stop())
+    runtime.transport.ring_on_signal(signal.SIGTERM)   # serve_forever stops on it
     init.attach(runtime)
     init.serve_forever()
     init.log.info("init_stopped")

@@ -28,6 +28,21 @@ class TestBoot:
         assert "nanokernel: 4 servers up in" in res.stdout
         assert 0 == res.returncode
 
+    def test_server_placed_in_the_kernel_is_hosted_there(self, boot, tmp_path):
+        """placement = "kernel": devices runs inside the kernel process and still serves."""
+        import json
+
+        from tests.servers.conftest import write_config
+        config = write_config(tmp_path, "registered")
+        config.write_text(config.read_text().replace(
+            'module = "servers.devices"', 'module = "servers.devices"\nplacement = "kernel"'))
+        res = boot("--config", str(config))
+        data = json.loads((tmp_path / "registered.json").read_text())
+        assert res.kernel_pid == data["pids"]["devices"]
+        assert res.kernel_pid != data["pids"]["echo"]
+        assert ["console", "devices", "echo", "naming"] == data["names"]
+        assert 0 == res.returncode
+
     def test_session_exit_status_is_the_boot_status(self, session, boot, tmp_path):
         """When the session program exits with 7, the system halts with 7."""
         from tests.servers.conftest import write_config

@@ -65,6 +65,7 @@ def read_result(out: str, timeout: float = 5.0) -> dict:
 def registered() -> dict:
     return {"names": sorted(NAMES.list()), "status": INIT_P.status(),
             "ps": sorted(r["name"] for r in K.ps()),
+            "pids": {r["name"]: r["pid"] for r in K.ps()},
             "echo": lookup("echo").ping(text="hi")}
 
 
