@@ -19,7 +19,7 @@ for cdef in ("nk_cdef.h", "nk_fs_cdef.h"):
 ffi.set_source(
     "libipc._nkffi",
     '#include "nk_api.h"\n#include "nk_fs.h"\n',
-    sources=["csrc/nk_ring.c"],
+    sources=["csrc/nk_ring.c", "csrc/nk_signal.c"],
     include_dirs=["csrc"],
     depends=[str(p.relative_to(HERE.parent)) for p in sorted(HERE.glob("*.[ch]"))],
     extra_compile_args=["-O2", "-std=gnu11", "-Wall", "-Wextra", "-Wno-unused-parameter"],

@@ -44,4 +44,8 @@ int64_t  nk_wait_any(nk_ring **rd, uint32_t nrd, nk_ring **wr, const uint32_t *w
                      uint32_t nwr, uint32_t *bell, uint32_t bell_seen,
                      int64_t spin_ns, int64_t timeout_ns, uint32_t *ready);
 
+/* signals that ring a doorbell (nk_signal.c) */
+int      nk_signal_ring(int sig, uint32_t *bell);
+uint64_t nk_signals_take(void);
+
 #endif

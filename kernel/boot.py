@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import structlog
+from libipc._nkffi import lib
 
 from kernel.endpoint import INIT_SLOT, KERNEL
 from kernel.kernel import DEFAULT_MAX_CALLS, DEFAULT_MAX_MESSAGE, Kernel
@@ -88,12 +89,18 @@ def run(options: BootOptions) -> int:
 
 
 def _install_signals(kernel: Kernel, interactive: bool) -> dict[int, object]:
-    """SIGTERM (and SIGINT when not interactive) halt cleanly; SIGHUP too."""
+    """SIGTERM and SIGHUP (and SIGINT when not interactive) halt cleanly.
+
+    They are caught in C (csrc/nk_signal.c) and ring the kernel's doorbell, so
+    the kernel wakes even when the signal lands while its wait is spinning;
+    the loop collects them with nk_signals_take()."""
     wanted = [signal.SIGTERM, signal.SIGHUP]
     if not interactive:
         wanted.append(signal.SIGINT)
-    old = {s: signal.signal(s, kernel.on_signal) for s in wanted}
-    if interactive:
+    old = {s: signal.getsignal(s) for s in wanted}
+    for signum in wanted:
+        lib.nk_signal_ring(signum, kernel.bell)
+    if interactive:   # Ctrl-C belongs to the console (it cancels the line)
         old[signal.SIGINT] = signal.signal(signal.SIGINT, signal.SIG_IGN)
     return old
 

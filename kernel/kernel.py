@@ -22,7 +22,6 @@ import time
 import traceback
 from pathlib import Path
 from queue import Empty, SimpleQueue
-from typing import Any
 
 import structlog
 from libipc._nkffi import ffi, lib
@@ -42,7 +41,6 @@ from libipc.message import HEADER_SIZE, NOTIFY_EXIT, REPLY, pack
 DEFAULT_MAX_MESSAGE = 64 * 1024
 DEFAULT_MAX_CALLS = 16
 SPIN_NS = 20_000
-SIGNAL_CHECK_NS = 500_000_000
 PANIC_STATUS = 70   # EX_SOFTWARE: what a boot that ended in a kernel panic exits with
 
 
@@ -75,7 +73,6 @@ class Kernel:
         self.panicked: str | None = None
         self.started = time.monotonic()
         self._rotate = 0
-        self._signalled: int | None = None
         self._ready = ffi.new("uint32_t[]", ep.MAX_SLOTS)
 
     # -- process table ------------------------------------------------------------
@@ -233,9 +230,6 @@ class Kernel:
         self.halt(PANIC_STATUS, reason=f"panic in {server}")
         raise KernelPanic(server)
 
-    def on_signal(self, signum: int, _frame: Any = None) -> None:
-        self._signalled = signum
-
     # -- the loop ------------------------------------------------------------------------
     def run(self) -> int:
         """Route until every process is gone after a halt; return the exit status."""
@@ -254,9 +248,10 @@ class Kernel:
     def step(self, nested: bool = False) -> bool:
         """One turn of the loop; True when a halt has finished.  Hosted servers
         waiting for a reply call this too (``nested``): the kernel goes on meanwhile."""
-        if self._signalled is not None:
-            self.halt(128 + self._signalled, reason=signal.Signals(self._signalled).name)
-            self._signalled = None
+        caught = lib.nk_signals_take()   # recorded by csrc/nk_signal.c (see boot.py)
+        if caught:
+            signum = caught.bit_length() - 1
+            self.halt(128 + signum, reason=signal.Signals(signum).name)
         self._collect_exits()
         if self.halter is not None and self.halter.tick() and not nested:
             return True
@@ -279,8 +274,6 @@ class Kernel:
         wlen = ffi.new("uint32_t[]", [self._need(p, live) for p in writers] or 1)
         # Held notifications wait for their receiver to drain its ring: look again soon.
         timeout = 50_000_000 if self.halter is not None else 5_000_000 if coalescing else -1
-        if timeout < 0:   # see libipc/port.py: a signal may land during the spin
-            timeout = SIGNAL_CHECK_NS
         timer = self.host.next_deadline_ns()
         if self.host.has_work():
             timeout = 0

@@ -17,11 +17,6 @@ from libipc.channel import Channel
 from libipc.errors import MessageTooLarge, Timeout
 from libipc.message import HEADER_SIZE, Message
 
-# A signal that lands while the C wait is still spinning (no syscall to
-# interrupt) is only seen by Python when the wait returns; so no wait is
-# longer than this.  Two wake-ups a second per idle process cost ~nothing.
-SIGNAL_CHECK_S = 0.5
-
 
 class Port:
     """Send and receive whole messages over a ``Channel`` (process side)."""
@@ -34,6 +29,10 @@ class Port:
         self.max_body = self._up.max_payload - HEADER_SIZE
         self._hdr = ffi.new("nk_msg_header *")
         self._body = ffi.new("uint8_t[]", self._down.max_payload)
+        # The receive wait sleeps on the down ring and on this private doorbell.
+        self.bell = ffi.new("uint32_t *")
+        self._rd = ffi.new("nk_ring *[1]", [self._down.cdata])
+        self._ready = ffi.new("uint32_t[1]")
 
     @classmethod
     def from_env(cls) -> Port:
@@ -57,18 +56,29 @@ class Port:
                 raise Timeout("send: the kernel did not drain this process's ring in time")
             self._up.wait_writable(HEADER_SIZE + len(body), left)
 
-    def recv(self, timeout: float | None) -> Message | None:
-        """Take one message, waiting up to ``timeout`` seconds (at most SIGNAL_CHECK_S:
-        callers loop); None when none came."""
+    def recv(self, timeout: float | None, bell_seen: int | None = None) -> Message | None:
+        """Take one message, waiting up to ``timeout`` seconds; None when none came, or
+        when the doorbell rang (another thread posted work, a watched signal arrived)
+        after the caller read it as ``bell_seen``."""
+        if bell_seen is None:
+            bell_seen = lib.nk_bell_read(self.bell)
         msg = self._take()
         if msg is None and (timeout is None or timeout > 0):
-            ns = int(min(timeout if timeout is not None else SIGNAL_CHECK_S, SIGNAL_CHECK_S) * 1e9)
-            rc = lib.nk_ring_wait_readable(self._down.cdata, ns)
-            if rc > 0:   # 0: timeout; NK_ERR_INTR: a signal — the caller re-checks its state
+            ns = -1 if timeout is None else int(timeout * 1e9)
+            rc = lib.nk_wait_any(self._rd, 1, ffi.NULL, ffi.NULL, 0, self.bell, bell_seen,
+                                 self._down.cdata.spin_max_ns, ns, self._ready)
+            if rc > 0:   # 0: timeout or doorbell; NK_ERR_INTR: a signal — callers re-check
                 msg = self._take()
-            elif rc < 0 and rc != lib.NK_ERR_INTR:
-                self._down.check(rc)
         return msg
+
+    def bell_seen(self) -> int:
+        """Read the doorbell before checking for work; pass it to ``recv``."""
+        return lib.nk_bell_read(self.bell)
+
+    def ring_on_signal(self, signum: int) -> None:
+        """Let ``signum`` ring the doorbell (csrc/nk_signal.c); see Runtime.signals()."""
+        if lib.nk_signal_ring(signum, self.bell) != lib.NK_OK:
+            raise ValueError(f"cannot watch signal {signum}")
 
     def _take(self) -> Message | None:
         n = lib.nk_msg_get(self._down.cdata, self._hdr, self._body, self._down.max_payload)
@@ -82,7 +92,7 @@ class Port:
 
     def wake(self) -> None:
         """Wake this process's own receive wait (another thread has work for it)."""
-        self._down.kick()
+        lib.nk_bell_ring(self.bell)
 
     def close(self) -> None:
         self.channel.close()

@@ -52,7 +52,9 @@ class Transport(Protocol):
     def send(self, dst: int, kind: int, msg_id: int, body: bytes = b"", flags: int = 0,
              timeout: float | None = 30.0) -> None: ...
 
-    def recv(self, timeout: float | None) -> Message | None: ...
+    def recv(self, timeout: float | None, bell_seen: int | None = None) -> Message | None: ...
+
+    def bell_seen(self) -> int: ...
 
     def wake(self) -> None: ...
 
@@ -83,6 +85,7 @@ class Runtime:
         self._seq = itertools.count()
         self._owner = threading.get_ident()
         self.calls_made = 0
+        self._signals = 0
 
     # -- client face ------------------------------------------------------------
     def call(self, dst: int, op: str, args: dict[str, Any] | None = None,
@@ -136,6 +139,12 @@ class Runtime:
     def reply_error(self, dst: int, call_id: int, error: IpcError) -> None:
         self.transport.send(dst, ERROR, call_id, pack(error.to_body()))
 
+    def signals(self) -> int:
+        """Signals watched with ``transport.ring_on_signal`` that arrived (bit n = signal n)."""
+        from libipc._nkffi import lib
+        self._signals |= lib.nk_signals_take()
+        return self._signals
+
     # -- events -------------------------------------------------------------------
     def post(self, fn: Callable[[], None]) -> None:
         """Run ``fn`` on the runtime's thread soon; safe from any thread."""
@@ -155,12 +164,15 @@ class Runtime:
         Returns None when ``timeout`` passed or after running posted/timer work,
         so the caller's loop can re-check its own state.
         """
+        seen = self.transport.bell_seen()   # before looking: a later post/signal rings it
+        if self.signals():
+            return None   # a watched signal came: the caller decides what it means
         if self._run_posted() | self._run_timers():
             return None
         if self._inbox:
             return self._inbox.popleft()
         wait = self._wait_budget(timeout)
-        msg = self.transport.recv(wait)
+        msg = self.transport.recv(wait, seen)
         if msg is None:
             return None
         if msg.kind in (REPLY, ERROR):

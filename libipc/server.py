@@ -42,6 +42,7 @@ from libipc.message import CALL, KERNEL, NOTIFY, SEND, Message, parse_call, unpa
 from libipc.runtime import Runtime, current
 
 F = typing.TypeVar("F", bound=Callable[..., Any])
+SIGTERM_BIT = 1 << signal.SIGTERM
 
 
 def op(fn: F) -> F:
@@ -120,10 +121,6 @@ class ServerFault(BaseException):
     server process dies of it — and a server hosted in the kernel panics the kernel."""
 
 
-class _StopServing(BaseException):
-    """Unwinds an idle server loop when SIGTERM arrives."""
-
-
 class Server:
     """Base class of every server.  Subclass, set ``name``, add ``@op`` methods."""
 
@@ -140,7 +137,6 @@ class Server:
         self.runtime: Runtime | None = None
         self.log = structlog.get_logger().bind(server=self.name or type(self).__name__)
         self._stopping = False
-        self._idle = False
 
     # -- hooks a server may override ------------------------------------------
     def start(self) -> None:
@@ -164,11 +160,11 @@ class Server:
     # -- running ----------------------------------------------------------------
     @classmethod
     def main(cls, argv: list[str] | None = None) -> None:
-        """Entry point of a server process: connect, register, serve until told to stop."""
+        """Entry point of a server process: connect, register, serve until SIGTERM."""
         argv = sys.argv[1:] if argv is None else argv
         runtime = current()   # connects and configures logging before the server exists
+        runtime.transport.ring_on_signal(signal.SIGTERM)
         server = cls(*argv) if argv else cls()
-        signal.signal(signal.SIGTERM, lambda *_: server.request_stop())
         server.attach(runtime)
         server.serve_forever()
         server.stop()
@@ -185,27 +181,25 @@ class Server:
         self.log.info("server_started", endpoint=runtime.endpoint)
 
     def request_stop(self) -> None:
-        """Leave the loop after the current message (called from the SIGTERM handler).
-
-        While idle the loop may be about to sleep on its ring, past the point
-        where it looks at ``_stopping``; so when idle we unwind it at once."""
+        """Leave the loop after the current message (any thread)."""
         self._stopping = True
-        if self._idle:
-            raise _StopServing
+        if self.runtime is not None:
+            self.runtime.post(lambda: None)
 
     def serve_forever(self) -> None:
+        """Serve until ``request_stop`` or a SIGTERM (watched by ``main``) arrives.
+
+        SIGTERM is caught in C (csrc/nk_signal.c), which rings this process's
+        doorbell: a Python handler could miss a signal landing during the C
+        wait's spin, and the server would sleep through its halt."""
         assert self.runtime is not None
-        try:
-            while not self._stopping:
-                self._idle = True
-                try:
-                    msg = self.runtime.next_event(None)
-                finally:
-                    self._idle = False
-                if msg is not None:
-                    self.handle(msg)
-        except _StopServing:
-            pass
+        while not self._stopping:
+            msg = self.runtime.next_event(None)
+            if self.runtime.signals() & SIGTERM_BIT:
+                self.log.info("sigterm")
+                return
+            if msg is not None:
+                self.handle(msg)
 
     def handle(self, msg: Message) -> None:
         """Serve one incoming message (CALL, SEND or NOTIFY)."""

@@ -269,7 +269,7 @@ def main() -> None:
     threading.Thread(target=serve, name="console-server", daemon=True).start()
     started.wait()
     console = holder["console"]
-    signal.signal(signal.SIGTERM, lambda *_: console.stop_soon())
+    console.runtime.transport.ring_on_signal(signal.SIGTERM)   # serve_forever stops on it
     # Ctrl-C cancels the line being read.  The kernel ignores SIGINT and we
     # inherited that, so Python's KeyboardInterrupt handler must be put back.
     signal.signal(signal.SIGINT, signal.default_int_handler if interactive else signal.SIG_IGN)
