@@ -112,7 +112,10 @@ class Transport:
         """The exception that explains why a measurement stopped."""
         if self.expired:
             return BenchFailed(f"{self.name}: no answer within {self.limit_s:g} s (child killed)")
-        code = self.proc.exitcode if self.proc is not None else None
+        code = None
+        if self.proc is not None:
+            self.proc.join(timeout=1)    # a child that just died: collect its status
+            code = self.proc.exitcode
         if code:
             return BenchFailed(f"{self.name}: the child exited with status {code}")
         return BenchFailed(f"{self.name}: {type(exc).__name__}: {exc}")
