@@ -15,6 +15,7 @@ import random
 from collections import deque
 
 import hypothesis.strategies as st
+import pytest
 from hypothesis import settings
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
@@ -157,4 +158,6 @@ class RingMachine(RuleBasedStateMachine):
 
 RingMachine.TestCase.settings = settings(
     max_examples=1000 if LONG else 60, stateful_step_count=60, deadline=None)
-TestRingAgainstModel = RingMachine.TestCase
+# Marked `stress` so that `make stress` (NK_STRESS=long) runs it with many more examples;
+# the default run keeps the short version.
+TestRingAgainstModel = pytest.mark.stress(RingMachine.TestCase)
