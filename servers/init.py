@@ -251,6 +251,8 @@ class Init(Server):
         for svc in [s for s in self.services.values() if s.state == STARTING]:
             if self._registered(svc):
                 svc.state, changed = RUNNING, True
+                if svc.name == NAMING and svc.restarts:
+                    self._restore_names()
                 self.log.info("registered", server=svc.name, ep=svc.ep,
                               after_s=round(now - svc.started, 3))
                 for d in svc.starters:
@@ -266,6 +268,17 @@ class Init(Server):
             self.advance()
         if any(s.state == STARTING for s in self.services.values()):
             self._schedule_poll()
+
+    def _restore_names(self) -> None:
+        """A restarted naming knows nobody: tell it who runs (it checks each)."""
+        names = {s.name: s.ep for s in self.services.values()
+                 if s.state in (RUNNING, STARTING) and s.ep is not None and s.name != NAMING
+                 and not s.spec.session}
+        try:
+            taken = self.runtime.call(NAMING_EP, "restore", {"names": names}, timeout=2.0)
+            self.log.info("names_restored", taken=taken, offered=len(names))
+        except IpcError as exc:
+            self.log.error("names_not_restored", error=str(exc))
 
     def _registered(self, svc: Service) -> bool:
         try:

@@ -19,12 +19,18 @@ Ops:
     unregister(name)  → None      only by its owner
     lookup(name)      → endpoint  NoSuchEndpoint when nobody holds it
     list()            → {name: endpoint}
+    restore(names)    → int       init only: after naming restarted, init hands back
+                                  the names of the servers still running (each is
+                                  checked against the kernel like a register)
 """
 
 from __future__ import annotations
 
-from libipc import NoSuchEndpoint, PermissionDenied, Server, kernel, op
+from libipc import IpcError, NoSuchEndpoint, PermissionDenied, Server, kernel, op
 from libipc.message import KERNEL, NOTIFY_EXIT
+from libipc.naming import INIT
+
+SLOT_MASK = 0xFFF   # an endpoint's slot bits (kernel/endpoint.py); init is slot 1
 
 
 class Naming(Server):
@@ -64,6 +70,26 @@ class Naming(Server):
             raise PermissionDenied(f"unregister: {name!r} is held by endpoint {holder}")
         del self.names[name]
         self.log.info("unregistered", name=name, ep=holder)
+
+    @op
+    def restore(self, ctx, names: dict) -> int:
+        """init only: re-record the names of running servers after naming restarted.
+
+        Each entry must still pass the ownership rule (a live process whose kernel
+        name is that name); the others are skipped.  Returns how many were taken."""
+        if ctx.sender.endpoint & SLOT_MASK != INIT:
+            raise PermissionDenied("restore: only init may restore the name table")
+        taken = 0
+        for name, endpoint in names.items():
+            try:
+                info = kernel().whoami(ep=int(endpoint))
+            except (IpcError, TypeError, ValueError):
+                continue
+            if info["name"] == name and info["state"] != "dead" and name not in self.names:
+                self.names[name] = info["ep"]
+                taken += 1
+        self.log.info("restored", names=taken, offered=len(names))
+        return taken
 
     @op
     def lookup(self, ctx, name: str) -> int:

@@ -62,6 +62,17 @@ class TestReincarnation:
         assert 1 == data["ps_restarts"]
         assert "echo was killed by SIGKILL, restarting in 0.1 s — see" in res.stdout
 
+    def test_restarted_naming_gets_the_running_servers_names_back(self, session):
+        """SIGKILL naming: init restarts it and restores the names of running servers."""
+        data, res = session("kill_naming")
+        assert sorted(data["before"]) == sorted(data["after"])
+        assert data["before"]["naming"] != data["after"]["naming"]
+        assert data["before"]["echo"] == data["after"]["echo"]
+        assert data["back_after"] < 1.0
+        assert "via new naming" == data["echo"]
+        assert "PermissionDenied" == data["restore_refused"]
+        assert "naming was killed by SIGKILL, restarting in 0.1 s" in res.stdout
+
     def test_crash_loop_is_given_up_and_the_rest_stays_up(self, session, tmp_path):
         """A server that crashes at start is tried give_up times, then left down."""
         from tests.servers.conftest import PROGRAMS

@@ -23,7 +23,7 @@ class TestConsole:
         """Lines come without newline; at end of input read_line gives None, also later."""
         data, res = session("console", stdin="hello\nworld\n")
         assert ["hello", "world", None, None] == data["lines"]
-        assert "? ? " in res.stdout
+        assert "? ? > " in res.stdout
 
     def test_with_commands_the_console_does_not_read_stdin(self, session, boot, tmp_path):
         """With -c (NK_COMMANDS) read_line answers None at once."""
@@ -52,17 +52,29 @@ class TestTerminal:
                 return seen.count(text) >= count
             return check
 
+        exits: list[int] = []
+
+        def halted() -> bool:
+            reaped, raw = os.waitpid(pid, os.WNOHANG)
+            if reaped:
+                exits.append(os.waitstatus_to_exitcode(raw))
+            return bool(reaped)
+
         try:
             wait_until(shows(b"? "), 20, what="the first prompt")
             os.write(fd, b"hex\x7fllo\r")
             wait_until(shows(b"? ", 2), 10, what="the second prompt")
             os.write(fd, b"abc\x03")
             wait_until(shows(b"^C"), 10, what="^C")
+            wait_until(shows(b"> "), 10, what="the third prompt")
             os.write(fd, b"\x04")
-            _, status = os.waitpid(pid, 0)
+            wait_until(halted, 20, what="the boot to halt at end of input")
         finally:
+            if not exits:
+                os.kill(pid, 9)
+                os.waitpid(pid, 0)
             os.close(fd)
         wait_until(lambda: not pids_of_boot(pid), 5, what="no orphan processes")
-        assert 0 == os.waitstatus_to_exitcode(status)
+        assert [0] == exits
         assert ["hello", "", None, None] == json.loads((tmp_path / "console.json").read_text())[
             "lines"], bytes(seen)

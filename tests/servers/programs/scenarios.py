@@ -93,6 +93,25 @@ def kill() -> dict:
             "restarts": echo["restarts"], "ps_restarts": ps_row("echo")["restarts"]}
 
 
+def kill_naming() -> dict:
+    before = NAMES.list()
+    pid = ps_row("naming")["pid"]
+    t0 = time.monotonic()
+    os.kill(pid, signal.SIGKILL)
+
+    def restored() -> dict | None:
+        try:
+            names = NAMES.list()
+        except IpcError:
+            return None
+        return names if set(names) == set(before) and names != before else None
+
+    after = wait_for(restored, 5.0, "naming back with every name")
+    return {"before": before, "after": after, "back_after": time.monotonic() - t0,
+            "echo": lookup("echo").ping(text="via new naming"),
+            "restore_refused": code_of(lambda: NAMES.restore(names={"echo": 1}))}
+
+
 def crashloop() -> dict:
     return {"status": {r["name"]: r for r in INIT_P.status()},
             "ping": lookup("echo").ping(text="still here"), "names": sorted(NAMES.list())}
@@ -172,7 +191,7 @@ def console() -> dict:
     con.write(text="abc")
     lookup("echo").say(text="line-x\n")
     con.write(text="def\n")
-    lines = [con.read_line(prompt="? "), con.read_line(prompt="? "), con.read_line(),
+    lines = [con.read_line(prompt="? "), con.read_line(prompt="? "), con.read_line(prompt="> "),
              con.read_line()]
     return {"lines": lines}
 
@@ -207,5 +226,5 @@ def exit_status() -> dict:
     sys.exit(7)
 
 
-SCENARIOS = {f.__name__: f for f in (registered, kill, crashloop, squat, devices, console,
-                                     start_stop, idle, exit_status)}
+SCENARIOS = {f.__name__: f for f in (registered, kill, kill_naming, crashloop, squat, devices,
+                                     console, start_stop, idle, exit_status)}
