@@ -416,6 +416,8 @@ class Init(Server):
             raise InvalidArgument(f"stop: no server {name!r} (see status)")
         if svc.spec.session:
             raise InvalidArgument("stop: the session program ends by exiting (halt)")
+        if svc.ep is not None and self.placement(svc) == "kernel":
+            raise InvalidArgument(f"stop: {name} runs inside the kernel; it cannot be stopped")
         if svc.ep is None:
             if svc.timer is not None:
                 svc.timer.cancel()
