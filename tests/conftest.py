@@ -77,27 +77,33 @@ def nk_env(tmp_path: Path) -> dict[str, str]:
     return isolated_env(tmp_path / "nkhome")
 
 
+def run_boot(tmp_path: Path, env: dict[str, str], *args: str, stdin: str | None = None,
+             timeout: float = 60.0, ramdisk: bool = True) -> BootResult:
+    """Run ``nanokernel boot ARGS`` to its end; check that it left no process behind."""
+    log = tmp_path / f"boot-{time.monotonic_ns()}.log"
+    argv = [*NANOKERNEL, "boot", "--log", str(log)]
+    if ramdisk and "--disk" not in args and "--ramdisk" not in args:
+        argv.append("--ramdisk")
+    proc = subprocess.Popen([*argv, *args], env=env, text=True,
+                            stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        out, err = proc.communicate(stdin, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        out, err = proc.communicate()
+        pytest.fail(f"boot did not finish in {timeout} s\nstdout:\n{out}\nstderr:\n{err}")
+    wait_until(lambda: not pids_of_boot(proc.pid), 5, what="no orphan processes")
+    text = log.read_text() if log.exists() else ""
+    return BootResult(proc.returncode, out, err, text, proc.pid)
+
+
 @pytest.fixture
 def boot(tmp_path: Path, nk_env: dict[str, str]):
     """``boot("-c", "ls /", stdin=None, timeout=60)`` → BootResult (ramdisk unless --disk)."""
 
     def run(*args: str, stdin: str | None = None, timeout: float = 60.0,
             ramdisk: bool = True) -> BootResult:
-        log = tmp_path / f"boot-{time.monotonic_ns()}.log"
-        argv = [*NANOKERNEL, "boot", "--log", str(log)]
-        if ramdisk and "--disk" not in args and "--ramdisk" not in args:
-            argv.append("--ramdisk")
-        proc = subprocess.Popen([*argv, *args], env=nk_env, text=True,
-                                stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        try:
-            out, err = proc.communicate(stdin, timeout=timeout)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            out, err = proc.communicate()
-            pytest.fail(f"boot did not finish in {timeout} s\nstdout:\n{out}\nstderr:\n{err}")
-        wait_until(lambda: not pids_of_boot(proc.pid), 5, what="no orphan processes")
-        text = log.read_text() if log.exists() else ""
-        return BootResult(proc.returncode, out, err, text, proc.pid)
+        return run_boot(tmp_path, nk_env, *args, stdin=stdin, timeout=timeout, ramdisk=ramdisk)
 
     return run

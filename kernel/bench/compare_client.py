@@ -47,6 +47,7 @@ def ctx_switches(pids: list[int]) -> int:
 
 
 def measure(name: str, n: int, op, results: dict, pids: list[int]) -> None:
+    lookup("fs").sync()   # start each operation with no commit pending in fs
     before = K.stats()
     cs0 = ctx_switches(pids)
     times = []
@@ -78,6 +79,8 @@ def main() -> None:
     measure("create", n, lambda i: fs.create(path=f"/bench/f{i}", exclusive=True), results, pids)
     measure("write-4k", n, lambda i: fs.write(path=f"/bench/f{i}", offset=0, data=data4k),
             results, pids)
+    measure("write+sync", n, lambda i: (fs.write(path=f"/bench/f{i}", offset=0, data=b"y"),
+                                        fs.sync()), results, pids)
     measure("read-4k", n, lambda i: fs.read(path=f"/bench/f{i}", offset=0, size=4096),
             results, pids)
     measure("stat", n, lambda i: fs.stat(path=f"/bench/f{i}"), results, pids)
