@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, settings
 from libipc._nkffi import ffi
+
 from servers.fs.device import DiskImage, RamDisk
 from servers.fs.filesystem import FileSystem
 from servers.fs.layout import (

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from libipc.errors import CorruptFilesystem, NoSpace
 from servers.fs import alloc
 from servers.fs.alloc import _first_zero_bit

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+
 from servers.fs.device import DiskImage
 from servers.fs.faults import CountingDevice, CrashingDevice, SimulatedCrash
 from servers.fs.filesystem import FileSystem

@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 import pytest
+
 from libipc.errors import CorruptFilesystem, FileExists, FileNotFound, InvalidArgument
 from servers.fs.device import BlockDevice, DiskImage, RamDisk
 from servers.fs.layout import BSIZE

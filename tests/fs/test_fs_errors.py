@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+
 from libipc.errors import InvalidArgument, InvalidPath, IpcError, NameTooLong
 from servers.fs.filesystem import FileSystem
 from servers.fs.layout import DIRSIZ, MAX_FILE_SIZE

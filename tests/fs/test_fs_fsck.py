@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from servers.fs.device import DiskImage, RamDisk
 from servers.fs.filesystem import FileSystem
 from servers.fs.fsck import MAX_PROBLEMS, FsckReport, fsck, main

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+
 from libipc.errors import NoSpace
 from servers.fs.device import DiskImage
 from servers.fs.filesystem import FileSystem

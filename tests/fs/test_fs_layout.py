@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from libipc._nkffi import ffi
+
 from libipc.errors import NameTooLong
 from servers.fs import layout
 from servers.fs.layout import BSIZE, DIRSIZ, LOGSIZE, compute_geometry

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from servers.fs.device import RamDisk
 from servers.fs.faults import CountingDevice
 from servers.fs.layout import BSIZE, LOGSIZE, MAXOPBLOCKS, parse_logheader, parse_superblock

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from libipc.errors import FileExists, InvalidArgument
 from servers.fs.device import DiskImage, RamDisk
 from servers.fs.filesystem import FileSystem

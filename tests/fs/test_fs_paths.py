@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from libipc.errors import FileNotFound, InvalidArgument, InvalidPath, NameTooLong, NotADirectory
 from servers.fs.filesystem import FileSystem
 from servers.fs.inode import InodeTable
