@@ -55,18 +55,29 @@ EOF = object()   # what the reader thread posts at end of input
 class Console(Server):
     name = "console"
 
-    def __init__(self, out=None, interactive: bool = False, reads_stdin: bool = True) -> None:
+    def __init__(self, out=None, interactive: bool | None = None,
+                 reads_stdin: bool | None = None) -> None:
         super().__init__()
         self.out = out or sys.stdout
-        self.interactive = interactive
-        self.reads_stdin = reads_stdin
+        self.interactive = (os.environ.get("NK_INTERACTIVE") == "1" if interactive is None
+                            else interactive)
+        self.reads_stdin = (not os.environ.get("NK_COMMANDS") if reads_stdin is None
+                            else reads_stdin)
+        # Who reads the terminal: main() does it on the process's main thread; hosted
+        # in the kernel (monolithic mode) the console starts a reader thread itself.
+        self.own_reader = True
         self.partial: dict[int, str] = {}          # sender -> text after its last newline
         self.partial_timers: dict[int, Timer] = {}
         self.midline: int | None = None            # whose text the cursor stands after
         self.readers: deque[tuple[Deferred, str, int]] = deque()
         self.reading = False                       # a request is with the reader thread
-        self.eof = not reads_stdin
+        self.eof = not self.reads_stdin
         self.requests: queue.SimpleQueue[str] = queue.SimpleQueue()   # prompts to read with
+
+    def start(self) -> None:
+        if self.own_reader and self.reads_stdin:
+            threading.Thread(target=read_terminal, args=(self, self.interactive),
+                             name="console-reader", daemon=True).start()
 
     # -- output --------------------------------------------------------------------------
     @op
@@ -254,6 +265,7 @@ def main() -> None:
             structlog.configure(logger_factory=structlog.PrintLoggerFactory(sys.stderr))
             structlog.contextvars.bind_contextvars(proc=runtime.name, pid=os.getpid())
             console = holder["console"] = Console(sys.stdout, interactive, reads_stdin)
+            console.own_reader = False   # the main thread reads the terminal (Ctrl-C)
             console.attach(runtime)
             started.set()
             console.serve_forever()

@@ -53,6 +53,8 @@ from libipc import (
     Deferred,
     InvalidArgument,
     IpcError,
+    NoSuchEndpoint,
+    PermissionDenied,
     Server,
     ServerDied,
     kernel,
@@ -214,11 +216,11 @@ class Init(Server):
         """"kernel" to host ``svc`` inside the kernel process, else "process".
 
         A server placed "kernel" in boot.toml, every server with ``--monolithic``
-        (NK_MODE=monolithic), fs and block with ``--hybrid``.  The console (it needs
-        the terminal), the session and servers started from the shell stay processes.
+        (NK_MODE=monolithic), fs and block with ``--hybrid``.  The session and servers
+        started from the shell stay processes (user programs are never in the kernel).
         """
         spec = svc.spec
-        if spec.session or spec.console or spec.module is None or svc.adhoc:
+        if spec.session or spec.module is None or svc.adhoc:
             return "process"
         mode = os.environ.get("NK_MODE", "process")
         if (spec.placement == "kernel" or mode == "monolithic"
@@ -432,6 +434,26 @@ class Init(Server):
         svc.timer = self.runtime.after(
             STOP_GRACE_S, lambda: self._kill(svc, "KILL") if svc.ep == ep else None)
         return None
+
+    @op
+    def crash(self, ctx, name: str) -> dict:
+        """Make server ``name`` fault on purpose (privileged callers: the shell's ``crash``).
+
+        A server process dies of it and is restarted per its policy; a server
+        hosted in the kernel takes the kernel down with it (a panic) — the
+        isolation a microkernel buys, shown by losing it."""
+        caller = kernel().whoami(ep=ctx.sender.endpoint)
+        if not caller["privileged"]:
+            raise PermissionDenied(f"crash: {caller['name']} is not privileged")
+        svc = self.services.get(name)
+        if svc is None or svc.ep is None:
+            raise NoSuchEndpoint(f"crash: no running server named {name!r}")
+        self.log.warning("crash_requested", server=name, by=caller["name"])
+        try:
+            self.runtime.call(svc.ep, "_fault", {})
+        except ServerDied:
+            return {"name": name, "placement": "process", "crashed": True}
+        return {"name": name, "crashed": False}
 
     @op
     def status(self, ctx) -> list:
