@@ -1,9 +1,9 @@
 """End-to-end fixtures: boot the real system through the CLI, in a given mode.
 
 ``nk("ls /; cat /etc/motd")`` boots (``nanokernel boot --ramdisk -c …``) in
-the test's mode and returns the BootResult.  The mode is a parameter so the
-same tests run against ``--monolithic``/``--hybrid`` once those exist: set
-NK_E2E_MODES=process,hybrid (default: process).
+the test's mode and returns the BootResult.  The mode is a parameter: every
+test runs in microkernel (process), hybrid and monolithic mode; narrow it with
+NK_E2E_MODES=process (comma-separated).
 """
 
 from __future__ import annotations
@@ -15,7 +15,8 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 MODE_FLAGS = {"process": [], "monolithic": ["--monolithic"], "hybrid": ["--hybrid"]}
-MODES = [m for m in os.environ.get("NK_E2E_MODES", "process").split(",") if m]
+MODES = [m for m in os.environ.get("NK_E2E_MODES", "process,hybrid,monolithic").split(",")
+         if m]
 
 
 @pytest.fixture(params=MODES)

@@ -30,14 +30,19 @@ class TestSystemCommands:
         assert "tracing off" in out
         assert time.monotonic() - t0 >= 0.3
 
-    def test_kill_fs_then_ls(self, nk):
-        """After kill fs, init restarts it, ls / works again and shows synced files."""
+    def test_kill_fs_then_ls(self, nk, mode):
+        """After kill fs, init restarts it, ls / works again and shows synced files.
+        With fs hosted in the kernel there is no process to kill: a clear error."""
         r = nk("ls / > /before; call fs sync; kill fs; ls /; ps")
         out = lines(r.stdout)
         assert 0 == r.returncode, r.output
         assert "etc" in out and "before" in out
         fs_row = next(line for line in out if re.match(r"\s*\d+ fs\s", line)).split()
-        assert "1" == fs_row[8], fs_row   # EP NAME PID STATE PARENT IN OUT CALLS RESTARTS
+        if mode == "process":
+            assert "1" == fs_row[8], fs_row   # EP NAME PID STATE PARENT IN OUT CALLS RESTARTS
+        else:
+            assert "kill: fs: InvalidArgument" in out, out
+            assert "0" == fs_row[8], fs_row
 
     def test_kill_by_endpoint_and_unknown(self, nk):
         """kill EP works like kill NAME; a bad signal is an error."""
@@ -46,11 +51,18 @@ class TestSystemCommands:
         assert "kill: devices: InvalidArgument" in out, out
         assert "kill: 999999: NoSuchEndpoint" in out, out
 
-    def test_crash_is_a_stub_for_now(self, nk):
-        """crash NAME asks init; without that op it says it is not supported yet."""
-        r = nk("crash fs")
+    def test_crash_restarts_a_process_and_panics_a_kernel(self, nk, mode):
+        """crash fs: as a process fs dies and comes back; in the kernel it is a panic."""
+        r = nk("echo kept > /home/k; call fs sync; crash fs; ls /home; echo after")
         out = lines(r.stdout)
-        assert ("crash: not supported yet: NoSuchOp" in out) or 0 == r.returncode, out
+        if mode == "process":
+            assert 0 == r.returncode, r.output
+            assert "fs crashed (init restarts it per its policy)" in out
+            assert "k" in out and "after" in out
+        else:
+            assert 70 == r.returncode, r.output
+            assert "KERNEL PANIC: unhandled fault in fs" in r.stderr
+            assert "after" not in out
 
     def test_halt_ends_the_boot_with_the_last_status(self, nk):
         """halt stops everything; commands after it do not run; status is the last one's."""
