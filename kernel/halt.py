@@ -1,8 +1,9 @@
 """Halting: stop every process, one at a time, while the router keeps routing.
 
 Order: init first (so nothing gets restarted), then the others youngest
-first — the shell before fs, fs before block — so a server flushing its state
-on SIGTERM can still call the servers it depends on.  Each gets SIGTERM and a
+first by when their *name* first started — the shell before fs, fs before
+block, even after block was restarted — so a server flushing its state on
+SIGTERM can still call the servers it depends on.  Each gets SIGTERM and a
 grace period, then SIGKILL.  The halt is done when no process is left.
 """
 
@@ -35,7 +36,8 @@ class Halter:
         live = [p for p in self.k.order if p.state != "dead" and p.endpoint not in self.skipped
                 and p.hosted is None]
         first = [p for p in live if p.slot == INIT_SLOT]
-        rest = [p for p in reversed(live) if p.slot != INIT_SLOT]
+        rest = sorted((p for p in live if p.slot != INIT_SLOT),
+                      key=lambda p: (self.k.rank.get(p.name, 0), p.started), reverse=True)
         return first + rest
 
     def tick(self) -> bool:

@@ -59,7 +59,8 @@ class Kernel:
         self.procs: dict[int, Proc] = {}      # endpoint -> Proc, dead ones kept for `wait`
         self.slots: dict[int, Proc] = {}      # slot -> the live Proc in it
         self.generation = [0] * ep.MAX_SLOTS
-        self.order: list[Proc] = []           # spawn order (halt goes backwards)
+        self.order: list[Proc] = []           # spawn order
+        self.rank: dict[str, int] = {}        # name -> first spawn (halt goes backwards)
         self.router = Router(self)
         self.bell = ffi.new("uint32_t *")
         self.exits: SimpleQueue[tuple[Proc, int]] = SimpleQueue()
@@ -98,6 +99,7 @@ class Kernel:
         self.procs[endpoint] = proc
         self.slots[slot] = proc
         self.order.append(proc)
+        self.rank.setdefault(name, len(self.rank))   # a restart keeps its first place
         threading.Thread(target=self._reap, args=(proc,), daemon=True,
                          name=f"reap-{name}").start()
         self.log.info("spawned", name=name, ep=endpoint, pid=popen.pid, argv=argv)
