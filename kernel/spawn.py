@@ -33,9 +33,13 @@ def start(argv: list[str], channel: Channel, *, endpoint: int, name: str, log_fd
     """Fork/exec one process; it attaches to ``channel`` through ``NK_RING_FD``."""
     child_env = dict(os.environ)
     child_env.update(env or {})
+    # Not unbuffered: write-through stdout would split print()'s text and newline
+    # into two writes, and lines of different processes would interleave in the
+    # shared log.  libipc line-buffers stdout instead (one write per line).
+    child_env.pop("PYTHONUNBUFFERED", None)
     child_env.update({
         "NK_RING_FD": str(channel.fd), "NK_ENDPOINT": str(endpoint), "NK_NAME": name,
-        "NK_KERNEL_PID": str(os.getpid()), "PYTHONUNBUFFERED": "1",
+        "NK_KERNEL_PID": str(os.getpid()),
     })
     if console:
         child_env["NK_KEEP_SIGINT"] = "1"
