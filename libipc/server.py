@@ -177,7 +177,9 @@ class Server:
         self.start()
         if self.name and self.register_name:
             from libipc.naming import register
-            register(self.name)
+            # The kernel's name for this process (init may start a second copy under
+            # another name, `start x.py NAME`); naming only accepts that one.
+            register(runtime.name if runtime.name not in ("", "?") else self.name)
         self.log.info("server_started", endpoint=runtime.endpoint)
 
     def request_stop(self) -> None:

@@ -4,6 +4,16 @@ from tests.e2e.conftest import lines
 
 
 class TestServersAndPrograms:
+    def test_one_server_file_under_two_names(self, nk):
+        """start FILE NAME registers under NAME, so the same file can run twice."""
+        r = nk("start examples/hello.py; start examples/hello.py hello2; call hello2 greet;"
+               " names")
+        out = lines(r.stdout)
+        assert 0 == r.returncode, r.output
+        assert '"hello, world (from shell)"' in out
+        assert any(line.startswith("hello2 ") for line in out), out
+        assert any(line.startswith("hello ") for line in out), out
+
     def test_start_and_call(self, nk):
         """A server file started from the shell registers its name and answers calls."""
         r = nk("start examples/hello.py; call hello greet; call hello greet '{\"who\": \"you\"}';"
