@@ -34,6 +34,7 @@ import sys
 from typing import Any, NoReturn
 
 from libipc import InvalidArgument, IpcError, Server, kernel, op
+from libipc.console import tell_console
 from servers.fs.device import (
     BlockDevice,
     DiskImage,
@@ -42,9 +43,10 @@ from servers.fs.device import (
     check_write_data,
 )
 from servers.fs.layout import BSIZE
+from servers.reincarnation import EXIT_WONT_HELP
 
 DEFAULT_MAX_MESSAGE = 64 * 1024
-EXIT_NO_DISK = 1
+EXIT_NO_DISK = EXIT_WONT_HELP   # no disk to serve: a restart cannot help
 MESSAGE_OVERHEAD = 64   # msgpack framing of a reply or a write call, generously
 
 
@@ -78,6 +80,7 @@ def refuse(log: Any, exc: Exception) -> NoReturn:
     message = exc.message if isinstance(exc, IpcError) else str(exc)
     log.error("block_no_disk", error=message)
     print(f"block: cannot serve the disk: {message}", file=sys.stderr, flush=True)
+    tell_console(f"block: cannot serve the disk: {message}")
     raise SystemExit(EXIT_NO_DISK)
 
 

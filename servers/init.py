@@ -342,6 +342,10 @@ class Init(Server):
             svc.state = FAILED
             self.say(f"{svc.name} keeps crashing ({decision.failures} times in "
                      f"{decision.window:.1f} s); giving up — see {self.logfile}")
+        elif decision.action == "wont_help":
+            svc.state = FAILED
+            self.say(f"{svc.name} {what} (restarting cannot help); not restarting "
+                     f"— see {self.logfile}")
         else:
             svc.state = EXITED
             if status != 0:

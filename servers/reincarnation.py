@@ -13,6 +13,9 @@ when the server ran less than ``stable`` seconds; a server that stayed up that
 long starts a fresh count.  After ``give_up`` quick failures in a row init
 stops trying and says so once on the console; the rest of the system stays up.
 
+A server that exits with ``EXIT_WONT_HELP`` (78, EX_CONFIG) says a restart
+cannot fix it — a damaged disk, a missing image — and is not restarted.
+
 ``Reincarnation`` is pure bookkeeping (no IPC, no clock of its own): init
 feeds it exits with their times and does what the returned ``Decision`` says.
 """
@@ -20,6 +23,8 @@ feeds it exits with their times and does what the returned ``Decision`` says.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+
+EXIT_WONT_HELP = 78   # EX_CONFIG: "do not restart me, the cause is outside me"
 
 
 @dataclass(frozen=True)
@@ -35,7 +40,7 @@ class RestartKnobs:
 
 @dataclass(frozen=True)
 class Decision:
-    action: str          # "restart" | "give_up" | "stay_down"
+    action: str          # "restart" | "give_up" | "stay_down" | "wont_help"
     delay: float = 0.0   # for "restart"
     failures: int = 0    # quick failures in a row, this one included
     window: float = 0.0  # seconds from the first of them to this one
@@ -54,6 +59,8 @@ class Reincarnation:
         """Decide about an exit with ``status`` after ``uptime`` seconds, at time ``now``."""
         if not self.wants_restart(status):
             return Decision("stay_down")
+        if status == EXIT_WONT_HELP:
+            return Decision("wont_help")
         if uptime >= self.knobs.stable:
             self.failures.clear()
         self.failures.append(now)

@@ -47,7 +47,9 @@ import time
 from typing import Any
 
 from libipc import InvalidArgument, IpcError, NoSuchEndpoint, Server, op
+from libipc.console import tell_console
 from libipc.errors import CorruptFilesystem
+from servers.reincarnation import EXIT_WONT_HELP
 
 from .filesystem import FileSystem
 from .ipcdevice import IpcBlockDevice
@@ -56,7 +58,7 @@ from .log import LogFailed
 MAX_READ = 60 * 1024        # bytes per read reply (fits a 64 KiB message body)
 COMMIT_DELAY = 0.002        # seconds from the first uncommitted op to its commit
 CACHE_BLOCKS = 1024         # 4 MiB of block cache
-EXIT_CORRUPT = 3            # exit status: the image cannot be mounted
+EXIT_CORRUPT = EXIT_WONT_HELP   # the image cannot be mounted: a restart cannot help
 BLOCK_WAIT_S = 10.0         # how long to wait at start for "block" to register
 
 
@@ -85,8 +87,10 @@ class Fs(Server):
             self.fs.mount()
         except CorruptFilesystem as exc:
             self.log.error("mount_refused", error=exc.message)
-            print(f"fs: refusing to mount {getattr(self.device, 'path', 'the disk')}: "
-                  f"{exc.message} (run nanokernel fsck)", file=sys.stderr, flush=True)
+            line = (f"fs: refusing to mount {getattr(self.device, 'path', 'the disk')}: "
+                    f"{exc.message} (run nanokernel fsck)")
+            print(line, file=sys.stderr, flush=True)
+            tell_console(line)
             raise MountRefused(EXIT_CORRUPT) from None
         self.log.info("mounted", disk=getattr(self.device, "path", "?"),
                       recovered_blocks=self.fs.recovered_blocks,

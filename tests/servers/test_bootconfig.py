@@ -53,7 +53,7 @@ class TestGoodConfigs:
         config = load(default_path())
         assert ["naming", "console", "devices", "block", "fs", "shell"] == list(config.servers)
         assert "shell" == config.session.name
-        assert ["block"] == config.servers["fs"].calls
+        assert ["block", "console"] == config.servers["fs"].calls
         assert not config.servers["block"].public
 
     def test_args_substitute_disk_and_ramdisk(self, tmp_path):

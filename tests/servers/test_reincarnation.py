@@ -29,3 +29,9 @@ class TestReincarnation:
         assert "stay_down" == Reincarnation("on-failure").on_exit(0, 0, 0).action
         assert "restart" == Reincarnation("on-failure").on_exit(-9, 0, 0).action
         assert "restart" == Reincarnation("always").on_exit(0, 0, 0).action
+
+    def test_an_exit_saying_a_restart_cannot_help_is_not_restarted(self):
+        """Status 78 (a damaged disk, no image): no restart loop, whatever the policy."""
+        from servers.reincarnation import EXIT_WONT_HELP
+        assert "wont_help" == Reincarnation("always").on_exit(EXIT_WONT_HELP, 0, 0).action
+        assert "restart" == Reincarnation("always").on_exit(1, 0, 0).action

@@ -5,7 +5,7 @@
 Spawns naming (slot 2), block (acl naming) and fs (acl naming, block; public),
 waits until fs is registered, runs SESSION.py (privileged, acl *) and halts
 with its exit status.  fs is restarted when it exits (at most MAX_RESTARTS
-times; never after exit status 3, a refused mount).  A server that dies
+times; never after exit status 78, a refused mount).  A server that dies
 before the session starts halts the boot with status 100 + its exit status.
 """
 
@@ -19,7 +19,7 @@ from libipc.naming import NAMING
 from libipc.runtime import current
 
 MAX_RESTARTS = 5
-EXIT_CORRUPT = 3
+EXIT_CORRUPT = 78   # servers.reincarnation.EXIT_WONT_HELP
 
 
 def say(text: str) -> None:

@@ -92,7 +92,7 @@ class TestLimits:
 
 
 class TestMount:
-    def test_a_damaged_image_is_refused_with_exit_status_3(self) -> None:
+    def test_a_damaged_image_is_refused_with_exit_status_78(self) -> None:
         """Bad magic: start() raises MountRefused(3) instead of serving."""
         device = RamDisk(256)
         format_device(device)

@@ -133,23 +133,23 @@ class TestCache:
 
 class TestDamagedDisks:
     def test_bad_magic_makes_fs_refuse_to_mount(self, run_session, tmp_path: Path) -> None:
-        """A bad superblock: fs logs one clear line and exits 3; the boot ends."""
+        """A bad superblock: fs logs one clear line and exits 78 (no restart helps)."""
         image = tmp_path / "disk.img"
         mkfs(image, "1M")
         with open(image, "r+b") as f:
             f.write(b"JUNKJUNK")
         s = run_session("basic", disk=image, timeout=30)
-        assert 103 == s.returncode
+        assert 100 + 78 == s.returncode
         assert "fs: refusing to mount" in s.log and "bad magic" in s.log
 
     def test_corrupt_root_inode_makes_fs_refuse_to_mount(
             self, run_session, tmp_path: Path) -> None:
-        """A root inode that is not a directory: refused with exit status 3."""
+        """A root inode that is not a directory: refused with exit status 78."""
         image = tmp_path / "disk.img"
         mkfs(image, "1M")
         _damage_root_inode(image)
         s = run_session("basic", disk=image, timeout=30)
-        assert 103 == s.returncode
+        assert 100 + 78 == s.returncode
         assert "refusing to mount" in s.log and "root inode" in s.log
 
     def test_image_cut_to_whole_blocks_is_refused_by_fs(
@@ -160,23 +160,23 @@ class TestDamagedDisks:
         with open(image, "r+b") as f:
             f.truncate(128 * 4096)
         s = run_session("basic", disk=image, timeout=30)
-        assert 103 == s.returncode
+        assert 100 + 78 == s.returncode
         assert "refusing to mount" in s.log
 
     def test_truncated_image_is_refused_by_block(self, run_session, tmp_path: Path) -> None:
-        """An image whose size is not whole blocks: block exits 1 with one clear line."""
+        """An image whose size is not whole blocks: block exits 78 with one clear line."""
         image = tmp_path / "disk.img"
         mkfs(image, "1M")
         with open(image, "r+b") as f:
             f.truncate(100_000)
         s = run_session("basic", disk=image, timeout=30)
-        assert 101 == s.returncode
+        assert 100 + 78 == s.returncode
         assert "block: cannot serve the disk" in s.log and "truncated" in s.log
 
     def test_missing_image_is_a_clear_error(self, run_session, tmp_path: Path) -> None:
         """NK_DISK naming no file: block exits 1 saying so."""
         s = run_session("basic", disk=tmp_path / "nope.img", timeout=30)
-        assert 101 == s.returncode
+        assert 100 + 78 == s.returncode
         assert "no such disk image" in s.log
 
 
@@ -222,3 +222,18 @@ class TestThroughTheSystem:
                 assert r["messages_per_op"] >= 1.9 and 0 < r["vs_host"]
         assert all(r["p50_us"] > 0 for r in rows if r["bench"] != "fs-read-1m")
         assert all(r["mb_per_s"] > 0 for r in rows if r["bench"] == "fs-read-1m")
+
+
+class TestDamagedDiskThroughTheCli:
+    def test_fs_says_why_on_the_console_and_is_not_restarted(self, boot, tmp_path: Path) -> None:
+        """The user sees fs's reason and one init line; no restart loop; the shell runs."""
+        image = tmp_path / "disk.img"
+        mkfs(image, "1M")
+        with open(image, "r+b") as f:
+            f.write(b"JUNKJUNK")
+        r = boot("--disk", str(image), "-c", "ls /", timeout=30)
+        assert 1 == r.returncode
+        assert "fs: refusing to mount" in r.stdout and "bad magic" in r.stdout
+        assert "fs exited with 78 (restarting cannot help); not restarting" in r.stdout
+        assert "ls: /: NoSuchEndpoint" in r.stdout
+        assert "restarting in" not in r.stdout
