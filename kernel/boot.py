@@ -16,11 +16,11 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import structlog
 from libipc._nkffi import lib
 
 from kernel.endpoint import INIT_SLOT, KERNEL
 from kernel.kernel import DEFAULT_MAX_CALLS, DEFAULT_MAX_MESSAGE, Kernel
+from libipc.process import configure_logging
 
 
 @dataclass
@@ -47,26 +47,13 @@ def default_log_path() -> Path:
     return logs / f"boot-{stamp}-{os.getpid()}.log"
 
 
-def _configure_kernel_log(log_file) -> None:
-    structlog.configure(
-        processors=[
-            structlog.contextvars.merge_contextvars,
-            structlog.processors.add_log_level,
-            structlog.processors.TimeStamper(fmt="iso", utc=True),
-            structlog.processors.format_exc_info,
-            structlog.processors.JSONRenderer(),
-        ],
-        logger_factory=structlog.PrintLoggerFactory(log_file),
-        cache_logger_on_first_use=False,
-    )
-
-
 def run(options: BootOptions) -> int:
     """Boot, run until halt, return the exit status (the last command's, or 128+signal)."""
     log_path = options.log_path or default_log_path()
     log_path.parent.mkdir(parents=True, exist_ok=True)
     log_file = open(log_path, "a", buffering=1)  # noqa: SIM115 (kept for the whole boot)
-    _configure_kernel_log(log_file)
+    # The kernel binds nothing globally: servers hosted in it log as themselves.
+    configure_logging("kernel", log_file, bind=False)
     kernel = Kernel(log_fd=log_file.fileno(), log_path=log_path,
                     trace_path=options.trace_path, max_message=options.max_message,
                     max_calls=options.max_calls)

@@ -16,6 +16,7 @@ import faulthandler
 import os
 import signal
 import sys
+from typing import TextIO
 
 import structlog
 
@@ -34,8 +35,9 @@ def _die_with_kernel() -> None:
         os._exit(1)  # the kernel died before we could ask to follow it
 
 
-def configure_logging(name: str) -> None:
-    """structlog → one JSON object per line on stdout (the boot's log file)."""
+def configure_logging(name: str, stream: TextIO | None = None, *,
+                      bind: bool = True) -> None:
+    """structlog → one JSON object per line on ``stream`` (stdout: the boot's log file)."""
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
@@ -44,10 +46,11 @@ def configure_logging(name: str) -> None:
             structlog.processors.format_exc_info,
             structlog.processors.JSONRenderer(),
         ],
-        logger_factory=structlog.PrintLoggerFactory(sys.stdout),
-        cache_logger_on_first_use=True,
+        logger_factory=structlog.PrintLoggerFactory(stream or sys.stdout),
+        cache_logger_on_first_use=bind,
     )
-    structlog.contextvars.bind_contextvars(proc=name, pid=os.getpid())
+    if bind:
+        structlog.contextvars.bind_contextvars(proc=name, pid=os.getpid())
 
 
 def start_process() -> None:

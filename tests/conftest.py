@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from kernel.procfs import boot_pids
+
 NANOKERNEL = [sys.executable, "-m", "kernel.cli"]
 
 
@@ -45,19 +47,7 @@ def isolated_env(root: Path) -> dict[str, str]:
 
 def pids_of_boot(kernel_pid: int) -> list[int]:
     """Live processes started by the boot whose kernel had ``kernel_pid``."""
-    found = []
-    marker = f"NK_KERNEL_PID={kernel_pid}".encode()
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            environ = (entry / "environ").read_bytes()
-            state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
-        except OSError:
-            continue
-        if marker in environ.split(b"\0") and state != "Z":
-            found.append(int(entry.name))
-    return found
+    return boot_pids(kernel_pid, with_kernel=False)
 
 
 def wait_until(predicate, timeout: float, interval: float = 0.02, what: str = "condition"):

@@ -27,35 +27,12 @@ from pathlib import Path
 
 from kernel.bench.report import progress
 from kernel.bench.stats import Row, failed_row, latency_row
+from kernel.procfs import boot_pids, rss_kb
 
 TITLE = "boot to the first prompt, halt, and RSS of the whole system, vs one python"
 PROMPT = b"$ "
 TARGET_PROMPT_S = 1.0
 TARGET_RSS_MB = 250.0
-
-
-def rss_kb(pid: int) -> int:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    except (OSError, ValueError):
-        pass
-    return 0
-
-
-def boot_pids(kernel_pid: int) -> list[int]:
-    """The kernel and every live process started by it (NK_KERNEL_PID in its environment)."""
-    marker = f"NK_KERNEL_PID={kernel_pid}".encode()
-    pids = [kernel_pid]
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                if marker in (entry / "environ").read_bytes().split(b"\0"):
-                    pids.append(int(entry.name))
-            except OSError:
-                continue
-    return pids
 
 
 def _env(root: Path) -> dict[str, str]:

@@ -13,49 +13,23 @@ import sys
 import time
 from pathlib import Path
 
+from kernel.procfs import boot_pids, context_switches
 from libipc import kernel, lookup
 
 CHUNK = 32 * 1024
 K = kernel()
 
 
-def boot_pids() -> list[int]:
-    """The kernel and every process of this boot (they carry NK_KERNEL_PID)."""
-    kpid = os.environ["NK_KERNEL_PID"]
-    pids = [int(kpid)]
-    marker = f"NK_KERNEL_PID={kpid}".encode()
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                if marker in (entry / "environ").read_bytes().split(b"\0"):
-                    pids.append(int(entry.name))
-            except OSError:
-                continue
-    return pids
-
-
-def ctx_switches(pids: list[int]) -> int:
-    total = 0
-    for pid in pids:
-        try:
-            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-                if line.endswith("ctxt_switches:") or "ctxt_switches:" in line:
-                    total += int(line.split()[1])
-        except OSError:
-            continue
-    return total
-
-
 def measure(name: str, n: int, op, results: dict, pids: list[int]) -> None:
     lookup("fs").sync()   # start each operation with no commit pending in fs
     before = K.stats()
-    cs0 = ctx_switches(pids)
+    cs0 = context_switches(pids)
     times = []
     for i in range(n):
         t0 = time.perf_counter_ns()
         op(i)
         times.append(time.perf_counter_ns() - t0)
-    cs1 = ctx_switches(pids)
+    cs1 = context_switches(pids)
     after = K.stats()
     results[name] = {
         "n": n, "times_ns": times,
@@ -68,7 +42,7 @@ def measure(name: str, n: int, op, results: dict, pids: list[int]) -> None:
 def main() -> None:
     out, n = sys.argv[1], int(sys.argv[2])
     fs, dev = lookup("fs"), lookup("devices")
-    pids = boot_pids()
+    pids = boot_pids(int(os.environ["NK_KERNEL_PID"]))
     data4k = b"x" * 4096
     fs.mkdir(path="/bench")
     for offset in range(0, 64 * 1024, CHUNK):
