@@ -39,6 +39,7 @@ KIND_NAMES = {CALL: "CALL", REPLY: "REPLY", ERROR: "ERROR", SEND: "SEND",
 NOTIFY_EXIT = 1 << 0        # a child (or a watched process) exited: call kernel ``wait``
 NOTIFY_HALT = 1 << 1        # the system is halting
 NOTIFY_ALARM = 1 << 8       # devices.clock alarm expired
+NOTIFY_REGISTERED = 1 << 9  # naming → init: a name was registered (init need not poll)
 
 
 def pack(obj: Any) -> bytes:

@@ -13,8 +13,8 @@ Boot, as events (init keeps serving calls all along, it never sleeps):
      halt with status 2 (the kernel's CLI checks it first, on the terminal);
   2. start every server whose dependencies run (naming — slot 2 — first:
      everyone registers with it); a started server counts as running once it
-     registered its name (init asks naming every POLL_S until
-     ``register_timeout``);
+     registered its name (naming NOTIFYs init on each register, and init
+     looks again every POLL_S until ``register_timeout``);
   3. a server whose dependency was given up on is not started (one line);
   4. once every server is settled: the boot banner, then the session program
      (the shell); when the session exits, init halts the system with its
@@ -61,7 +61,7 @@ from libipc import (
     lookup,
     op,
 )
-from libipc.message import KERNEL, NOTIFY_EXIT
+from libipc.message import KERNEL, NOTIFY_EXIT, NOTIFY_REGISTERED
 from libipc.naming import NAMING as NAMING_EP
 from libipc.runtime import current
 from servers.bootconfig import (
@@ -75,7 +75,7 @@ from servers.bootconfig import (
 )
 from servers.reincarnation import Reincarnation, RestartKnobs
 
-POLL_S = 0.01
+POLL_S = 0.25   # a fallback: naming NOTIFYs init on every register
 STOP_GRACE_S = 3.0
 NAMING_SLOT = 2
 HYBRID = ("fs", "block")   # what --hybrid hosts in the kernel (the NT/XNU compromise)
@@ -298,6 +298,11 @@ class Init(Server):
 
     # -- exits -----------------------------------------------------------------------------
     def on_notify(self, src: int, bits: int) -> None:
+        if bits & NOTIFY_REGISTERED and any(s.state == STARTING
+                                            for s in self.services.values()):
+            if self.poll_timer is not None:   # naming says a name arrived: look now
+                self.poll_timer.cancel()
+            self._poll()
         if src == KERNEL and bits & NOTIFY_EXIT:
             for record in kernel().wait():
                 svc = self.by_ep.pop(record["ep"], None)

@@ -27,7 +27,7 @@ Ops:
 from __future__ import annotations
 
 from libipc import IpcError, NoSuchEndpoint, PermissionDenied, Server, kernel, op
-from libipc.message import KERNEL, NOTIFY_EXIT
+from libipc.message import KERNEL, NOTIFY_EXIT, NOTIFY_REGISTERED
 from libipc.naming import INIT
 
 SLOT_MASK = 0xFFF   # an endpoint's slot bits (kernel/endpoint.py); init is slot 1
@@ -44,6 +44,7 @@ class Naming(Server):
     def start(self) -> None:
         kernel().watch(on=True)
         self.names[self.name] = self.runtime.endpoint
+        self.runtime.notify(INIT, NOTIFY_REGISTERED)
 
     @op
     def register(self, ctx, name: str) -> None:
@@ -59,6 +60,7 @@ class Naming(Server):
             raise PermissionDenied(f"register: {name!r} is held by endpoint {holder}")
         self.names[name] = ctx.sender.endpoint
         self.log.info("registered", name=name, ep=ctx.sender.endpoint)
+        self.runtime.notify(INIT, NOTIFY_REGISTERED)   # init waits for it (no polling)
 
     @op
     def unregister(self, ctx, name: str) -> None:
