@@ -48,4 +48,12 @@ int64_t  nk_wait_any(nk_ring **rd, uint32_t nrd, nk_ring **wr, const uint32_t *w
 int      nk_signal_ring(int sig, uint32_t *bell);
 uint64_t nk_signals_take(void);
 
+/* batches (nk_batch.c) */
+int64_t  nk_msg_put_many(nk_ring *r, int32_t dst, uint16_t kind, uint16_t flags,
+                         const void *bodies, const uint32_t *lens, uint32_t n);
+int64_t  nk_ring_forward_run(nk_ring *src, nk_ring *dst, int32_t stamp, int32_t dst_ep,
+                             uint16_t kind, uint32_t max_len, uint32_t max_n, uint64_t *bytes);
+int64_t  nk_msg_get_many(nk_ring *r, nk_msg_header *hdrs, void *bodies, uint64_t buflen,
+                         uint32_t *lens, uint32_t maxn);
+
 #endif

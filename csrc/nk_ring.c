@@ -640,3 +640,4 @@ void nk_bell_ring(uint32_t *bell)
 }
 
 #include "nk_wait_any.c"
+#include "nk_batch.c"

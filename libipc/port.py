@@ -17,6 +17,8 @@ from libipc.channel import Channel
 from libipc.errors import MessageTooLarge, Timeout
 from libipc.message import HEADER_SIZE, Message
 
+MANY = 256   # messages per batch call
+
 
 class Port:
     """Send and receive whole messages over a ``Channel`` (process side)."""
@@ -33,6 +35,7 @@ class Port:
         self.bell = ffi.new("uint32_t *")
         self._rd = ffi.new("nk_ring *[1]", [self._down.cdata])
         self._ready = ffi.new("uint32_t[1]")
+        self._many = None   # buffers for recv_many, made on first use
 
     @classmethod
     def from_env(cls) -> Port:
@@ -56,6 +59,55 @@ class Port:
                 raise Timeout("send: the kernel did not drain this process's ring in time")
             self._up.wait_writable(HEADER_SIZE + len(body), left)
 
+    def send_many(self, dst: int, kind: int, bodies: list[bytes], flags: int = 0,
+                  timeout: float | None = 30.0) -> None:
+        """Put one message per body, as many per C call as fit (the throughput path)."""
+        for body in bodies:
+            if len(body) > self.max_body:
+                raise MessageTooLarge(f"body of {len(body)} bytes > ring limit {self.max_body}")
+        deadline = None if timeout is None else time.monotonic() + timeout
+        start = 0
+        while start < len(bodies):
+            chunk = bodies[start:start + MANY]
+            lens = ffi.new("uint32_t[]", [len(b) for b in chunk])
+            with self._lock:
+                n = lib.nk_msg_put_many(self._up.cdata, dst, kind, flags, b"".join(chunk),
+                                        lens, len(chunk))
+            self._up.check(n)
+            start += n
+            if n == 0:
+                left = None if deadline is None else deadline - time.monotonic()
+                if left is not None and left <= 0:
+                    raise Timeout("send: the kernel did not drain this process's ring in time")
+                self._up.wait_writable(HEADER_SIZE + len(chunk[0]), left)
+
+    def recv_many(self, timeout: float | None, bell_seen: int | None = None,
+                  max_n: int = MANY) -> list[Message]:
+        """Take every message there is (up to ``max_n``), waiting up to ``timeout`` for
+        the first; [] when none came."""
+        if self._many is None:
+            self._many = (ffi.new("nk_msg_header[]", MANY), ffi.new("uint32_t[]", MANY),
+                          ffi.new("uint8_t[]", self._down.capacity))
+        hdrs, lens, buf = self._many
+        max_n = min(max_n, MANY)
+        seen = lib.nk_bell_read(self.bell) if bell_seen is None else bell_seen
+        for attempt in range(2):
+            n = self._down.check(lib.nk_msg_get_many(self._down.cdata, hdrs, buf,
+                                                      self._down.capacity, lens, max_n))
+            if n or attempt or not self._wait(timeout, seen):
+                break
+        return self._messages(hdrs, lens, buf, n)
+
+    @staticmethod
+    def _messages(hdrs, lens, buf, n: int) -> list[Message]:
+        data = ffi.buffer(buf)
+        out, pos = [], 0
+        for i in range(n):
+            h, size = hdrs[i], lens[i]
+            out.append(Message(h.src, h.dst, h.kind, h.flags, h.id, data[pos:pos + size]))
+            pos += size
+        return out
+
     def recv(self, timeout: float | None, bell_seen: int | None = None) -> Message | None:
         """Take one message, waiting up to ``timeout`` seconds; None when none came, or
         when the doorbell rang (another thread posted work, a watched signal arrived)
@@ -63,13 +115,18 @@ class Port:
         if bell_seen is None:
             bell_seen = lib.nk_bell_read(self.bell)
         msg = self._take()
-        if msg is None and (timeout is None or timeout > 0):
-            ns = -1 if timeout is None else int(timeout * 1e9)
-            rc = lib.nk_wait_any(self._rd, 1, ffi.NULL, ffi.NULL, 0, self.bell, bell_seen,
-                                 self._down.cdata.spin_max_ns, ns, self._ready)
-            if rc > 0:   # 0: timeout or doorbell; NK_ERR_INTR: a signal — callers re-check
-                msg = self._take()
+        if msg is None and self._wait(timeout, bell_seen):
+            msg = self._take()
         return msg
+
+    def _wait(self, timeout: float | None, bell_seen: int) -> bool:
+        """Sleep until a message is there (True), or the timeout or the doorbell (False)."""
+        if timeout is not None and timeout <= 0:
+            return False
+        ns = -1 if timeout is None else int(timeout * 1e9)
+        rc = lib.nk_wait_any(self._rd, 1, ffi.NULL, ffi.NULL, 0, self.bell, bell_seen,
+                             self._down.cdata.spin_max_ns, ns, self._ready)
+        return rc > 0   # 0: timeout or doorbell; NK_ERR_INTR: a signal — callers re-check
 
     def bell_seen(self) -> int:
         """Read the doorbell before checking for work; pass it to ``recv``."""

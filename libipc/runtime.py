@@ -54,6 +54,12 @@ class Transport(Protocol):
 
     def recv(self, timeout: float | None, bell_seen: int | None = None) -> Message | None: ...
 
+    def send_many(self, dst: int, kind: int, bodies: list[bytes], flags: int = 0,
+                  timeout: float | None = 30.0) -> None: ...
+
+    def recv_many(self, timeout: float | None, bell_seen: int | None = None,
+                  max_n: int = 256) -> list[Message]: ...
+
     def bell_seen(self) -> int: ...
 
     def wake(self) -> None: ...
@@ -129,6 +135,11 @@ class Runtime:
         flags = FLAG_NONBLOCK if nonblock else 0
         self.transport.send(dst, SEND, 0, pack([op, args or {}]), flags, timeout)
 
+    def send_many(self, dst: int, op: str, args_list: list[dict[str, Any]], *,
+                  timeout: float | None = 30.0) -> None:
+        """One SEND per argument dict, put in batches (the throughput path)."""
+        self.transport.send_many(dst, SEND, [pack([op, a]) for a in args_list], 0, timeout)
+
     def notify(self, dst: int, bits: int) -> None:
         """Set notification ``bits`` at ``dst``; never blocks, coalesces."""
         self.transport.send(dst, NOTIFY, bits & 0xFFFFFFFFFFFFFFFF)
@@ -172,12 +183,10 @@ class Runtime:
         if self._inbox:
             return self._inbox.popleft()
         wait = self._wait_budget(timeout)
-        msg = self.transport.recv(wait, seen)
-        if msg is None:
-            return None
-        if msg.kind in (REPLY, ERROR):
-            return None  # late reply to a cancelled call: dropped
-        return msg
+        for msg in self.transport.recv_many(wait, seen):   # all that is there, in one call
+            if msg.kind not in (REPLY, ERROR):   # a late reply to a cancelled call: dropped
+                self._inbox.append(msg)
+        return self._inbox.popleft() if self._inbox else None
 
     def _wait_budget(self, timeout: float | None) -> float | None:
         if self._timers:
