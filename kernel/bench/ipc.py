@@ -23,7 +23,7 @@ import time
 
 from kernel.bench.report import progress
 from kernel.bench.stats import Row, failed_row, latency_row, throughput_row
-from kernel.bench.transports import ACK, ALL, MSG_SIZE, BenchFailed, Transport
+from kernel.bench.transports import ACK, ALL, MSG_SIZE, STOP, BenchFailed, Transport
 
 TITLE = "shared-memory ring vs os.pipe, socketpair, multiprocessing.Pipe/Queue"
 MSG = b"m" * MSG_SIZE
@@ -37,20 +37,30 @@ def _echo_child(t: Transport, count: int) -> None:
         t.send(t.recv())
 
 
-def _sink_child(t: Transport, count: int) -> None:
+def _echo_until_stop_child(t: Transport, count: int) -> None:
+    """Echo until STOP comes: the parent decides how long to warm up."""
     gc.disable()
-    got = 0
-    while got < count:
-        got += t.recv_some()
-    t.send(ACK)
+    send, recv, stop = t.send, t.recv, t.control(STOP)
+    while (msg := recv()) != stop:
+        send(msg)
 
 
-def _measured(cls: type[Transport], child, count: int, body) -> object:
+def _sink_child(t: Transport, count: int, warmup: int = 0) -> None:
+    gc.disable()
+    for n in (warmup, count) if warmup else (count,):
+        got = 0
+        while got < n:
+            got += t.recv_some()
+        t.send(ACK)
+
+
+def _measured(cls: type[Transport], child, count: int, body, size: int = MSG_SIZE,
+              child_args: tuple = ()) -> object:
     """Run ``body(t)`` against a fresh child; always reap it; BenchFailed on any failure."""
-    t = cls()
+    t = cls(size)
     finished = False
     try:
-        t.start(child, (count,), LIMIT_S)
+        t.start(child, (count, *child_args), LIMIT_S)
         gc.disable()
         result = body(t)
         finished = True
@@ -64,32 +74,51 @@ def _measured(cls: type[Transport], child, count: int, body) -> object:
         t.stop(graceful=finished)
 
 
-def measure_rtt(cls: type[Transport], n: int, warmup: int) -> Row:
+def rtt_samples(cls: type[Transport], n: int, warmup: int, size: int = MSG_SIZE,
+                min_warmup_s: float = 0.0) -> list[int]:
+    """Nanoseconds of each of ``n`` round trips of ``size``-byte messages, after ``warmup``
+    of them — and after ``min_warmup_s`` seconds of them, which gives the scheduler time
+    to settle where it puts the two processes (one CPU or two) before timing starts."""
+    msg = MSG if size == MSG_SIZE else b"m" * size
+
     def body(t: Transport) -> list[int]:
         send, recv, clock = t.send, t.recv, time.perf_counter_ns
         for _ in range(warmup):
-            send(MSG)
+            send(msg)
+            recv()
+        until = time.monotonic() + min_warmup_s
+        while time.monotonic() < until:
+            send(msg)
             recv()
         samples = [0] * n
         for i in range(n):
             t0 = clock()
-            send(MSG)
+            send(msg)
             recv()
             samples[i] = clock() - t0
+        if min_warmup_s:
+            send(t.control(STOP))
         return samples
 
-    samples = _measured(cls, _echo_child, warmup + n, body)
-    return latency_row("ring-rtt", cls.name, samples, size=MSG_SIZE)
+    child = _echo_until_stop_child if min_warmup_s else _echo_child
+    return _measured(cls, child, warmup + n, body, size)
 
 
-def measure_throughput(cls: type[Transport], n: int, batched: bool) -> Row:
-    bench = "ring-throughput-batch" if batched else "ring-throughput"
-    batch = BATCH if batched else 1
-    n -= n % batch
+def measure_rtt(cls: type[Transport], n: int, warmup: int) -> Row:
+    return latency_row("ring-rtt", cls.name, rtt_samples(cls, n, warmup), size=MSG_SIZE)
 
+
+def sink_seconds(cls: type[Transport], n: int, batch: int = 1, warmup: int = 0) -> float:
+    """Seconds to send ``n`` messages (``batch`` per call) until the child has them all;
+    first, untimed, ``warmup`` messages one per call and the child's answer to them."""
     def body(t: Transport) -> float:
+        if warmup:
+            for _ in range(warmup):
+                t.send(MSG)
+            if t.recv() != ACK:
+                raise BenchFailed(f"{cls.name}: the child's answer is not the expected ACK")
         t0 = time.perf_counter()
-        if batched:
+        if batch > 1:
             msgs = [MSG] * batch
             for _ in range(n // batch):
                 t.send_batch(msgs)
@@ -101,8 +130,15 @@ def measure_throughput(cls: type[Transport], n: int, batched: bool) -> Row:
             raise BenchFailed(f"{cls.name}: the child's answer is not the expected ACK")
         return time.perf_counter() - t0
 
-    elapsed = _measured(cls, _sink_child, n, body)
-    return throughput_row(bench, cls.name, n, elapsed, size=MSG_SIZE, batch=batch)
+    return _measured(cls, _sink_child, n, body, child_args=(warmup,))
+
+
+def measure_throughput(cls: type[Transport], n: int, batched: bool) -> Row:
+    bench = "ring-throughput-batch" if batched else "ring-throughput"
+    batch = BATCH if batched else 1
+    n -= n % batch
+    return throughput_row(bench, cls.name, n, sink_seconds(cls, n, batch),
+                          size=MSG_SIZE, batch=batch)
 
 
 def _guarded(bench: str, peer: str, measure) -> Row:

@@ -47,7 +47,8 @@ def ratio(row: Row, ref: Row | None) -> str:
 def print_table(rows: list[Row], out=None, reference: str = REFERENCE_PEER) -> None:
     """One block per bench; each row's ratio is against `reference` in the same block."""
     out = out or sys.stdout
-    header = (f"{'bench':<22} {'peer':<11} {'p50 µs':>9} {'p99 µs':>9} {'ops/s':>12}"
+    w = max([11, *(len(r.peer) for r in rows)])   # the peer column fits the longest name
+    header = (f"{'bench':<22} {'peer':<{w}} {'p50 µs':>9} {'p99 µs':>9} {'ops/s':>12}"
               f"  vs {reference}")
     print(header, file=out)
     for bench in dict.fromkeys(r.bench for r in rows):
@@ -56,8 +57,8 @@ def print_table(rows: list[Row], out=None, reference: str = REFERENCE_PEER) -> N
         ref = next((r for r in block if r.peer == reference and not r.error), None)
         for r in block:
             if r.error:
-                print(f"{r.bench:<22} {r.peer:<11} FAILED: {r.error}", file=out)
+                print(f"{r.bench:<22} {r.peer:<{w}} FAILED: {r.error}", file=out)
                 continue
-            print(f"{r.bench:<22} {r.peer:<11} {_fmt(r.p50_us, 2):>9} {_fmt(r.p99_us, 2):>9} "
+            print(f"{r.bench:<22} {r.peer:<{w}} {_fmt(r.p50_us, 2):>9} {_fmt(r.p99_us, 2):>9} "
                   f"{_fmt(r.ops_per_s, 0):>12}  {ratio(r, ref)}", file=out)
     out.flush()

@@ -1,18 +1,21 @@
 """Two-process message transports: the nanokernel ring and the peers it is compared with.
 
 Each transport connects the bench process (the parent) with one forked child,
-a real OS process.  The ring child re-attaches its channel by fd, as a
-process spawned by the kernel does.  Every transport offers the same moves, so
-the benchmarks treat them alike:
+a real OS process (the relay transport puts a third process between them).
+The ring child re-attaches its channel by fd, as a process spawned by the
+kernel does.  Every transport offers the same moves, so the benchmarks treat
+them alike:
 
     send(msg)           one message, parent -> child (or child -> parent in the child)
     send_batch(msgs)    several messages in one call (only when `batches` is true)
     recv()              one message, blocking
     recv_some()         child sink side: take what has arrived, return how many messages
 
-Every message is exactly MSG_SIZE bytes, so the byte streams (os.pipe,
-socketpair) need no framing and the children know from a count, not from a
-sentinel, when to stop.
+Every message of one transport has the same size — MSG_SIZE unless the
+transport was made with another ``size`` (`bench call` uses 4 KiB) — so the
+byte streams (os.pipe, socketpair) need no framing and the children know from
+a count, not from a sentinel, when to stop.  Control messages (READY, ACK)
+are sent at that size too: ``t.control(ACK)``.
 
 Nothing may hang.  `start` arms two deadlines: the child sets `alarm()` on
 itself (SIGALRM ends it even if the parent is gone), and the parent runs a
@@ -22,15 +25,22 @@ mp.Pipe see end-of-file (the parent closes its copies of the child's ends
 right after the fork), mp.Queue gets an ABORT put by the watchdog, the ring
 waits in short timeouts and checks that the child is alive between them.
 `stop` always reaps the child (join, then SIGKILL and join).
+
+PipeRelayTransport is os.pipe through a relay process, the shape of a routed
+call without a kernel: parent → relay → child → relay → parent.  The child is
+the watched one, as above; the relay ends when either side closes, and `stop`
+reaps it too.
 """
 
 from __future__ import annotations
 
 import contextlib
+import gc
 import math
 import multiprocessing
 import multiprocessing.connection as mp_connection
 import os
+import select
 import signal
 import socket
 import threading
@@ -42,6 +52,7 @@ MSG_SIZE = 64
 ACK = b"A" * MSG_SIZE
 READY = b"R" * MSG_SIZE
 ABORT = b"X" * MSG_SIZE
+STOP = b"S" * MSG_SIZE
 
 POLL_S = 0.2   # how often a ring waiter checks that its peer is still alive
 
@@ -56,7 +67,8 @@ class Transport:
     name = "?"
     batches = False
 
-    def __init__(self) -> None:
+    def __init__(self, size: int = MSG_SIZE) -> None:
+        self.size = size   # bytes per message, both ways
         self.in_child = False
         self.limit_s: float | None = None
         self.proc = None
@@ -75,7 +87,7 @@ class Transport:
         self._stopping = False
         self._watchdog = threading.Thread(target=self._watch, name="bench-watchdog", daemon=True)
         self._watchdog.start()
-        if self.recv() != READY:   # the child is set up: timing may begin
+        if self.recv() != self.control(READY):   # the child is set up: timing may begin
             raise BenchFailed(f"{self.name}: the child did not say READY")
 
     def _watch(self) -> None:
@@ -104,6 +116,10 @@ class Transport:
         if self._watchdog is not None:
             self._watchdog.join(timeout=5)
         self.close()
+
+    def control(self, msg: bytes) -> bytes:
+        """A control message (READY, ACK) as one message of this transport's size."""
+        return msg if len(msg) == self.size else msg[:1] * self.size
 
     def child_alive(self) -> bool:
         return self.proc is not None and self.proc.is_alive()
@@ -141,17 +157,17 @@ def _child_entry(t: Transport, child_main, args: tuple, limit_s: float) -> None:
     signal.alarm(math.ceil(limit_s) + 1)   # SIGALRM's default action ends the process
     t.in_child = True
     t.child_setup()
-    t.send(READY)
+    t.send(t.control(READY))
     child_main(t, *args)
     t.child_finish()
 
 
-# --- byte streams: every message is one MSG_SIZE-byte frame ----------------------
+# --- byte streams: every message is one frame of `size` bytes ------------------------
 class _Stream(Transport):
     batches = True
 
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, size: int = MSG_SIZE) -> None:
+        super().__init__(size)
         self._pending = b""   # sink: the start of a frame not yet complete
 
     def send(self, msg: bytes) -> None:
@@ -161,14 +177,15 @@ class _Stream(Transport):
         self._write(b"".join(msgs))
 
     def recv(self) -> bytes:
-        data = self._read(MSG_SIZE)
-        if len(data) == MSG_SIZE:
+        size = self.size
+        data = self._read(size)
+        if len(data) == size:
             return data
         parts, got = [data], len(data)
-        while got < MSG_SIZE:
+        while got < size:
             if not parts[-1]:
                 raise EOFError(f"{self.name}: peer closed")
-            parts.append(self._read(MSG_SIZE - got))
+            parts.append(self._read(size - got))
             got += len(parts[-1])
         return b"".join(parts)
 
@@ -178,17 +195,18 @@ class _Stream(Transport):
             raise EOFError(f"{self.name}: peer closed")
         if self._pending:
             data = self._pending + data
-        whole = len(data) - len(data) % MSG_SIZE
+        size = self.size
+        whole = len(data) - len(data) % size
         self._pending = data[whole:]
         # Hand each message over as its own bytes object, as the ring's get_many does.
-        return len([data[i:i + MSG_SIZE] for i in range(0, whole, MSG_SIZE)])
+        return len([data[i:i + size] for i in range(0, whole, size)])
 
 
 class PipeTransport(_Stream):
     name = "os.pipe"
 
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, size: int = MSG_SIZE) -> None:
+        super().__init__(size)
         self.p2c_r, self.p2c_w = os.pipe()
         self.c2p_r, self.c2p_w = os.pipe()
 
@@ -218,11 +236,78 @@ class PipeTransport(_Stream):
         self._close_fds("p2c_r", "p2c_w", "c2p_r", "c2p_w")
 
 
+class PipeRelayTransport(PipeTransport):
+    """os.pipe through a third process: parent → relay → child → relay → parent.
+
+    The relay forwards whatever bytes arrive, both ways, as they come (poll,
+    read, write) — a router process built on pipes.  It copies bytes, so the
+    frames need no parsing, and it ends at the first end-of-file from either
+    side: when the child dies the parent sees end-of-file as with a plain pipe.
+    """
+
+    name = "os.pipe-relay"
+
+    def __init__(self, size: int = MSG_SIZE) -> None:
+        super().__init__(size)
+        self.r2c_r, self.r2c_w = os.pipe()   # relay → child
+        self.c2r_r, self.c2r_w = os.pipe()   # child → relay
+        self.relay = None
+
+    def start(self, child_main, args: tuple, limit_s: float) -> None:
+        # The relay first; then the parent drops the pipe ends the relay holds
+        # for it, so the child, forked next, cannot inherit them.
+        self.relay = _fork.Process(target=_relay_entry, args=(self, limit_s), daemon=True)
+        self.relay.start()
+        self._close_fds("p2c_r", "c2p_w")
+        super().start(child_main, args, limit_s)
+
+    def parent_after_fork(self) -> None:
+        self._close_fds("p2c_r", "c2p_w", "r2c_r", "r2c_w", "c2r_r", "c2r_w")
+
+    def child_setup(self) -> None:
+        # The child talks to the relay only, through the parent-side names.
+        self._close_fds("p2c_w", "c2p_r", "r2c_w", "c2r_r")
+        self.p2c_r, self.r2c_r = self.r2c_r, None
+        self.c2p_w, self.c2r_w = self.c2r_w, None
+
+    def stop(self, graceful: bool = True) -> None:
+        super().stop(graceful)   # closes the parent's ends: the relay sees end-of-file
+        if self.relay is not None:
+            self.relay.join(timeout=5)
+            if self.relay.is_alive():
+                self.relay.kill()
+                self.relay.join(timeout=5)
+
+    def close(self) -> None:
+        super().close()
+        self._close_fds("r2c_r", "r2c_w", "c2r_r", "c2r_w")
+
+
+def _relay_entry(t: PipeRelayTransport, limit_s: float) -> None:
+    signal.alarm(math.ceil(limit_s) + 1)
+    t._close_fds("p2c_w", "c2p_r", "r2c_r", "c2r_w")
+    route = {t.p2c_r: t.r2c_w, t.c2r_r: t.c2p_w}
+    poller = select.poll()
+    for fd in route:
+        poller.register(fd, select.POLLIN)
+    gc.disable()
+    read, write, poll = os.read, os.write, poller.poll
+    with contextlib.suppress(OSError):   # a side closed while we wrote: the same end
+        while True:
+            for fd, _events in poll():
+                data = read(fd, 1 << 16)
+                if not data:
+                    return   # one side is gone: so is the exchange
+                out, view = route[fd], memoryview(data)
+                while view:
+                    view = view[write(out, view):]
+
+
 class SocketpairTransport(_Stream):
     name = "socketpair"
 
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, size: int = MSG_SIZE) -> None:
+        super().__init__(size)
         self.parent, self.child = socket.socketpair()
 
     def parent_after_fork(self) -> None:
@@ -246,8 +331,8 @@ class SocketpairTransport(_Stream):
 class MpPipeTransport(Transport):
     name = "mp.Pipe"
 
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, size: int = MSG_SIZE) -> None:
+        super().__init__(size)
         self.parent, self.child = _fork.Pipe()
 
     def parent_after_fork(self) -> None:
@@ -274,8 +359,8 @@ class MpPipeTransport(Transport):
 class MpQueueTransport(Transport):
     name = "mp.Queue"
 
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, size: int = MSG_SIZE) -> None:
+        super().__init__(size)
         self.p2c = _fork.Queue()
         self.c2p = _fork.Queue()
 
@@ -313,8 +398,8 @@ class RingTransport(Transport):
     name = "nanokernel"
     batches = True
 
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, size: int = MSG_SIZE) -> None:
+        super().__init__(size)
         self.chan = Channel.create()
         self._parent_chan = self.chan
 
@@ -330,7 +415,7 @@ class RingTransport(Transport):
         ring = self.chan.send
         sent = ring.put_many(msgs)
         while sent < len(msgs):
-            ring.wait_writable(MSG_SIZE, self.limit_s, raise_on_timeout=True)
+            ring.wait_writable(self.size, self.limit_s, raise_on_timeout=True)
             sent += ring.put_many(msgs[sent:])
 
     def recv(self) -> bytes:
