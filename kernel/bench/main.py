@@ -25,6 +25,7 @@ BENCHES: dict[str, str] = {
     "fs": "kernel.bench.fs",
     "boot": "kernel.bench.boot",
     "compare": "kernel.bench.compare",
+    "call": "kernel.bench.call",
 }
 
 

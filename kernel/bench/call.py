@@ -1,0 +1,366 @@
+"""`nanokernel bench call`: one IPC call routed by the kernel, next to its peers.
+
+Rows (each bench measured for every peer in the same run):
+
+call-rtt              a null call: ``Proxy(ep).ping(text=<64 chars>)``; the peers send
+                      64 bytes and get 64 back.  p50/p99 of the per-call times after a
+                      warm-up; ops/s = calls / the sum of those times.
+call-rtt-4k           the same with a 4 KiB payload both ways.
+call-send-throughput  one-way messages, one per call: N SENDs of ``count(text=<64
+                      chars>)``, the server counts them; then one CALL that returns
+                      the count (it is served after the last SEND).  ops/s = N / (first
+                      send .. answer).  The peers: the ring bench's sink (transports.py).
+
+Peers:
+
+nanokernel         client → kernel → server process and back: the bench boots a real
+                   kernel (`python -m kernel.boot -m kernel.bench.call init ...`) whose
+                   init is this module; init spawns call_echo.py and measures.
+nanokernel-hosted  the same server class hosted inside the kernel process
+                   (`kernel().host(...)`): client → kernel, handled there, and back.
+os.pipe            two processes, a pipe each way (the ring bench's transport).
+os.pipe-relay      three processes: client → relay → server → relay → client, the
+                   relay forwarding bytes as they come — a router built on pipes,
+                   the fair peer of a routed call.
+socketpair, mp.Pipe  two processes.
+
+The nanokernel rows go through libipc (msgpack, the Server's dispatch and argument
+checks); the peers move raw bytes of the same payload size and do nothing else, so
+they are each transport's floor.  Extras: messages_per_op (request + response = 2,
+a SEND = 1; for the nanokernel the kernel's count of routed messages),
+crossings_per_op (a message written by one process and read by another; for the
+nanokernel the kernel's ring_crossings) and processes.  Garbage collection is off
+while a loop is timed, in the clients and in the servers (not in the kernel).
+
+Where the scheduler runs the processes decides much of a round trip's cost on a
+small machine: on 2 vCPUs a pipe round trip takes ~6 µs while both ends share a CPU
+and ~45 µs once they are on two (it spreads them within ~0.2 s), and a routed call
+moves between ~18, ~25 and ~41 µs as the three processes trade places.  So every
+warm-up lasts at least `warmup_s`, the run is repeated in ROUNDS rounds with fresh
+processes (every peer in every round), p50/p99 are over all rounds' calls, and the
+JSON keeps each round's p50 (round_p50_us) or rate (round_ops_per_s).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from kernel.bench import ipc
+from kernel.bench.report import progress
+from kernel.bench.stats import Row, failed_row, latency_row, percentile, throughput_row
+from kernel.bench.transports import (
+    BenchFailed,
+    MpPipeTransport,
+    PipeRelayTransport,
+    PipeTransport,
+    SocketpairTransport,
+    Transport,
+)
+from kernel.procfs import boot_pids
+
+TITLE = ("one IPC call routed by the kernel vs os.pipe (direct and through a relay "
+         "process), socketpair, multiprocessing.Pipe")
+BENCHES = ("call-rtt", "call-rtt-4k", "call-send-throughput")
+NK, HOSTED = "nanokernel", "nanokernel-hosted"
+PEERS: list[type[Transport]] = [PipeTransport, PipeRelayTransport, SocketpairTransport,
+                                MpPipeTransport]
+SMALL, BIG = 64, 4096
+CALL_TIMEOUT_S = 10.0   # every call the bench init makes gives up after this
+BOOT_LIMIT_S = 120.0    # the whole bench boot; the kernel is killed after that
+ROUNDS, ROUNDS_QUICK = 5, 2   # fresh processes each round, every peer in every round
+
+# What each peer's exchange involves, for the rows' extras (the nanokernel's are counted).
+SHAPE = {"os.pipe": (2, 2), "os.pipe-relay": (3, 4), "socketpair": (2, 2), "mp.Pipe": (2, 2)}
+
+
+def counts(quick: bool) -> dict:
+    """Operations per round; warm-ups last at least ``warmup_s`` (time for the scheduler to
+    settle where it runs the processes: a pipe round trip takes ~6 µs while both ends
+    share a CPU and ~45 µs once they are spread over two, which it does within ~0.2 s)."""
+    if quick:
+        return {"rtt": 1_000, "warmup": 200, "rtt4k": 500, "warmup4k": 100, "warmup_s": 0.2,
+                "sends": 20_000, "warmup_sends": 50_000}
+    return {"rtt": 10_000, "warmup": 1_000, "rtt4k": 4_000, "warmup4k": 400, "warmup_s": 0.3,
+            "sends": 100_000, "warmup_sends": 100_000}
+
+
+# --- inside the bench boot: the init --------------------------------------------------
+def _routed(k) -> tuple[int, int]:
+    s = k.stats()
+    return s["messages_routed"], s["ring_crossings"]
+
+
+def _timed_calls(k, p, text: str, n: int, warmup: int, warmup_s: float) -> dict:
+    """``n`` pings after ``warmup`` (and ``warmup_s``): per-call times, and the kernel's
+    counts per call."""
+    ping = p.ping
+    for _ in range(warmup):
+        ping(text=text)
+    until = time.monotonic() + warmup_s
+    while time.monotonic() < until:
+        ping(text=text)
+    m0, c0 = _routed(k)
+    m1, c1 = _routed(k)   # what asking for the counts costs, to take off
+    samples = [0] * n
+    clock = time.perf_counter_ns
+    gc.disable()
+    try:
+        for i in range(n):
+            t0 = clock()
+            ping(text=text)
+            samples[i] = clock() - t0
+    finally:
+        gc.enable()
+    m2, c2 = _routed(k)
+    if ping(text="check") != "check":
+        raise RuntimeError("the echo server answered something else")
+    return {"samples": samples, "messages": (m2 - m1) - (m1 - m0),
+            "crossings": (c2 - c1) - (c1 - c0)}
+
+
+def _timed_sends(k, p, n: int, warmup_s: float) -> dict:
+    """``n`` one-way SENDs, then a CALL served after the last of them."""
+    text = "s" * SMALL
+    until = time.monotonic() + warmup_s
+    while time.monotonic() < until:
+        for _ in range(1000):
+            p.send("count", text=text)
+    p.counted(reset=True)
+    m0, c0 = _routed(k)
+    gc.disable()
+    try:
+        t0 = time.perf_counter()
+        for _ in range(n):
+            p.send("count", text=text)
+        seen = p.counted()
+        seconds = time.perf_counter() - t0
+    finally:
+        gc.enable()
+    m1, c1 = _routed(k)
+    if seen != n:
+        raise RuntimeError(f"the server counted {seen} of {n} SENDs")
+    return {"n": n, "seconds": seconds, "messages": m1 - m0, "crossings": c1 - c0}
+
+
+def measure_target(k, ep: int, c: dict[str, int]) -> dict:
+    from libipc import Proxy
+    p = Proxy(ep, timeout=CALL_TIMEOUT_S)
+    p.ping(text="ready?")   # served once the server has started
+    return {
+        "rtt": _timed_calls(k, p, "x" * SMALL, c["rtt"], c["warmup"], c["warmup_s"]),
+        "rtt4k": _timed_calls(k, p, "x" * BIG, c["rtt4k"], c["warmup4k"], c["warmup_s"]),
+        "send": _timed_sends(k, p, c["sends"], c["warmup_s"]),
+    }
+
+
+def init_main(out: str, quick: bool) -> None:
+    """The bench boot's init: measure a server process, then the same server hosted."""
+    from libipc import kernel
+    k = kernel(timeout=CALL_TIMEOUT_S)
+    c = counts(quick)
+    starts = {
+        NK: lambda: k.spawn(argv=["-m", "kernel.bench.call_echo"], name="echo", acl=["*"]),
+        HOSTED: lambda: k.host(module="kernel.bench.call_echo", name="echo-hosted", acl=["*"]),
+    }
+    results: dict[str, dict] = {}
+    for peer, start in starts.items():
+        try:
+            results[peer] = measure_target(k, start()["ep"], c)
+        except Exception as exc:   # a failed peer is an error row, not a lost run
+            results[peer] = {"error": f"{type(exc).__name__}: {exc}"[:300]}
+    Path(out).write_text(json.dumps(results))
+    k.halt(status=0)
+    time.sleep(60)   # the halt SIGTERMs us
+
+
+# --- the bench process ------------------------------------------------------------------
+def boot_and_measure(quick: bool, limit_s: float = BOOT_LIMIT_S,
+                     init: tuple[str, ...] = ("-m", "kernel.bench.call", "init")) -> dict:
+    """Boot a kernel whose init is ``init_main``; its results, or RuntimeError."""
+    with tempfile.TemporaryDirectory(prefix="nk-bench-call-") as tmp:
+        out = Path(tmp) / "result.json"
+        env = {k: v for k, v in os.environ.items() if not k.startswith("NK_")}
+        env["XDG_STATE_HOME"] = tmp   # the boot's log goes here, not into the user's logs
+        argv = [sys.executable, "-m", "kernel.boot", *init, str(out), str(int(quick))]
+        proc = subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL, text=True,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        try:
+            _, err = proc.communicate(timeout=limit_s)
+            status = f"exited {proc.returncode}: {err.strip()[-300:]}"
+        except subprocess.TimeoutExpired:
+            # Its processes die with the kernel (PDEATHSIG) once they are connected;
+            # kill those the kernel started too, in case one never got that far.
+            started = boot_pids(proc.pid, with_kernel=False)
+            proc.kill()
+            for pid in started:
+                with contextlib.suppress(OSError):
+                    os.kill(pid, signal.SIGKILL)
+            proc.communicate()
+            status = f"gave no result within {limit_s:g} s (killed)"
+        if not out.exists():
+            logs = sorted(Path(tmp).glob("nanokernel/logs/*.log"))
+            tail = logs[-1].read_text()[-600:] if logs else ""
+            raise RuntimeError(f"bench boot {status} {tail}".strip())
+        return json.loads(out.read_text())
+
+
+class _Acc:
+    """One (bench, peer) cell, accumulated over the rounds."""
+
+    def __init__(self, bench: str, peer: str, **extra) -> None:
+        self.bench, self.peer, self.extra = bench, peer, extra
+        self.samples: list[int] = []      # latency: every round's per-call times (ns)
+        self.round_values: list[float] = []   # each round's p50 (µs) or ops/s
+        self.count, self.seconds = 0, 0.0     # throughput: totals over the rounds
+        self.error: str | None = None
+
+    def add_samples(self, samples: list[int]) -> None:
+        self.samples += samples
+        self.round_values.append(round(percentile(sorted(samples), 0.5) / 1000, 2))
+
+    def add_run(self, count: int, seconds: float) -> None:
+        self.count += count
+        self.seconds += seconds
+        self.round_values.append(round(count / seconds))
+
+    def fail(self, error: str) -> None:
+        if self.error is None:
+            self.error = error
+            progress(f"  {self.bench:<22} {self.peer:<17} FAILED: {error}")
+
+    def row(self) -> Row:
+        if self.error:
+            return failed_row(self.bench, self.peer, self.error)
+        rounds = {"rounds": len(self.round_values)}
+        if self.samples:
+            row = latency_row(self.bench, self.peer, self.samples, **self.extra, **rounds,
+                              round_p50_us=self.round_values)
+            row.ops_per_s = round(len(self.samples) * 1e9 / sum(self.samples))
+            return row
+        return throughput_row(self.bench, self.peer, self.count, self.seconds, **self.extra,
+                              **rounds, round_ops_per_s=self.round_values)
+
+
+def _add_nanokernel(accs: dict, peer: str, r: dict) -> None:
+    if "error" in r:
+        for bench in BENCHES:
+            accs[bench, peer].fail(r["error"])
+        return
+    for bench, key in (("call-rtt", "rtt"), ("call-rtt-4k", "rtt4k")):
+        m, acc = r[key], accs[bench, peer]
+        acc.add_samples(m["samples"])
+        _count_into(acc, m["messages"], m["crossings"], len(m["samples"]))
+    m, acc = r["send"], accs["call-send-throughput", peer]
+    acc.add_run(m["n"], m["seconds"])
+    _count_into(acc, m["messages"], m["crossings"], m["n"])
+
+
+def _count_into(acc: _Acc, messages: int, crossings: int, n: int) -> None:
+    """The kernel's counts per operation (the last round's: every round does the same)."""
+    acc.extra["messages_per_op"] = round(messages / n, 2)
+    acc.extra["crossings_per_op"] = round(crossings / n, 2)
+
+
+def _add_peer(accs: dict, cls: type[Transport], c: dict) -> None:
+    jobs = (("call-rtt", lambda: accs["call-rtt", cls.name].add_samples(
+                ipc.rtt_samples(cls, c["rtt"], c["warmup"], SMALL, c["warmup_s"]))),
+            ("call-rtt-4k", lambda: accs["call-rtt-4k", cls.name].add_samples(
+                ipc.rtt_samples(cls, c["rtt4k"], c["warmup4k"], BIG, c["warmup_s"]))),
+            ("call-send-throughput", lambda: accs["call-send-throughput", cls.name].add_run(
+                c["sends"], ipc.sink_seconds(cls, c["sends"], warmup=c["warmup_sends"]))))
+    for bench, job in jobs:
+        if accs[bench, cls.name].error is None:
+            try:
+                job()
+            except BenchFailed as exc:
+                accs[bench, cls.name].fail(str(exc))
+
+
+def _cells() -> dict[tuple[str, str], _Acc]:
+    accs = {}
+    for bench in BENCHES:
+        size = BIG if bench == "call-rtt-4k" else SMALL
+        per_op = 1 if bench == "call-send-throughput" else 2   # a SEND; a request + response
+        accs[bench, NK] = _Acc(bench, NK, size=size, processes=3)
+        accs[bench, HOSTED] = _Acc(bench, HOSTED, size=size, processes=2)
+        for cls in PEERS:
+            processes, crossings = SHAPE[cls.name]
+            accs[bench, cls.name] = _Acc(bench, cls.name, size=size, messages_per_op=per_op,
+                                         crossings_per_op=crossings * per_op // 2,
+                                         processes=processes)
+    return accs
+
+
+def run(quick: bool) -> list[Row]:
+    c, rounds = counts(quick), ROUNDS_QUICK if quick else ROUNDS
+    progress(f"   {rounds} rounds; each boots a kernel whose init calls an echo server "
+             f"process, then the same server hosted in the kernel ({c['rtt']} calls, "
+             f"{c['sends']} sends each), then measures the peers")
+    accs = _cells()
+    for i in range(rounds):
+        if not all(accs[b, p].error for b in BENCHES for p in (NK, HOSTED)):
+            try:
+                nk = boot_and_measure(quick)
+            except (RuntimeError, OSError, ValueError) as exc:
+                nk = {NK: {"error": str(exc)[:400]}, HOSTED: {"error": str(exc)[:400]}}
+            for peer in (NK, HOSTED):
+                _add_nanokernel(accs, peer, nk.get(peer, {"error": "no result"}))
+        for cls in PEERS:
+            _add_peer(accs, cls, c)
+        rtts = "  ".join(f"{peer} {accs['call-rtt', peer].round_values[-1]:g}"
+                         for peer in (NK, HOSTED, *(cls.name for cls in PEERS))
+                         if accs["call-rtt", peer].error is None)
+        progress(f"   round {i + 1}/{rounds}: call-rtt p50 µs  {rtts}")
+    rows = [acc.row() for acc in accs.values()]
+    for row in rows:
+        if not row.error:
+            progress(f"  {row.bench:<22} {row.peer:<17} {row.summary()}")
+    return rows
+
+
+def summary(rows: list[Row]) -> list[str]:
+    """The routed call against a direct pipe and a pipe relay, from this run's rows."""
+    def find(bench: str, peer: str) -> Row | None:
+        return next((r for r in rows if r.bench == bench and r.peer == peer and not r.error),
+                    None)
+
+    lines = []
+    call, pipe = find("call-rtt", NK), find("call-rtt", "os.pipe")
+    relay, hosted = find("call-rtt", "os.pipe-relay"), find("call-rtt", HOSTED)
+    if call and pipe and relay:
+        lines.append(f"a routed call costs {call.p50_us / pipe.p50_us:.2f}x a direct pipe round "
+                     f"trip and {call.p50_us / relay.p50_us:.2f}x a pipe relay through a third "
+                     f"process (p50 {call.p50_us:.1f} µs vs {pipe.p50_us:.1f} and "
+                     f"{relay.p50_us:.1f} µs)")
+    if hosted and pipe:
+        lines.append(f"a call to the same server hosted in the kernel costs "
+                     f"{hosted.p50_us / pipe.p50_us:.2f}x a direct pipe round trip "
+                     f"(p50 {hosted.p50_us:.1f} µs)")
+    sends, pipe_sends = find("call-send-throughput", NK), find("call-send-throughput", "os.pipe")
+    if sends and pipe_sends:
+        lines.append(f"one-way SENDs through the router: {sends.ops_per_s:,.0f}/s = "
+                     f"{sends.ops_per_s / pipe_sends.ops_per_s:.2f}x a pipe's (the server "
+                     f"unpacks and dispatches each SEND; the pipe's reader only counts bytes)")
+    for r in rows:
+        spread = r.extra.get("round_p50_us") or []
+        if r.bench == "call-rtt" and not r.error and spread and max(spread) > 1.5 * min(spread):
+            lines.append(f"note: {r.peer} call-rtt p50 ranged {min(spread):.1f}-"
+                         f"{max(spread):.1f} µs over the rounds (which processes shared a CPU)")
+    return lines
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 4 and sys.argv[1] == "init":
+        init_main(sys.argv[2], sys.argv[3] == "1")
+    else:
+        print("usage: nanokernel bench call [--quick] [--json]", file=sys.stderr)
+        sys.exit(2)
