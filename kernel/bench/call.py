@@ -36,9 +36,10 @@ Where the scheduler runs the processes decides much of a round trip's cost on a
 small machine: on 2 vCPUs a pipe round trip takes ~6 µs while both ends share a CPU
 and ~45 µs once they are on two (it spreads them within ~0.2 s), and a routed call
 moves between ~18, ~25 and ~41 µs as the three processes trade places.  So every
-warm-up lasts at least `warmup_s`, the run is repeated in ROUNDS rounds with fresh
-processes (every peer in every round), p50/p99 are over all rounds' calls, and the
-JSON keeps each round's p50 (round_p50_us) or rate (round_ops_per_s).
+warm-up lasts at least `warmup_s` (past the start-up placement), the run is repeated
+in ROUNDS rounds with fresh processes (every peer in every round), p50/p99 are over
+all rounds' calls, and the JSON keeps each round's p50 (round_p50_us) or rate
+(round_ops_per_s); the summary names the rows whose rounds differed by over 1.5x.
 """
 
 from __future__ import annotations
@@ -76,7 +77,7 @@ PEERS: list[type[Transport]] = [PipeTransport, PipeRelayTransport, SocketpairTra
 SMALL, BIG = 64, 4096
 CALL_TIMEOUT_S = 10.0   # every call the bench init makes gives up after this
 BOOT_LIMIT_S = 120.0    # the whole bench boot; the kernel is killed after that
-ROUNDS, ROUNDS_QUICK = 5, 2   # fresh processes each round, every peer in every round
+ROUNDS, ROUNDS_QUICK = 8, 2   # fresh processes each round, every peer in every round
 
 # What each peer's exchange involves, for the rows' extras (the nanokernel's are counted).
 SHAPE = {"os.pipe": (2, 2), "os.pipe-relay": (3, 4), "socketpair": (2, 2), "mp.Pipe": (2, 2)}
@@ -89,8 +90,8 @@ def counts(quick: bool) -> dict:
     if quick:
         return {"rtt": 1_000, "warmup": 200, "rtt4k": 500, "warmup4k": 100, "warmup_s": 0.2,
                 "sends": 20_000, "warmup_sends": 50_000}
-    return {"rtt": 10_000, "warmup": 1_000, "rtt4k": 4_000, "warmup4k": 400, "warmup_s": 0.3,
-            "sends": 100_000, "warmup_sends": 100_000}
+    return {"rtt": 6_000, "warmup": 600, "rtt4k": 2_500, "warmup4k": 250, "warmup_s": 0.2,
+            "sends": 60_000, "warmup_sends": 60_000}
 
 
 # --- inside the bench boot: the init --------------------------------------------------
@@ -350,11 +351,12 @@ def summary(rows: list[Row]) -> list[str]:
         lines.append(f"one-way SENDs through the router: {sends.ops_per_s:,.0f}/s = "
                      f"{sends.ops_per_s / pipe_sends.ops_per_s:.2f}x a pipe's (the server "
                      f"unpacks and dispatches each SEND; the pipe's reader only counts bytes)")
-    for r in rows:
-        spread = r.extra.get("round_p50_us") or []
-        if r.bench == "call-rtt" and not r.error and spread and max(spread) > 1.5 * min(spread):
-            lines.append(f"note: {r.peer} call-rtt p50 ranged {min(spread):.1f}-"
-                         f"{max(spread):.1f} µs over the rounds (which processes shared a CPU)")
+    spreads = [f"{r.peer} {min(v):.0f}-{max(v):.0f}" for r in rows
+               if r.bench == "call-rtt" and not r.error
+               and (v := r.extra.get("round_p50_us")) and max(v) > 1.5 * min(v)]
+    if spreads:
+        lines.append(f"call-rtt p50 of single rounds, µs: {', '.join(spreads)} (it depends on "
+                     f"which processes share a CPU; see round_p50_us in --json)")
     return lines
 
 
