@@ -37,6 +37,7 @@ from libipc.errors import (
     Deadlock,
     InvalidArgument,
     IpcError,
+    MessageTooLarge,
     NoSuchEndpoint,
     PermissionDenied,
     Timeout,
@@ -201,7 +202,9 @@ class Host:
         from libipc.message import unpack
         return unpack(pack(dispatch_syscall(self.k, hosted.proc, body)))
 
-    def _target(self, hosted: HostedServer, dst_ep: int, kind: int) -> Proc:
+    def _target(self, hosted: HostedServer, dst_ep: int, kind: int, size: int) -> Proc:
+        if size > self.k.max_message:   # the limit a process's message meets in the router
+            raise MessageTooLarge(f"message of {size} bytes > limit {self.k.max_message}")
         src, dst = hosted.proc, self.k.resolve(dst_ep)
         if dst is None:
             raise NoSuchEndpoint(f"no process at endpoint {dst_ep}")
@@ -215,7 +218,7 @@ class Host:
         return dst
 
     def call(self, hosted: HostedServer, dst_ep: int, call_id: int, body: bytes) -> None:
-        dst = self._target(hosted, dst_ep, CALL)
+        dst = self._target(hosted, dst_ep, CALL, len(body))
         now = time.monotonic()
         hosted.proc.calls_out[call_id] = (dst.endpoint, now)
         dst.calls_in[(hosted.proc.endpoint, call_id)] = now
@@ -223,7 +226,7 @@ class Host:
         self._deliver(hosted.proc, dst, CALL, call_id, body)
 
     def send(self, hosted: HostedServer, dst_ep: int, body: bytes) -> None:
-        self._deliver(hosted.proc, self._target(hosted, dst_ep, SEND), SEND, 0, body)
+        self._deliver(hosted.proc, self._target(hosted, dst_ep, SEND, len(body)), SEND, 0, body)
 
     def notify(self, hosted: HostedServer, dst_ep: int, bits: int) -> None:
         dst = self.k.resolve(dst_ep)

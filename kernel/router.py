@@ -101,9 +101,8 @@ class Router:
         if kind not in KINDS or h.flags & ~FLAG_NONBLOCK:
             self._discard(src, f"bad kind {kind} or flags {h.flags}")
             return
-        if size > self.k.max_record:
-            self._refuse(src, kind, msg_id, MessageTooLarge(
-                f"message of {size - HEADER_SIZE} bytes > limit {self.k.max_message}"))
+        if size > self.k.max_record and (kind not in (REPLY, ERROR) or dst_ep == KERNEL):
+            self._refuse(src, kind, msg_id, self._too_large(size - HEADER_SIZE))
             return
         if dst_ep == KERNEL:
             self._to_kernel(src, kind, msg_id)
@@ -198,7 +197,10 @@ class Router:
         del dst.calls_out[msg_id]
         t0 = src.calls_in.pop((dst.endpoint, msg_id), outstanding[1])
         latency = (time.monotonic() - t0) * 1e6
-        if dst.hosted is not None:
+        if size > self.k.max_record:   # undeliverable: the caller must not wait forever
+            self._consume(src)
+            self.post_error(dst, src.endpoint, msg_id, self._too_large(size - HEADER_SIZE))
+        elif dst.hosted is not None:
             self._hand_over(src, dst)
         elif dst.pending or not self._forward(src, dst, size):
             self._queue_copy(src, dst)
@@ -221,9 +223,12 @@ class Router:
         self._trace(src, dst, NOTIFY, bits, size)
 
     def _to_kernel(self, src: Proc, kind: int, msg_id: int) -> None:
-        n = lib.nk_msg_get(src.channel.recv.cdata, self._hdr, self._body, self.k.max_record)
-        if n < 0 or kind != CALL:
+        if kind != CALL:
+            self._consume(src)
             return  # only CALLs mean anything to the kernel; the rest is dropped
+        n = lib.nk_msg_get(src.channel.recv.cdata, self._hdr, self._body, self.k.max_record)
+        if n < 0:
+            return
         body = ffi.buffer(self._body, n)[:]
         src.msgs_out += 1
         self.k.ring_crossings += 1
@@ -277,6 +282,10 @@ class Router:
 
     def post(self, dst: Proc, src_ep: int, kind: int, msg_id: int, body: bytes) -> None:
         """A message made by the kernel (reply, error): queue it, deliver when room."""
+        if kind in (REPLY, ERROR) and len(body) > self.k.max_message:
+            # A huge ps, a hosted server's result: the caller gets the error, where an
+            # over-long record would have been taken for a corrupt ring and killed it.
+            kind, body = ERROR, pack(self._too_large(len(body)).to_body())
         if dst.hosted is not None:
             dst.hosted.deliver(Message(src_ep, dst.endpoint, kind, 0, msg_id, body))
             return
@@ -333,6 +342,9 @@ class Router:
         return HEADER_SIZE
 
     # -- refusing ---------------------------------------------------------------------
+    def _too_large(self, size: int) -> MessageTooLarge:
+        return MessageTooLarge(f"message of {size} bytes > limit {self.k.max_message}")
+
     def _refuse(self, src: Proc, kind: int, msg_id: int, exc: IpcError) -> None:
         """Drop the message; a CALL or SEND gets the error back (same id)."""
         self._consume(src)

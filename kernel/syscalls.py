@@ -149,7 +149,7 @@ def dispatch_syscall(k: Kernel, caller: Proc, body: bytes) -> Any:
     op, args = parse_call(unpack(body))
     entry = CALLS.get(op)
     if entry is None:
-        raise NoSuchOp(f"kernel has no call {op!r}")
+        raise NoSuchOp(f"kernel has no call {op!r:.100}")
     handler, privileged = entry
     if privileged and not caller.privileged:
         raise PermissionDenied(f"{op}: {caller.name} is not privileged")

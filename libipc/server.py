@@ -34,6 +34,7 @@ from libipc.errors import (
     Internal,
     InvalidArgument,
     IpcError,
+    MessageTooLarge,
     NoSuchEndpoint,
     NoSuchOp,
     PermissionDenied,
@@ -89,12 +90,23 @@ class Deferred:
     def reply(self, value: Any = None) -> None:
         if not self.done:
             self.done = True
-            self._runtime.reply(self.dst, self.call_id, value)
+            send_reply(self._runtime, self.dst, self.call_id, value)
 
     def error(self, error: IpcError) -> None:
         if not self.done:
             self.done = True
             self._runtime.reply_error(self.dst, self.call_id, error)
+
+
+def send_reply(runtime: Runtime, dst: int, call_id: int, value: Any) -> None:
+    """Reply with ``value``; when it cannot travel (not msgpack, too big) the caller gets
+    that error instead — it must get an answer, and the server must not die of it."""
+    try:
+        runtime.reply(dst, call_id, value)
+    except BadMessage as exc:
+        runtime.reply_error(dst, call_id, Internal(f"the result cannot be sent: {exc.message}"))
+    except MessageTooLarge as exc:
+        runtime.reply_error(dst, call_id, exc)
 
 
 class Context:
@@ -221,7 +233,7 @@ class Server:
             self._answer_error(ctx, Internal(f"{type(exc).__name__}: {exc}"))
             return
         if ctx.is_call and ctx.deferred is None:
-            self.runtime.reply(msg.src, msg.id, result)
+            send_reply(self.runtime, msg.src, msg.id, result)
 
     def _answer_error(self, ctx: Context, exc: IpcError) -> None:
         if ctx.is_call and (ctx.deferred is None or not ctx.deferred.done):
@@ -243,7 +255,7 @@ class Server:
         op_name, args = parse_call(unpack(body))
         handler = self.ops.get(op_name)
         if handler is None:
-            raise NoSuchOp(f"{self.name or type(self).__name__} has no op {op_name!r}")
+            raise NoSuchOp(f"{self.name or type(self).__name__} has no op {op_name!r:.100}")
         check_arguments(handler, op_name, args)
         return handler(self, ctx, **args)
 
@@ -257,8 +269,8 @@ def check_arguments(handler: Callable[..., Any], op_name: str, args: dict[str, A
     sig, hints = _signature(handler)
     try:
         sig.bind(None, None, **args)
-    except TypeError as exc:
-        raise InvalidArgument(f"{op_name}: {exc}") from None
+    except TypeError as exc:   # its text may hold a 64 KiB argument name: keep it short
+        raise InvalidArgument(f"{op_name}: {exc!s:.200}") from None
     for name, value in args.items():
         expected = hints.get(name)
         if expected is not None and not _matches(value, expected):

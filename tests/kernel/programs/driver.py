@@ -353,6 +353,49 @@ def s_hosted_panic() -> dict:
     return {"survived": True}
 
 
+# -- hostile input (test_router_fuzz.py, test_hostile.py) ------------------------------
+HOSTILE = str(HERE / "hostile.py")
+
+
+def error_and_size(fn) -> list:
+    """[code, length of the message] of the error ``fn`` raises ([None, 0]: no error)."""
+    try:
+        fn()
+    except IpcError as exc:
+        return [exc.code, len(exc.message)]
+    return [None, 0]
+
+
+def s_bad_replies() -> dict:
+    """Handlers whose results cannot travel: the caller gets an error, the server goes on."""
+    odd = K.spawn(argv=[HOSTILE, "odd"], name="odd", acl=["*"], public=True)["ep"]
+    wait_ready(odd)
+    return bad_replies(odd)
+
+
+def s_bad_replies_hosted() -> dict:
+    """The same handlers in a server hosted in the kernel: no panic, no killed caller."""
+    odd = K.host(module="tests.kernel.programs.hostile", name="odd", acl=["*"],
+                 public=True)["ep"]
+    wait_ready(odd)
+    return bad_replies(odd)
+
+
+def bad_replies(odd: int) -> dict:
+    p = Proxy(odd, timeout=5)
+    return {
+        "unpackable": error_of(lambda: p.unpackable()),
+        "huge_int": error_of(lambda: p.huge_int()),
+        "later_unpackable": error_of(lambda: p.later_unpackable(seconds=0.01)),
+        "over_limit": error_of(lambda: p.big(n=100_000)),     # over 64 KiB, within the ring
+        "over_ring": error_of(lambda: p.big(n=600_000)),      # over the ring's largest record
+        "at_limit": len(p.big(n=60_000)),
+        "long_op": error_and_size(lambda: p.call("\x01" * 65_500)),
+        "long_arg": error_and_size(lambda: p.call("ping", text="x", **{"\x01" * 65_000: 1})),
+        "after": p.ping(text="alive"),
+        "names": sorted(r["name"] for r in K.ps()),
+    }
+
 def main() -> None:
     scenario, out = sys.argv[1], sys.argv[2]
     os.environ["NK_TEST_TMP"] = str(Path(out).parent)
