@@ -8,7 +8,9 @@ server's ``@op`` (missing, unexpected, mistyped → InvalidArgument).
 
 from __future__ import annotations
 
+import os
 import signal
+import stat
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -27,10 +29,13 @@ def do_spawn(k: Kernel, caller: Proc, argv: list, name: str, acl: list | None = 
     """Start a process running ``python argv…``; returns its endpoint and pid."""
     if not name or len(name) > 32:
         raise InvalidArgument("spawn: name must be 1 to 32 characters")
-    proc = k.spawn([str(a) for a in argv], name=name, parent=caller.endpoint,
-                   privileged=privileged, acl=[str(a) for a in acl or ()], public=public,
-                   slot=slot, console=console, restarts=restarts,
-                   env={str(a): str(b) for a, b in (env or {}).items()})
+    try:
+        proc = k.spawn([str(a) for a in argv], name=name, parent=caller.endpoint,
+                       privileged=privileged, acl=[str(a) for a in acl or ()], public=public,
+                       slot=slot, console=console, restarts=restarts,
+                       env={str(a): str(b) for a, b in (env or {}).items()})
+    except ValueError as exc:   # a NUL byte, "=" in a variable's name: the OS refuses them
+        raise InvalidArgument(f"spawn: {exc!s:.200}") from None
     return {"ep": proc.endpoint, "pid": proc.pid}
 
 
@@ -95,14 +100,33 @@ def do_whoami(k: Kernel, caller: Proc, ep: int | None = None) -> dict:
 
 def do_trace(k: Kernel, caller: Proc, on: bool, path: str | None = None) -> dict:
     """Turn message tracing on or off; returns where events go."""
+    if path:   # refused before the tracer lets go of the file it has
+        _check_trace_file(path)
     where = k.tracer.turn(on, Path(path) if path else None)
     if on and where is None:
         raise InvalidArgument("trace: no trace file (boot with --trace FILE or pass path)")
     return {"on": k.tracer.enabled, "path": str(where) if where else None}
 
 
+def _check_trace_file(path: str) -> None:
+    """A plain file we can append to, or InvalidArgument.  Opened without blocking:
+    the kernel's open of a FIFO nobody reads would never return."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NONBLOCK, 0o644)
+    except (OSError, ValueError) as exc:
+        reason = getattr(exc, "strerror", None) or exc
+        raise InvalidArgument(f"trace: cannot write {path!r:.200}: {reason}") from None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise InvalidArgument(f"trace: {path!r:.200} is not a regular file")
+    finally:
+        os.close(fd)
+
+
 def do_halt(k: Kernel, caller: Proc, status: int = 0) -> bool:
     """Stop every process and end the boot with ``status``."""
+    if not 0 <= status <= 255:   # an exit status is one byte: 256 would end the boot with 0
+        raise InvalidArgument(f"halt: status {status} is not 0 to 255")
     k.halt(status, reason=f"halt by {caller.name}")
     return True
 

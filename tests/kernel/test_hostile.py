@@ -40,3 +40,47 @@ class TestServerReplies:
         assert r["long_op"][1] < 1000
         assert "InvalidArgument" == r["long_arg"][0]
         assert r["long_arg"][1] < 1000
+
+
+class TestKernelCalls:
+    def test_bad_arguments_get_clear_errors(self, scenario):
+        r = scenario("kernel_call_args")
+        expected = {
+            "junk_body": "BadMessage", "not_a_call": "BadMessage", "int_keys": "BadMessage",
+            "deep": "BadMessage", "ext_arg": "InvalidArgument", "shadow_arg": "InvalidArgument",
+            "oversized": "MessageTooLarge", "whoami_str": "InvalidArgument",
+            "whoami_bool": "InvalidArgument", "whoami_huge": "NoSuchEndpoint",
+            "kill_kernel": "NoSuchEndpoint", "kill_negative": "NoSuchEndpoint",
+            "kill_signal": "InvalidArgument", "spawn_argv_str": "InvalidArgument",
+            "spawn_argv_empty": "InvalidArgument", "spawn_argv_ints": "InvalidArgument",
+            "spawn_no_file": "InvalidArgument", "spawn_nul_argv": "InvalidArgument",
+            "spawn_nul_name": "InvalidArgument", "spawn_bad_env": "InvalidArgument",
+            "spawn_slot": "InvalidArgument", "host_no_module": "InvalidArgument",
+            "exit_str": "InvalidArgument", "set_acl_kernel": "NoSuchEndpoint",
+        }
+        assert expected == {name: r[name] for name in expected}
+        assert "NoSuchOp" == r["long_op"][0]
+        assert r["long_op"][1] < 1000
+        assert "fine" == r["echo"]
+        assert {"init", "echo"} == set(r["names"])
+
+    def test_trace_to_a_path_it_cannot_write(self, scenario):
+        """InvalidArgument, and the tracer keeps the file it had."""
+        r = scenario("kernel_call_args")
+        assert "InvalidArgument" == r["trace_bad_path"]
+        assert "InvalidArgument" == r["trace_nul_path"]
+        assert {"on": True, "path": f"{r['tmp']}/t1.jsonl"} == r["trace_again"]
+
+    def test_trace_to_a_fifo_is_refused_without_blocking_the_kernel(self, scenario):
+        r = scenario("trace_fifo", timeout=20)
+        assert "InvalidArgument" == r["fifo"]
+        assert "InvalidArgument" == r["dev"]
+        assert r["elapsed"] < 2
+        assert r["tracing"] is False
+
+    def test_halt_status_must_be_an_exit_status(self, scenario):
+        """0..255 only: 256 would end the boot with status 0."""
+        r = scenario("halt_status")
+        assert "InvalidArgument" == r["halt_256"]
+        assert "InvalidArgument" == r["halt_negative"]
+        assert "InvalidArgument" == r["halt_huge"]

@@ -396,6 +396,72 @@ def bad_replies(odd: int) -> dict:
         "names": sorted(r["name"] for r in K.ps()),
     }
 
+def s_kernel_call_args() -> dict:
+    """Kernel calls with wrong, odd or dangerous arguments: each a clear error."""
+    import msgpack
+    echo = spawn_echo()
+    wait_ready(echo)
+    tmp, rt = os.environ["NK_TEST_TMP"], current()
+    call = lambda body: lambda: rt.call_body(0, body, timeout=5)  # noqa: E731
+    r = {
+        "junk_body": error_of(call(b"\xc1\xc1")),
+        "not_a_call": error_of(call(pack([1, {}]))),
+        "int_keys": error_of(call(pack(["ps", {1: 2}]))),
+        "deep": error_of(call(b"\x91" * 3000 + b"\xc0")),
+        "ext_arg": error_of(call(msgpack.packb(["whoami", {"ep": msgpack.ExtType(1, b"x")}]))),
+        "shadow_arg": error_of(lambda: K.whoami(caller=1)),
+        "long_op": error_and_size(lambda: K.call("\x01" * 65_500)),
+        "oversized": error_of(lambda: K.whoami(ep="x" * 70_000)),
+        "whoami_str": error_of(lambda: K.whoami(ep="x")),
+        "whoami_bool": error_of(lambda: K.whoami(ep=True)),
+        "whoami_huge": error_of(lambda: K.whoami(ep=2 ** 64 - 1)),
+        "kill_kernel": error_of(lambda: K.kill(ep=0)),
+        "kill_negative": error_of(lambda: K.kill(ep=-1)),
+        "kill_signal": error_of(lambda: K.kill(ep=echo, signal_name="HUP")),
+        "spawn_argv_str": error_of(lambda: K.spawn(argv=SERVERS, name="x")),
+        "spawn_argv_empty": error_of(lambda: K.spawn(argv=[], name="x")),
+        "spawn_argv_ints": error_of(lambda: K.spawn(argv=[1, 2], name="x")),
+        "spawn_no_file": error_of(lambda: K.spawn(argv=["/nonexistent/x.py"], name="x")),
+        "spawn_nul_argv": error_of(lambda: K.spawn(argv=["-m", "x\0y"], name="x")),
+        "spawn_nul_name": error_of(lambda: K.spawn(argv=[SERVERS, "echo"], name="a\0b")),
+        "spawn_bad_env": error_of(lambda: K.spawn(argv=[SERVERS, "echo"], name="x",
+                                                  env={"A=B": "1"})),
+        "spawn_slot": error_of(lambda: K.spawn(argv=[SERVERS, "echo"], name="x", slot=99)),
+        "host_no_module": error_of(lambda: K.host(module="no_such_module_xyz", name="h")),
+        "exit_str": error_of(lambda: K.exit(status="x")),
+        "set_acl_kernel": error_of(lambda: K.set_acl(ep=0, acl=[])),
+        "trace_on": K.trace(on=True, path=f"{tmp}/t1.jsonl"),
+        "trace_off": K.trace(on=False),
+        "trace_bad_path": error_of(lambda: K.trace(on=True, path="/proc/nonexistent/t")),
+        "trace_nul_path": error_of(lambda: K.trace(on=True, path="a\0b")),
+    }
+    try:
+        r["trace_again"] = K.trace(on=True)   # the good file still
+    except IpcError as exc:
+        r["trace_again"] = exc.code
+    K.trace(on=False)
+    r["tmp"] = tmp
+    r["echo"] = Proxy(echo).ping(text="fine")
+    r["names"] = sorted(row["name"] for row in K.ps())
+    return r
+
+
+def s_trace_fifo() -> dict:
+    """Tracing into a FIFO nobody reads: refused, where opening it would hang the kernel."""
+    fifo = os.environ["NK_TEST_TMP"] + "/fifo"
+    os.mkfifo(fifo)
+    t0 = time.monotonic()
+    return {"fifo": error_of(lambda: kernel(timeout=5).trace(on=True, path=fifo)),
+            "dev": error_of(lambda: K.trace(on=True, path="/dev/null")),
+            "elapsed": time.monotonic() - t0, "tracing": K.stats()["tracing"]}
+
+
+def s_halt_status() -> dict:
+    """An exit status is one byte; anything else would end the boot with another."""
+    return {"halt_256": error_of(lambda: K.halt(status=256)),
+            "halt_negative": error_of(lambda: K.halt(status=-1)),
+            "halt_huge": error_of(lambda: K.halt(status=2 ** 63 - 1))}
+
 def main() -> None:
     scenario, out = sys.argv[1], sys.argv[2]
     os.environ["NK_TEST_TMP"] = str(Path(out).parent)
