@@ -52,6 +52,9 @@ class Kernel:
         self.max_record = max_message + HEADER_SIZE
         self.max_calls = max_calls
         self.ring_capacity = ring_capacity or _ring_capacity_for(self.max_record)
+        # Undelivered messages the kernel holds for one process before it stops
+        # taking that process's own messages (router.backlogged).
+        self.max_pending = 4 * self.ring_capacity
         self.log_fd = log_fd
         self.log_path = log_path
         self.log = structlog.get_logger().bind(proc="kernel")
@@ -174,6 +177,7 @@ class Kernel:
                 callee.calls_in.pop((proc.endpoint, call_id), None)
         proc.calls_out.clear()
         proc.pending.clear()
+        proc.pending_bytes = 0
         proc.notify_bits.clear()
         for other in self.slots.values():
             if other.blocked_on is proc:
@@ -266,7 +270,7 @@ class Kernel:
 
     def _pass(self) -> None:
         live = [p for p in self.slots.values() if p.alive and p.hosted is None]
-        readers = [p for p in live if p.blocked_on is None]
+        readers = [p for p in live if p.blocked_on is None and not self.router.backlogged(p)]
         writers = [p for p in live if p.pending]
         coalescing = any(p.notify_bits for p in live)
         writers += [p.blocked_on for p in live if p.blocked_on is not None]
@@ -306,7 +310,9 @@ class Kernel:
 
     def _unblock_if_room(self, proc: Proc) -> None:
         dst = proc.blocked_on
-        if not dst.alive or (not dst.has_mail()
+        # Pending messages go first; held notification bits do not hold a sender back
+        # (they wait for an empty ring: waiting for them here spins while room is there).
+        if not dst.alive or (not dst.pending
                              and lib.nk_ring_writable(dst.channel.send.cdata, proc.blocked_len)):
             proc.blocked_on = None
             self.router.drain(proc)

@@ -41,6 +41,7 @@ class Proc:
     calls_in: dict[tuple[int, int], float] = field(default_factory=dict)
     # messages the kernel holds for this process until its ring has room
     pending: deque[tuple[Any, bytes]] = field(default_factory=deque)
+    pending_bytes: int = 0           # … their size, headers included (bounded: max_pending)
     notify_bits: dict[int, int] = field(default_factory=dict)   # src -> coalesced bits
     exits: list[dict[str, Any]] = field(default_factory=list)   # for the `wait` call
     watcher: bool = False            # told of every exit, not only its children's

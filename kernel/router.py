@@ -38,6 +38,7 @@ from kernel.endpoint import KERNEL
 from kernel.proc import Proc
 from libipc.errors import (
     Deadlock,
+    InvalidArgument,
     IpcError,
     MessageTooLarge,
     NoSuchEndpoint,
@@ -82,7 +83,7 @@ class Router:
     def drain(self, proc: Proc) -> None:
         """Route up to BATCH messages from ``proc``'s ring."""
         for _ in range(BATCH):
-            if not proc.alive or proc.blocked_on is not None:
+            if not proc.alive or proc.blocked_on is not None or self.backlogged(proc):
                 return
             n = lib.nk_msg_peek(proc.channel.recv.cdata, self._hdr)
             if n == lib.NK_ERR_EMPTY:
@@ -120,7 +121,7 @@ class Router:
     def _call_or_send(self, src: Proc, dst_ep: int, kind: int, msg_id: int, size: int) -> None:
         dst = self.k.resolve(dst_ep)
         try:
-            self._check_call(src, dst, dst_ep, kind)
+            self._check_call(src, dst, dst_ep, kind, msg_id)
         except IpcError as exc:
             self._refuse(src, kind, msg_id, exc)
             return
@@ -158,13 +159,16 @@ class Router:
             dst.msgs_in += n
             dst.bytes_in += size
 
-    def _check_call(self, src: Proc, dst: Proc | None, dst_ep: int, kind: int) -> None:
+    def _check_call(self, src: Proc, dst: Proc | None, dst_ep: int, kind: int,
+                    msg_id: int) -> None:
         if dst is None or not dst.alive:
             raise NoSuchEndpoint(f"no process at endpoint {dst_ep}")
         if not self.k.allowed(src, dst):
             raise PermissionDenied(f"{src.name} may not call {dst.name}")
         if kind != CALL:
             return
+        if msg_id in src.calls_out:   # else the first callee would serve a call nobody tracks
+            raise InvalidArgument(f"call id {msg_id} is already outstanding")
         if len(src.calls_out) >= self.k.max_calls:
             raise TooManyCalls(f"{src.name} has {len(src.calls_out)} calls outstanding")
         if self.closes_cycle(src, dst):
@@ -278,6 +282,7 @@ class Router:
             return
         h = self._hdr
         dst.pending.append(((src.endpoint, h.kind, h.flags, h.id), ffi.buffer(self._body, n)[:]))
+        dst.pending_bytes += HEADER_SIZE + n
         self._count(src, dst, HEADER_SIZE + n, crossings=1)   # the put is counted in flush
 
     def post(self, dst: Proc, src_ep: int, kind: int, msg_id: int, body: bytes) -> None:
@@ -295,6 +300,7 @@ class Router:
             dst.msgs_in += 1
             dst.bytes_in += HEADER_SIZE + len(body)
         dst.pending.append(((src_ep, kind, 0, msg_id), body))
+        dst.pending_bytes += HEADER_SIZE + len(body)
         self.flush(dst)
 
     def post_error(self, dst: Proc, src_ep: int, msg_id: int, exc: IpcError) -> None:
@@ -321,6 +327,7 @@ class Router:
             if rc == lib.NK_ERR_FULL:
                 return
             dst.pending.popleft()
+            dst.pending_bytes -= HEADER_SIZE + len(body)
             self.k.ring_crossings += 1
             if rc < 0:
                 self.k.ring_corrupt(dst)
@@ -334,6 +341,12 @@ class Router:
             if rc == lib.NK_ERR_FULL:
                 return
             del dst.notify_bits[src_ep]
+
+    def backlogged(self, proc: Proc) -> bool:
+        """Has ``proc`` left so much undelivered (replies to its kernel calls, refusals)
+        that the kernel stops taking its messages until it reads?  Bounds the kernel's
+        memory against a process that sends without ever reading."""
+        return proc.pending_bytes > self.k.max_pending
 
     def pending_len(self, dst: Proc) -> int:
         """Bytes the next pending delivery to ``dst`` needs (for the writer wait)."""

@@ -84,3 +84,31 @@ class TestKernelCalls:
         assert "InvalidArgument" == r["halt_256"]
         assert "InvalidArgument" == r["halt_negative"]
         assert "InvalidArgument" == r["halt_huge"]
+
+
+class TestRouter:
+    def test_a_call_id_already_outstanding_is_refused(self, scenario):
+        """Reusing the id of a call still outstanding would leave the first callee
+        serving a call nobody tracks."""
+        r = scenario("duplicate_call_id")
+        assert "InvalidArgument" == r["dup"]
+        assert {"a": 1, "b": 0} == {n: r["serving_before"][n] for n in ("a", "b")}
+        assert {"a": 0, "b": 0} == {n: r["serving_after"][n] for n in ("a", "b")}
+        assert "ok" == r["after"]
+
+    def test_a_held_notification_does_not_make_the_kernel_spin(self, scenario):
+        """Receiver reads a little and stops; a sender waits for room; a notification is
+        held: the kernel must sleep, not poll the room it already saw."""
+        r = scenario("held_notify_busy_loop")
+        assert r["kernel_cpu"] < 0.3
+        assert {"sleeper", "flooder"} <= set(r["names"])
+
+    def test_a_process_that_never_reads_is_held_back_and_loses_nothing(self, scenario):
+        """Kernel calls without reading a reply: the kernel stops taking them once the
+        undelivered replies reach a bound; when the process reads, every reply is there."""
+        r = scenario("deaf")
+        deaf = r["deaf"]
+        assert 0 == r["status"]
+        assert deaf["longest_full"] > 0.5
+        assert deaf["put"] == deaf["replies"]
+        assert r["calls"] > 10

@@ -462,6 +462,69 @@ def s_halt_status() -> dict:
             "halt_negative": error_of(lambda: K.halt(status=-1)),
             "halt_huge": error_of(lambda: K.halt(status=2 ** 63 - 1))}
 
+def s_duplicate_call_id() -> dict:
+    """A second CALL reusing an id still outstanding is refused; the books stay right."""
+    from libipc.errors import error_from_body
+    from libipc.message import CANCEL, ERROR, unpack
+    a, b = spawn_echo("a"), spawn_echo("b")
+    wait_ready(a)
+    wait_ready(b)
+    rt = current()
+    rt.transport.send(a, CALL, 7, pack(["never", {}]))
+    rt.transport.send(b, CALL, 7, pack(["never", {}]))
+    dup = None
+    deadline = time.monotonic() + 1
+    while dup is None and time.monotonic() < deadline:
+        msg = rt.transport.recv(0.1)
+        if msg is not None and msg.kind == ERROR and msg.id == 7:
+            dup = error_from_body(unpack(msg.body)).code
+    serving_before = {row["name"]: row["serving"] for row in K.ps()}
+    rt.transport.send(a, CANCEL, 7)
+    return {"dup": dup, "serving_before": serving_before,
+            "serving_after": {row["name"]: row["serving"] for row in K.ps()},
+            "after": Proxy(a).ping(text="ok")}
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def s_held_notify_busy_loop() -> dict:
+    """A receiver that reads a little, never all: a held notification must not make
+    the kernel spin while a sender waits for room there."""
+    sleeper = K.spawn(argv=[HOSTILE, "sleeper", 0.6, 20], name="sleeper", acl=[])["ep"]
+    rt = current()
+    rt.notify(sleeper, 1)                  # delivered: the ring was empty
+    flooder, _ = spawn_client("flood", sleeper, 30.0, name="flooder")
+    time.sleep(0.3)                        # the flooder fills the ring and waits for room
+    rt.notify(sleeper, 2)                  # held: the ring is not empty
+    time.sleep(0.7)                        # the sleeper has read 20 messages: room
+    kernel_pid = os.getppid()
+    c0, t0 = cpu_seconds(kernel_pid), time.monotonic()
+    time.sleep(1.0)
+    used = cpu_seconds(kernel_pid) - c0
+    return {"kernel_cpu": used / (time.monotonic() - t0),
+            "names": sorted(row["name"] for row in K.ps())}
+
+
+def s_deaf() -> dict:
+    """A process that floods kernel calls and never reads its ring: the kernel stops
+    taking its messages (bounded memory), and it loses no reply once it reads."""
+    echo = spawn_echo()
+    wait_ready(echo)
+    out = f"{os.environ['NK_TEST_TMP']}/deaf.json"
+    deaf = K.spawn(argv=[HOSTILE, "deaf", out, 2.0], name="deaf", acl=[])["ep"]
+    p, calls = Proxy(echo, timeout=5), 0
+    while deaf not in EXITED:
+        p.ping(text="x")
+        calls += 1
+        for rec in K.wait():
+            EXITED[rec["ep"]] = rec
+        time.sleep(0.005)
+    return {"deaf": json.loads(Path(out).read_text()), "status": EXITED[deaf]["status"],
+            "calls": calls}
+
 def main() -> None:
     scenario, out = sys.argv[1], sys.argv[2]
     os.environ["NK_TEST_TMP"] = str(Path(out).parent)
