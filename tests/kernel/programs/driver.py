@@ -525,6 +525,57 @@ def s_deaf() -> dict:
     return {"deaf": json.loads(Path(out).read_text()), "status": EXITED[deaf]["status"],
             "calls": calls}
 
+def log_lines(event: str) -> list[dict]:
+    """The kernel log's JSON lines for ``event``."""
+    lines = Path(os.environ["NK_LOG"]).read_text().splitlines()
+    return [json.loads(line) for line in lines if f'"{event}"' in line]
+
+
+def stale_endpoint() -> int:
+    """The endpoint of a process that has exited."""
+    ep = spawn_echo("gone")
+    wait_ready(ep)
+    K.kill(ep=ep)
+    wait_exit(ep)
+    return ep
+
+
+def s_fuzz() -> dict:
+    """A hostile process puts random records on its ring while we keep calling echo."""
+    seed = int(os.environ.get("NK_FUZZ_SEED", "1234"))
+    count = int(os.environ.get("NK_FUZZ_COUNT", "3000"))
+    corrupt_at = int(os.environ.get("NK_FUZZ_CORRUPT_AT", "-1"))
+    echo = spawn_echo("echo")
+    wait_ready(echo)
+    echo_pid = [r["pid"] for r in K.ps() if r["ep"] == echo][0]
+    stale = stale_endpoint()
+    out = f"{os.environ['NK_TEST_TMP']}/hostile.json"
+    hostile = K.spawn(argv=[HOSTILE, "fuzz", out, seed, count, echo, current().endpoint, stale,
+                            corrupt_at], name="hostile", acl=["echo"])["ep"]
+    p, calls, wrong, slowest = Proxy(echo, timeout=10), 0, 0, 0.0
+    deadline = time.monotonic() + float(os.environ.get("NK_FUZZ_DEADLINE", "60"))
+    while hostile not in EXITED:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"the fuzzer did not finish {count} records")
+        t0 = time.monotonic()
+        wrong += p.ping(text=f"call {calls}") != f"call {calls}"
+        slowest = max(slowest, time.monotonic() - t0)
+        calls += 1
+        for rec in K.wait():
+            EXITED[rec["ep"]] = rec
+    K.trace(on=False)   # the fuzzer may have turned tracing on
+    rows = {r["name"]: r for r in K.ps()}
+    return {
+        "calls": calls, "wrong": wrong, "slowest": slowest,
+        "hostile_status": EXITED[hostile]["status"],
+        "hostile": json.loads(Path(out).read_text()) if Path(out).exists() else None,
+        "corrupt_kills": [e.get("name") for e in log_lines("ring_corrupt")],
+        "syscall_crashed": len(log_lines("syscall_crashed")),
+        "echo_after": Proxy(echo, timeout=10).ping(text="still here"),
+        "echo_same_pid": rows["echo"]["pid"] == echo_pid,
+        "stats": K.stats(), "names": sorted(rows),
+    }
+
 def main() -> None:
     scenario, out = sys.argv[1], sys.argv[2]
     os.environ["NK_TEST_TMP"] = str(Path(out).parent)
