@@ -109,6 +109,6 @@ class TestRouter:
         r = scenario("deaf")
         deaf = r["deaf"]
         assert 0 == r["status"]
-        assert deaf["longest_full"] > 0.5
+        assert deaf["longest_full"] >= 1.0   # else it flooded for 10 s, never held back
         assert deaf["put"] == deaf["replies"]
         assert r["calls"] > 10

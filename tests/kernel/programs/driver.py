@@ -514,7 +514,7 @@ def s_deaf() -> dict:
     echo = spawn_echo()
     wait_ready(echo)
     out = f"{os.environ['NK_TEST_TMP']}/deaf.json"
-    deaf = K.spawn(argv=[HOSTILE, "deaf", out, 2.0], name="deaf", acl=[])["ep"]
+    deaf = K.spawn(argv=[HOSTILE, "deaf", out, 10.0], name="deaf", acl=[])["ep"]
     p, calls = Proxy(echo, timeout=5), 0
     while deaf not in EXITED:
         p.ping(text="x")

@@ -5,7 +5,8 @@
                                           put COUNT random records on our own "up" ring;
                                           after CORRUPT_AT of them (-1: never) scribble on
                                           its head index (the kernel must kill us)
-    deaf OUT SECONDS                      flood kernel calls, never read the replies
+    deaf OUT SECONDS                      flood kernel calls, never read the replies (until
+                                          the ring stayed full 1 s, or SECONDS passed)
     sleeper DELAY N                       read N messages after DELAY s, then never again
 
 Every record goes through the C API (``nk_ring_put``), so the header is whatever
@@ -223,7 +224,8 @@ def fuzz(out: str, seed: int, count: int, echo: int, init: int, stale: int,
 
 # -- a process that never reads --------------------------------------------------
 def deaf(out: str, seconds: float) -> None:
-    """Put kernel calls as fast as the ring takes them, without reading a reply."""
+    """Put kernel calls as fast as the ring takes them, without reading a reply, until the
+    kernel has not taken one for a second (or ``seconds`` passed); then read them all."""
     rt = current()
     up = rt.transport.channel.up.cdata
     body = msgpack.packb(["whoami", {}])
@@ -231,7 +233,7 @@ def deaf(out: str, seconds: float) -> None:
     put = full_since = 0
     longest_full = 0.0
     end = time.monotonic() + seconds
-    while time.monotonic() < end:
+    while time.monotonic() < end and longest_full < 1.0:
         rc = lib.nk_ring_put(up, rec, len(rec))
         now = time.monotonic()
         if rc == lib.NK_OK:
