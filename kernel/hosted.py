@@ -170,12 +170,17 @@ class Host:
         self._timers: list[tuple[float, int, Timer, HostedServer]] = []
         self._seq = itertools.count()
         self._posted: SimpleQueue[tuple[HostedServer, Callable[[], None]]] = SimpleQueue()
+        self._held: list[tuple[HostedServer, Callable[[], None]]] = []   # taken, not yet run
 
     # -- hosting ------------------------------------------------------------------
     def host(self, module: str, name: str, *, parent: int, acl: list[str], public: bool,
              privileged: bool, args: list[str], slot: int | None = None) -> Proc:
         cls = find_server_class(module, name)
-        server = cls(*args) if args else cls()
+        try:
+            server = cls(*args) if args else cls()
+        except BaseException as exc:   # a constructor's SystemExit must not end the kernel
+            raise InvalidArgument(f"host: {module}.{cls.__name__}(): "
+                                  f"{type(exc).__name__}: {exc}") from None
         proc = self.k.add_hosted_proc(name, parent=parent, acl=acl, public=public,
                                       privileged=privileged, argv=["-m", module, *args],
                                       slot=slot)
@@ -286,33 +291,45 @@ class Host:
         return timer
 
     def next_deadline_ns(self) -> int | None:
-        """Nanoseconds until the next timer, for the loop's wait; None when none."""
-        if not self._timers:
+        """Nanoseconds until the next timer a server can run now; None when none.
+        (A busy server's timers wait for it; its reply wakes the loop anyway.)"""
+        ready = [deadline for deadline, _, timer, hosted in self._timers
+                 if not hosted.busy and not timer.cancelled]
+        if not ready:
             return None
-        return max(0, int((self._timers[0][0] - time.monotonic()) * 1e9))
+        return max(0, int((min(ready) - time.monotonic()) * 1e9))
 
     def run_ready(self) -> None:
         """Posted work, due timers, queued messages — for every server not busy."""
-        held = []
-        while True:
-            try:
-                hosted, fn = self._posted.get_nowait()
-            except Empty:
-                break
-            if hosted.busy:
-                held.append((hosted, fn))
-            else:
-                hosted.run(fn)
-        for item in held:
-            self._posted.put(item)
+        self._take_posted()
+        for hosted, fn in self._runnable(self._held):
+            hosted.run(fn)
         now = time.monotonic()
-        while self._timers and self._timers[0][0] <= now and not self._timers[0][3].busy:
-            _, _, timer, hosted = heapq.heappop(self._timers)
-            if not timer.cancelled:
-                hosted.run(timer.fn)
+        due = [item for item in self._timers if item[0] <= now and not item[3].busy]
+        for item in due:
+            self._timers.remove(item)
+            if not item[2].cancelled:
+                item[3].run(item[2].fn)
+        heapq.heapify(self._timers)
         for hosted in list(self.servers):
             hosted.run_inbox()
 
+    def _take_posted(self) -> None:
+        while True:
+            try:
+                self._held.append(self._posted.get_nowait())
+            except Empty:
+                return
+
+    def _runnable(self, held: list) -> list:
+        """Take the posted jobs whose server is free; the others stay held."""
+        free = [item for item in held if not item[0].busy]
+        held[:] = [item for item in held if item[0].busy]
+        return free
+
     def has_work(self) -> bool:
+        """Work the loop can do without waiting (a busy server's jobs do not count:
+        otherwise its own nested wait would spin)."""
+        self._take_posted()
         return any(h.inbox and not h.busy and h.started for h in self.servers) \
-            or not self._posted.empty()
+            or any(not hosted.busy for hosted, _ in self._held)

@@ -585,7 +585,9 @@ def main() -> None:
         import traceback
         result = {"driver_error": f"{type(exc).__name__}: {exc}",
                   "traceback": traceback.format_exc()}
-    Path(out).write_text(json.dumps(result))
+    tmp = Path(f"{out}.tmp")   # whole or not at all: a test may read it at once
+    tmp.write_text(json.dumps(result))
+    os.replace(tmp, out)
     if scenario != "orphans":
         K.halt(status=0)
     time.sleep(60)   # the halt SIGTERMs us
