@@ -10,6 +10,12 @@ call-send-throughput  one-way messages, one per call: N SENDs of ``count(text=<6
                       chars>)``, the server counts them; then one CALL that returns
                       the count (it is served after the last SEND).  ops/s = N / (first
                       send .. answer).  The peers: the ring bench's sink (transports.py).
+call-throughput       one-way SENDs batched where the API allows: the sender puts them
+                      with ``send_many``, the router forwards runs in one C call, a sink
+                      (call_sink.py) takes them with ``Port.recv_many`` and counts, and
+                      NOTIFYs init when it has N.  Peers: the same N 64-byte messages,
+                      BATCH per write where the transport can (pipes, sockets), one per
+                      call where it cannot (multiprocessing.Pipe, multiprocessing.Queue).
 
 Peers:
 
@@ -61,6 +67,7 @@ from kernel.bench.stats import Row, failed_row, latency_row, percentile, through
 from kernel.bench.transports import (
     BenchFailed,
     MpPipeTransport,
+    MpQueueTransport,
     PipeRelayTransport,
     PipeTransport,
     SocketpairTransport,
@@ -70,7 +77,8 @@ from kernel.procfs import boot_pids
 
 TITLE = ("one IPC call routed by the kernel vs os.pipe (direct and through a relay "
          "process), socketpair, multiprocessing.Pipe")
-BENCHES = ("call-rtt", "call-rtt-4k", "call-send-throughput")
+BENCHES = ("call-rtt", "call-rtt-4k", "call-send-throughput", "call-throughput")
+BATCH = 256   # messages per send call on the batched throughput path
 NK, HOSTED = "nanokernel", "nanokernel-hosted"
 PEERS: list[type[Transport]] = [PipeTransport, PipeRelayTransport, SocketpairTransport,
                                 MpPipeTransport]
@@ -80,7 +88,11 @@ BOOT_LIMIT_S = 120.0    # the whole bench boot; the kernel is killed after that
 ROUNDS, ROUNDS_QUICK = 8, 2   # fresh processes each round, every peer in every round
 
 # What each peer's exchange involves, for the rows' extras (the nanokernel's are counted).
-SHAPE = {"os.pipe": (2, 2), "os.pipe-relay": (3, 4), "socketpair": (2, 2), "mp.Pipe": (2, 2)}
+SHAPE = {"os.pipe": (2, 2), "os.pipe-relay": (3, 4), "socketpair": (2, 2), "mp.Pipe": (2, 2),
+         "mp.Queue": (2, 2)}
+# The batched throughput row's peers: the relay is not a sink; mp.Queue is the target's yardstick.
+TPUT_PEERS: list[type[Transport]] = [PipeTransport, SocketpairTransport, MpPipeTransport,
+                                     MpQueueTransport]
 
 
 def counts(quick: bool) -> dict:
@@ -89,9 +101,9 @@ def counts(quick: bool) -> dict:
     share a CPU and ~45 µs once they are spread over two, which it does within ~0.2 s)."""
     if quick:
         return {"rtt": 1_000, "warmup": 200, "rtt4k": 500, "warmup4k": 100, "warmup_s": 0.2,
-                "sends": 20_000, "warmup_sends": 50_000}
+                "sends": 20_000, "warmup_sends": 50_000, "tput": 100 * BATCH}
     return {"rtt": 6_000, "warmup": 600, "rtt4k": 2_500, "warmup4k": 250, "warmup_s": 0.2,
-            "sends": 60_000, "warmup_sends": 60_000}
+            "sends": 60_000, "warmup_sends": 60_000, "tput": 1_000 * BATCH}
 
 
 # --- inside the bench boot: the init --------------------------------------------------
@@ -163,6 +175,43 @@ def measure_target(k, ep: int, c: dict[str, int]) -> dict:
     }
 
 
+def _wait_notify(rt, src: int, bit: int) -> None:
+    """Wait for a NOTIFY with ``bit`` from ``src`` (the sink's "ready" or "done")."""
+    from libipc.message import NOTIFY
+    deadline = time.monotonic() + CALL_TIMEOUT_S * 3
+    while True:
+        msg = rt.transport.recv(1.0)
+        if msg is not None and msg.kind == NOTIFY and msg.src == src and msg.id & bit:
+            return
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"no notification {bit:#x} from the sink")
+
+
+def _timed_batches(k, n: int) -> dict:
+    """``n`` SENDs with send_many to a batch sink; seconds until it says it has them."""
+    from kernel.bench.call_sink import DONE, READY
+    from libipc.message import SEND, pack
+    from libipc.runtime import current
+    rt = current()
+    ep = k.spawn(argv=["-m", "kernel.bench.call_sink", str(n)], name="sink", acl=[])["ep"]
+    body = pack(["count", {"text": "s" * SMALL}])
+    bodies = [body] * BATCH
+    _wait_notify(rt, ep, READY)   # the sink is attached: time only the messages
+    m0, c0 = _routed(k)
+    gc.disable()
+    try:
+        t0 = time.perf_counter()
+        for _ in range(n // BATCH):
+            rt.transport.send_many(ep, SEND, bodies, 0, CALL_TIMEOUT_S)
+        _wait_notify(rt, ep, DONE)
+        seconds = time.perf_counter() - t0
+    finally:
+        gc.enable()
+    m1, c1 = _routed(k)
+    k.kill(ep=ep)
+    return {"n": n - n % BATCH, "seconds": seconds, "messages": m1 - m0, "crossings": c1 - c0}
+
+
 def init_main(out: str, quick: bool) -> None:
     """The bench boot's init: measure a server process, then the same server hosted."""
     from libipc import kernel
@@ -178,6 +227,10 @@ def init_main(out: str, quick: bool) -> None:
             results[peer] = measure_target(k, start()["ep"], c)
         except Exception as exc:   # a failed peer is an error row, not a lost run
             results[peer] = {"error": f"{type(exc).__name__}: {exc}"[:300]}
+    try:
+        results[NK + "-batch"] = _timed_batches(k, c["tput"])
+    except Exception as exc:
+        results[NK + "-batch"] = {"error": f"{type(exc).__name__}: {exc}"[:300]}
     Path(out).write_text(json.dumps(results))
     k.halt(status=0)
     time.sleep(60)   # the halt SIGTERMs us
@@ -251,10 +304,20 @@ class _Acc:
                               **rounds, round_ops_per_s=self.round_values)
 
 
+def _add_batches(accs: dict, r: dict) -> None:
+    acc = accs["call-throughput", NK]
+    if "error" in r:
+        acc.fail(r["error"])
+        return
+    acc.add_run(r["n"], r["seconds"])
+    _count_into(acc, r["messages"], r["crossings"], r["n"])
+
+
 def _add_nanokernel(accs: dict, peer: str, r: dict) -> None:
     if "error" in r:
         for bench in BENCHES:
-            accs[bench, peer].fail(r["error"])
+            if (bench, peer) in accs:
+                accs[bench, peer].fail(r["error"])
         return
     for bench, key in (("call-rtt", "rtt"), ("call-rtt-4k", "rtt4k")):
         m, acc = r[key], accs[bench, peer]
@@ -278,7 +341,13 @@ def _add_peer(accs: dict, cls: type[Transport], c: dict) -> None:
                 ipc.rtt_samples(cls, c["rtt4k"], c["warmup4k"], BIG, c["warmup_s"]))),
             ("call-send-throughput", lambda: accs["call-send-throughput", cls.name].add_run(
                 c["sends"], ipc.sink_seconds(cls, c["sends"], warmup=c["warmup_sends"]))))
+    if cls in TPUT_PEERS:
+        batch = BATCH if cls.batches else 1
+        jobs += (("call-throughput", lambda: accs["call-throughput", cls.name].add_run(
+            c["tput"], ipc.sink_seconds(cls, c["tput"], batch=batch))),)
     for bench, job in jobs:
+        if (bench, cls.name) not in accs:
+            continue
         if accs[bench, cls.name].error is None:
             try:
                 job()
@@ -288,7 +357,7 @@ def _add_peer(accs: dict, cls: type[Transport], c: dict) -> None:
 
 def _cells() -> dict[tuple[str, str], _Acc]:
     accs = {}
-    for bench in BENCHES:
+    for bench in BENCHES[:-1]:
         size = BIG if bench == "call-rtt-4k" else SMALL
         per_op = 1 if bench == "call-send-throughput" else 2   # a SEND; a request + response
         accs[bench, NK] = _Acc(bench, NK, size=size, processes=3)
@@ -298,6 +367,14 @@ def _cells() -> dict[tuple[str, str], _Acc]:
             accs[bench, cls.name] = _Acc(bench, cls.name, size=size, messages_per_op=per_op,
                                          crossings_per_op=crossings * per_op // 2,
                                          processes=processes)
+    accs["call-throughput", NK] = _Acc("call-throughput", NK, size=SMALL, processes=3,
+                                       batch=BATCH)
+    for cls in TPUT_PEERS:
+        processes, crossings = SHAPE[cls.name]
+        accs["call-throughput", cls.name] = _Acc(
+            "call-throughput", cls.name, size=SMALL, messages_per_op=1,
+            crossings_per_op=crossings // 2, processes=processes,
+            batch=BATCH if cls.batches else 1)
     return accs
 
 
@@ -308,14 +385,15 @@ def run(quick: bool) -> list[Row]:
              f"{c['sends']} sends each), then measures the peers")
     accs = _cells()
     for i in range(rounds):
-        if not all(accs[b, p].error for b in BENCHES for p in (NK, HOSTED)):
+        if not all(acc.error for (_, p), acc in accs.items() if p in (NK, HOSTED)):
             try:
                 nk = boot_and_measure(quick)
             except (RuntimeError, OSError, ValueError) as exc:
                 nk = {NK: {"error": str(exc)[:400]}, HOSTED: {"error": str(exc)[:400]}}
             for peer in (NK, HOSTED):
                 _add_nanokernel(accs, peer, nk.get(peer, {"error": "no result"}))
-        for cls in PEERS:
+            _add_batches(accs, nk.get(NK + "-batch", nk.get(NK, {"error": "no result"})))
+        for cls in dict.fromkeys([*PEERS, *TPUT_PEERS]):
             _add_peer(accs, cls, c)
         rtts = "  ".join(f"{peer} {accs['call-rtt', peer].round_values[-1]:g}"
                          for peer in (NK, HOSTED, *(cls.name for cls in PEERS))
@@ -351,6 +429,18 @@ def summary(rows: list[Row]) -> list[str]:
         lines.append(f"one-way SENDs through the router: {sends.ops_per_s:,.0f}/s = "
                      f"{sends.ops_per_s / pipe_sends.ops_per_s:.2f}x a pipe's (the server "
                      f"unpacks and dispatches each SEND; the pipe's reader only counts bytes)")
+    batched, queue = find("call-throughput", NK), find("call-throughput", "mp.Queue")
+    if batched and queue:
+        lines.append(f"batched SENDs through the router: {batched.ops_per_s:,.0f}/s = "
+                     f"{batched.ops_per_s / queue.ops_per_s:.1f}x multiprocessing.Queue's")
+    if call and pipe:
+        ratio = call.p50_us / pipe.p50_us
+        lines.append(f"target  call-rtt p50 <= 1.0x os.pipe's: {ratio:.2f}x "
+                     f"({'met' if ratio <= 1.0 else 'not met'})")
+    if batched and queue:
+        ratio = batched.ops_per_s / queue.ops_per_s
+        lines.append(f"target  call-throughput >= 3x mp.Queue's: {ratio:.1f}x "
+                     f"({'met' if ratio >= 3 else 'not met'})")
     spreads = [f"{r.peer} {min(v):.0f}-{max(v):.0f}" for r in rows
                if r.bench == "call-rtt" and not r.error
                and (v := r.extra.get("round_p50_us")) and max(v) > 1.5 * min(v)]

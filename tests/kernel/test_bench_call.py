@@ -22,6 +22,7 @@ from kernel.bench.transports import PipeRelayTransport
 
 BENCHES = ["call-rtt", "call-rtt-4k", "call-send-throughput"]
 PEERS = ["nanokernel", "nanokernel-hosted", "os.pipe", "os.pipe-relay", "socketpair", "mp.Pipe"]
+TPUT_PEERS = ["nanokernel", "os.pipe", "socketpair", "mp.Pipe", "mp.Queue"]
 
 
 @pytest.fixture(scope="module")
@@ -36,12 +37,23 @@ def rows() -> list[dict]:
 class TestOutput:
     def test_every_bench_and_peer_is_there(self, rows):
         """One JSON object per (bench, peer), benches in order, peers in order, no errors."""
-        assert [(b, p) for b in BENCHES for p in PEERS] == [(r["bench"], r["peer"]) for r in rows]
+        expected = [(b, p) for b in BENCHES for p in PEERS]
+        expected += [("call-throughput", p) for p in TPUT_PEERS]
+        assert expected == [(r["bench"], r["peer"]) for r in rows]
         assert [] == [r for r in rows if "error" in r]
+
+    def test_batched_throughput_rows(self, rows):
+        """call-throughput: a rate for each peer; the router's batches are one message
+        per SEND and two ring crossings each."""
+        by = {r["peer"]: r for r in rows if r["bench"] == "call-throughput"}
+        assert all(r["ops_per_s"] > 0 for r in by.values())
+        assert 1 == by["nanokernel"]["messages_per_op"]
+        assert 2 == by["nanokernel"]["crossings_per_op"]
+        assert 256 == by["nanokernel"]["batch"]
 
     def test_round_trip_rows_have_percentiles_and_a_rate(self, rows):
         """call-rtt and call-rtt-4k rows: 0 < p50 <= p99, ops/s > 0, the payload size."""
-        for r in (r for r in rows if r["bench"] != "call-send-throughput"):
+        for r in (r for r in rows if r["bench"] in ("call-rtt", "call-rtt-4k")):
             assert {"bench", "peer", "p50_us", "p99_us", "ops_per_s"} <= r.keys()
             assert 0 < r["p50_us"] <= r["p99_us"], r
             assert r["ops_per_s"] > 0, r
@@ -91,9 +103,10 @@ class TestNoHang:
 
         monkeypatch.setattr(call, "boot_and_measure", broken)
         monkeypatch.setattr(call, "PEERS", [])
+        monkeypatch.setattr(call, "TPUT_PEERS", [])
         rows = call.run(quick=True)
-        assert [(b, p) for b in BENCHES for p in ("nanokernel", "nanokernel-hosted")] == \
-            [(r.bench, r.peer) for r in rows]
+        assert [(b, p) for b in BENCHES for p in ("nanokernel", "nanokernel-hosted")] + \
+            [("call-throughput", "nanokernel")] == [(r.bench, r.peer) for r in rows]
         assert all("exited 1" in r.error for r in rows)
         assert 1 == len(boots)
 
