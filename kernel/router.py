@@ -129,12 +129,18 @@ class Router:
         if dst.hosted is not None:
             self._hand_over(src, dst)
         elif dst.pending or not self._forward(src, dst, size):
-            if kind == SEND and self._hdr.flags & FLAG_NONBLOCK:
+            if kind == CALL:
+                # A call never stalls its caller's ring — its CANCEL after a timeout, its
+                # calls to others must get through: it waits in the callee's queue
+                # (TooManyCalls bounds how many a caller can have there).
+                self._queue_copy(src, dst)
+            elif self._hdr.flags & FLAG_NONBLOCK:
                 self._refuse(src, kind, msg_id, WouldBlock(f"{dst.name}'s ring is full"))
+                return
             else:
-                src.blocked_on = dst   # back-pressure: leave it in the sender's ring
+                src.blocked_on = dst   # SEND back-pressure: leave it in the sender's ring
                 src.blocked_len = size
-            return
+                return
         now = time.monotonic()
         if kind == CALL:
             src.calls_out[msg_id] = (dst.endpoint, now)
@@ -217,6 +223,16 @@ class Router:
             callee = self.k.procs.get(call[0])
             if callee is not None:
                 callee.calls_in.pop((src.endpoint, msg_id), None)
+                self._unqueue_call(callee, src.endpoint, msg_id)
+
+    @staticmethod
+    def _unqueue_call(callee: Proc, caller_ep: int, msg_id: int) -> None:
+        """A cancelled call still waiting in the callee's queue is not delivered at all."""
+        for i, ((src_ep, kind, _, pending_id), body) in enumerate(callee.pending):
+            if (src_ep, kind, pending_id) == (caller_ep, CALL, msg_id):
+                del callee.pending[i]
+                callee.pending_bytes -= HEADER_SIZE + len(body)
+                return
 
     def _notify(self, src: Proc, dst_ep: int, bits: int, size: int) -> None:
         self._consume(src)

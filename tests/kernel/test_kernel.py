@@ -107,6 +107,15 @@ class TestKernelRules:
         assert "error:Deadlock" == r["cycle"]
         assert "Deadlock" == r["self"]
 
+    def test_a_call_to_a_full_callee_does_not_stall_the_caller(self, scenario):
+        """The stuck call times out and the next call, to someone else, goes through at
+        once — not after the full callee wakes up (3 s later)."""
+        r = scenario("call_never_blocks_ring")
+        assert ["WouldBlock"] == r["full"]
+        assert "Timeout" == r["timeout"]
+        assert "through" == r["answer"]
+        assert r["elapsed"] < 2.0
+
     def test_outstanding_call_limit(self, scenario):
         r = scenario("too_many_calls")
         assert "TooManyCalls" == r["code"]

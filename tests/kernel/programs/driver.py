@@ -576,6 +576,28 @@ def s_fuzz() -> dict:
         "stats": K.stats(), "names": sorted(rows),
     }
 
+def s_call_never_blocks_ring() -> dict:
+    """A callee whose ring is full must not stall the caller's other traffic."""
+    slow, quick = spawn_echo("slow"), spawn_echo("quick")
+    wait_ready(slow)
+    wait_ready(quick)
+    rt = current()
+    Proxy(slow).send("block", seconds=3.0)   # slow stops reading for 3 s
+    time.sleep(0.05)
+    refused = []
+    for size in (8000, 1000, 100, 1):         # fill slow's ring to the last byte
+        for _ in range(1000):
+            rt.send(slow, "count", {"text": "z" * size}, nonblock=True)
+            refused = drain_errors_until_kernel_reply(rt)
+            if refused:
+                break
+    t0 = time.monotonic()
+    timeout = error_of(lambda: Proxy(slow).with_timeout(0.3).ping(text="stuck"))
+    answer = Proxy(quick).ping(text="through")
+    return {"full": refused[:1], "timeout": timeout, "answer": answer,
+            "elapsed": time.monotonic() - t0}
+
+
 def main() -> None:
     scenario, out = sys.argv[1], sys.argv[2]
     os.environ["NK_TEST_TMP"] = str(Path(out).parent)
