@@ -93,7 +93,9 @@ def build_parser() -> argparse.ArgumentParser:
     bench = sub.add_parser("bench", help="measure workloads next to their peers",
                            description="Run benchmarks; each row is compared with its peers "
                                        "(os.pipe, socketpair, multiprocessing) in the same run.")
-    bench.add_argument("names", nargs="*", metavar="NAME", help="benchmarks to run (default: all)")
+    from kernel.bench.main import BENCHES  # names only: the modules load when they run
+    bench.add_argument("names", nargs="*", metavar="NAME",
+                       help=f"benchmarks to run: {', '.join(BENCHES)} (default: all)")
     bench.add_argument("--quick", action="store_true", help="fewer iterations (for CI)")
     bench.add_argument("--json", action="store_true", help="one JSON object per row")
     bench.set_defaults(func=_bench)
