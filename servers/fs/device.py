@@ -86,7 +86,22 @@ def check_write_data(where: str, data: object, block_size: int) -> int:
     return size // block_size
 
 
-class DiskImage:
+class Geometry:
+    """A device's fixed shape: ``block_size`` and ``nblocks``, set when it is opened."""
+
+    _block_size: int
+    _nblocks: int
+
+    @property
+    def block_size(self) -> int:
+        return self._block_size
+
+    @property
+    def nblocks(self) -> int:
+        return self._nblocks
+
+
+class DiskImage(Geometry):
     """A disk-image file as a BlockDevice (pread/pwrite, bounds-checked)."""
 
     def __init__(self, path: str | os.PathLike[str], *, readonly: bool = False,
@@ -147,14 +162,6 @@ class DiskImage:
             os.close(fd)
         return cls(path, block_size=block_size)
 
-    @property
-    def block_size(self) -> int:
-        return self._block_size
-
-    @property
-    def nblocks(self) -> int:
-        return self._nblocks
-
     def read(self, block: int, count: int = 1) -> bytes:
         check_transfer(f"{self.path}: read", block, count, self._nblocks)
         size = count * self._block_size
@@ -194,7 +201,7 @@ class DiskImage:
         return f"DiskImage({str(self.path)!r}, nblocks={self._nblocks})"
 
 
-class RamDisk:
+class RamDisk(Geometry):
     """A BlockDevice in memory: a throwaway disk (`--ramdisk`) and fast tests."""
 
     def __init__(self, nblocks: int, *, block_size: int = BSIZE) -> None:
@@ -203,14 +210,6 @@ class RamDisk:
         self._block_size = block_size
         self._nblocks = nblocks
         self.data = bytearray(nblocks * block_size)
-
-    @property
-    def block_size(self) -> int:
-        return self._block_size
-
-    @property
-    def nblocks(self) -> int:
-        return self._nblocks
 
     def read(self, block: int, count: int = 1) -> bytes:
         check_transfer("ramdisk: read", block, count, self._nblocks)

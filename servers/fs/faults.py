@@ -19,14 +19,10 @@ class SimulatedCrash(Exception):
     """The simulated machine stopped; nothing more reaches the disk."""
 
 
-class CrashingDevice:
-    """Passes `writes_left` writes to `inner`, then crashes (see module doc)."""
+class Wrapper:
+    """A device in front of ``inner``, with its shape."""
 
-    def __init__(self, inner: BlockDevice, writes_left: int, *, tear: bool = False) -> None:
-        self.inner = inner
-        self.writes_left = writes_left
-        self.tear = tear
-        self.crashed = False
+    inner: BlockDevice
 
     @property
     def block_size(self) -> int:
@@ -35,6 +31,16 @@ class CrashingDevice:
     @property
     def nblocks(self) -> int:
         return self.inner.nblocks
+
+
+class CrashingDevice(Wrapper):
+    """Passes `writes_left` writes to `inner`, then crashes (see module doc)."""
+
+    def __init__(self, inner: BlockDevice, writes_left: int, *, tear: bool = False) -> None:
+        self.inner = inner
+        self.writes_left = writes_left
+        self.tear = tear
+        self.crashed = False
 
     def read(self, block: int, count: int = 1) -> bytes:
         return self.inner.read(block, count)
@@ -56,21 +62,13 @@ class CrashingDevice:
         self.inner.flush()
 
 
-class CountingDevice:
+class CountingDevice(Wrapper):
     """Passes everything to `inner`, counting calls and blocks."""
 
     def __init__(self, inner: BlockDevice) -> None:
         self.inner = inner
         self.reads = self.writes = self.flushes = 0
         self.blocks_read = self.blocks_written = 0
-
-    @property
-    def block_size(self) -> int:
-        return self.inner.block_size
-
-    @property
-    def nblocks(self) -> int:
-        return self.inner.nblocks
 
     def read(self, block: int, count: int = 1) -> bytes:
         self.reads += 1

@@ -22,12 +22,12 @@ from typing import Any
 
 from libipc import InvalidArgument, Proxy, ServerDied, lookup
 
-from .device import check_transfer, check_write_data
+from .device import Geometry, check_transfer, check_write_data
 
 DEFAULT_MAX_BLOCKS = 15   # 15 * 4 KiB + framing fits a 64 KiB message body
 
 
-class IpcBlockDevice:
+class IpcBlockDevice(Geometry):
     """The block server as a BlockDevice (see servers/fs/device.py)."""
 
     def __init__(self, proxy: Proxy | None = None) -> None:
@@ -41,14 +41,6 @@ class IpcBlockDevice:
         except (KeyError, TypeError, ValueError, AttributeError):
             raise InvalidArgument(f"block: info() gave a malformed answer: {info!r:.80}") from None
         self.reads = self.writes = self.flushes = 0
-
-    @property
-    def block_size(self) -> int:
-        return self._block_size
-
-    @property
-    def nblocks(self) -> int:
-        return self._nblocks
 
     def read(self, block: int, count: int = 1) -> bytes:
         check_transfer("block read", block, count, self._nblocks)
