@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from libipc.errors import InvalidArgument, NoSuchEndpoint, NoSuchOp, PermissionDenied
-from libipc.message import parse_call, unpack
+from libipc.message import NOTIFY_EXIT, parse_call, unpack
 from libipc.server import check_arguments
 
 if TYPE_CHECKING:
@@ -131,9 +131,15 @@ def do_halt(k: Kernel, caller: Proc, status: int = 0) -> bool:
     return True
 
 
+WAIT_BATCH = 200   # exit records per reply: well under the message limit
+
+
 def do_wait(k: Kernel, caller: Proc) -> list:
-    """Exit records of the caller's children (and of all, for watchers); clears them."""
-    records, caller.exits = caller.exits, []
+    """Exit records of the caller's children (and of all, for watchers), oldest first;
+    at most WAIT_BATCH per call — if more are left, another NOTIFY_EXIT says so."""
+    records, caller.exits = caller.exits[:WAIT_BATCH], caller.exits[WAIT_BATCH:]
+    if caller.exits:
+        k.router.post_notify(caller, 0, NOTIFY_EXIT)
     return records
 
 
