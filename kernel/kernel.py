@@ -22,6 +22,7 @@ import time
 import traceback
 from pathlib import Path
 from queue import Empty, SimpleQueue
+from typing import Any
 
 import structlog
 from libipc._nkffi import ffi, lib
@@ -78,6 +79,7 @@ class Kernel:
         self.started = time.monotonic()
         self._rotate = 0
         self._ready = ffi.new("uint32_t[]", ep.MAX_SLOTS)
+        self._arrays: dict[str, tuple[tuple[int, ...], Any]] = {}   # see _ring_array
 
     # -- process table ------------------------------------------------------------
     def spawn(self, argv: list[str], *, name: str, parent: int, privileged: bool = False,
@@ -271,12 +273,12 @@ class Kernel:
     def _pass(self) -> None:
         live = [p for p in self.slots.values() if p.alive and p.hosted is None]
         readers = [p for p in live if p.blocked_on is None and not self.router.backlogged(p)]
-        writers = [p for p in live if p.pending]
+        writers = list(dict.fromkeys([p for p in live if p.pending]
+                                     + [p.blocked_on for p in live if p.blocked_on is not None]))
         coalescing = any(p.notify_bits for p in live)
-        writers += [p.blocked_on for p in live if p.blocked_on is not None]
         seen = lib.nk_bell_read(self.bell)
-        rd = ffi.new("nk_ring *[]", [p.channel.recv.cdata for p in readers] or 1)
-        wr = ffi.new("nk_ring *[]", [p.channel.send.cdata for p in writers] or 1)
+        rd = self._ring_array("rd", readers)
+        wr = self._ring_array("wr", writers)
         wlen = ffi.new("uint32_t[]", [self._need(p, live) for p in writers] or 1)
         # Held notifications wait for their receiver to drain its ring: look again soon.
         timeout = 50_000_000 if self.halter is not None else 5_000_000 if coalescing else -1
@@ -300,6 +302,17 @@ class Kernel:
                 self.router.flush(proc)
             if proc.blocked_on is not None:
                 self._unblock_if_room(proc)
+
+    def _ring_array(self, which: str, procs: list[Proc]):
+        """The C array of rings to wait on, rebuilt only when the set changes (the loop
+        runs on every wake-up; the set of processes seldom changes)."""
+        key = tuple(p.endpoint for p in procs)
+        cached = self._arrays.get(which)
+        if cached is None or cached[0] != key:
+            side = "recv" if which == "rd" else "send"
+            rings = [getattr(p.channel, side).cdata for p in procs] or 1
+            cached = self._arrays[which] = (key, ffi.new("nk_ring *[]", rings))
+        return cached[1]
 
     def _need(self, proc: Proc, live: list[Proc]) -> int:
         need = self.router.pending_len(proc) if proc.pending else 0
