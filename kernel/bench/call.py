@@ -63,7 +63,7 @@ from pathlib import Path
 
 from kernel.bench import ipc
 from kernel.bench.report import progress
-from kernel.bench.stats import Row, failed_row, latency_row, percentile, throughput_row
+from kernel.bench.stats import Row, failed_row, find_row, latency_row, percentile, throughput_row
 from kernel.bench.transports import (
     BenchFailed,
     MpPipeTransport,
@@ -409,8 +409,7 @@ def run(quick: bool) -> list[Row]:
 def summary(rows: list[Row]) -> list[str]:
     """The routed call against a direct pipe and a pipe relay, from this run's rows."""
     def find(bench: str, peer: str) -> Row | None:
-        return next((r for r in rows if r.bench == bench and r.peer == peer and not r.error),
-                    None)
+        return find_row(rows, bench, peer)
 
     lines = []
     call, pipe = find("call-rtt", NK), find("call-rtt", "os.pipe")

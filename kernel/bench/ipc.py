@@ -22,7 +22,7 @@ import gc
 import time
 
 from kernel.bench.report import progress
-from kernel.bench.stats import Row, failed_row, latency_row, throughput_row
+from kernel.bench.stats import Row, failed_row, find_row, latency_row, throughput_row
 from kernel.bench.transports import ACK, ALL, MSG_SIZE, STOP, BenchFailed, Transport
 
 TITLE = "shared-memory ring vs os.pipe, socketpair, multiprocessing.Pipe/Queue"
@@ -168,8 +168,7 @@ def run(quick: bool) -> list[Row]:
 def summary(rows: list[Row]) -> list[str]:
     """The issue's two targets, checked against this run's rows."""
     def find(bench: str, peer: str) -> Row | None:
-        return next((r for r in rows if r.bench == bench and r.peer == peer and not r.error),
-                    None)
+        return find_row(rows, bench, peer)
 
     lines = []
     ring, pipe = find("ring-rtt", "nanokernel"), find("ring-rtt", "os.pipe")

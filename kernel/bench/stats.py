@@ -69,3 +69,8 @@ def throughput_row(bench: str, peer: str, count: int, seconds: float, **extra) -
 def failed_row(bench: str, peer: str, error: str) -> Row:
     """A row for a measurement that did not finish; every number is null."""
     return Row(bench, peer, extra={"error": error})
+
+
+def find_row(rows: list[Row], bench: str, peer: str) -> Row | None:
+    """The measured (not failed) row of ``bench`` by ``peer``, if the run has one."""
+    return next((r for r in rows if r.bench == bench and r.peer == peer and not r.error), None)

@@ -20,7 +20,6 @@ import multiprocessing
 import os
 import signal
 import struct
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +29,7 @@ from libipc._nkffi import ffi, lib
 
 from libipc.channel import Channel
 from libipc.ring import Ring
+from tests.conftest import wait_until
 
 SMALL_CAPACITY = 4096   # data bytes per ring: max record 2040, wraps come quickly
 
@@ -149,12 +149,5 @@ def proc_cpu_seconds(pid: int) -> float:
 
 
 def wait_for(predicate: Callable[[], object], timeout: float, what: str) -> object:
-    """Poll ``predicate`` until truthy; fail the test at the deadline."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(0.005)
+    """Poll ``predicate`` until truthy (every 5 ms); fail the test at the deadline."""
+    return wait_until(predicate, timeout, interval=0.005, what=what)
