@@ -90,7 +90,6 @@ class Runtime:
         self._timers: list[tuple[float, int, Timer]] = []
         self._seq = itertools.count()
         self._owner = threading.get_ident()
-        self.calls_made = 0
         self._signals = 0
 
     # -- client face ------------------------------------------------------------
@@ -102,7 +101,6 @@ class Runtime:
     def call_body(self, dst: int, body: bytes, timeout: float | None = None) -> Any:
         """Like ``call`` with an already-packed body (tests use it to send junk)."""
         call_id = next(self._ids)
-        self.calls_made += 1
         self.transport.send(dst, CALL, call_id, body)
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
@@ -245,12 +243,3 @@ def running_as(runtime: Any) -> Iterator[None]:
     finally:
         _hosted.reset(token)
 
-
-def install(runtime: Runtime) -> None:
-    """Make ``runtime`` this process's (the kernel does this for hosted servers)."""
-    global _current
-    _current = runtime
-
-
-# Kinds a server loop can receive.
-INCOMING = (CALL, SEND, NOTIFY)
