@@ -39,6 +39,7 @@ import queue
 import signal
 import sys
 import threading
+import time
 from collections import deque
 from pathlib import Path
 
@@ -252,6 +253,50 @@ def _save_history(path: Path) -> None:
         pass
 
 
+class CtrlC:
+    """Ctrl-C as KeyboardInterrupt in the main thread's readline — never lost.
+
+    Python runs a signal's handler between bytecodes, and readline only looks
+    for one when its select() is interrupted.  A SIGINT landing while readline
+    is busy with the previous key is therefore only seen at the next key press.
+    The C-level handler still writes the signal number to a wakeup fd at once;
+    a watcher thread reads it and, while the interrupt has not been handled,
+    pokes the main thread with SIGUSR2 (a no-op handler): that interrupts its
+    select(), and Python then runs the SIGINT handler waiting there.  Only real
+    SIGINTs raise, so a poke can never cancel a second line."""
+
+    POKE = signal.SIGUSR2
+    RETRY_S = 0.05
+
+    def __init__(self) -> None:
+        self.handled = 0   # SIGINTs the main thread has turned into KeyboardInterrupt
+        self._rfd, self._wfd = os.pipe()
+        os.set_blocking(self._wfd, False)
+
+    def install(self) -> None:
+        signal.signal(signal.SIGINT, self._on_sigint)
+        signal.signal(self.POKE, lambda *_: None)
+        signal.set_wakeup_fd(self._wfd, warn_on_full_buffer=False)
+        threading.Thread(target=self._watch, name="console-ctrl-c", daemon=True).start()
+
+    def _on_sigint(self, signum, frame) -> None:
+        self.handled += 1
+        raise KeyboardInterrupt
+
+    def _watch(self) -> None:
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, self.POKE})
+        main, arrived = threading.main_thread().ident, 0
+        while data := os.read(self._rfd, 64):
+            arrived += data.count(signal.SIGINT)
+            for _ in range(20):   # give up after a second: the main thread is elsewhere
+                if self.handled >= arrived:
+                    break
+                time.sleep(self.RETRY_S)
+                if self.handled < arrived:
+                    signal.pthread_kill(main, self.POKE)
+            arrived = max(arrived, self.handled)
+
+
 def main() -> None:
     """Serve on a helper thread; read the terminal on the main thread."""
     interactive = os.environ.get("NK_INTERACTIVE") == "1"
@@ -260,6 +305,10 @@ def main() -> None:
     holder: dict[str, Console] = {}
 
     def serve() -> None:
+        # Ctrl-C's SIGINT must reach the main thread, whose readline it interrupts: a
+        # process-directed signal goes to any thread that does not block it, and landing
+        # here it would wait unseen until the next key press.
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
         try:
             runtime = current()   # created here: this thread owns the runtime
             structlog.configure(logger_factory=structlog.PrintLoggerFactory(sys.stderr))
@@ -284,7 +333,10 @@ def main() -> None:
     console.runtime.transport.ring_on_signal(signal.SIGTERM)   # serve_forever stops on it
     # Ctrl-C cancels the line being read.  The kernel ignores SIGINT and we
     # inherited that, so Python's KeyboardInterrupt handler must be put back.
-    signal.signal(signal.SIGINT, signal.default_int_handler if interactive else signal.SIG_IGN)
+    if interactive:
+        CtrlC().install()
+    else:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
     if reads_stdin:
         read_terminal(console, interactive)
     threading.Event().wait()   # EOF or -c: only the server thread has work left
