@@ -1,10 +1,15 @@
-"""Booting: make the per-boot log, start the kernel, start init, run until halt.
+"""Booting: open the per-boot log, start the kernel, start init, run until halt.
 
 The kernel process is the host process the user started (``nanokernel boot``).
 It starts exactly one user process, init, and hands it the boot options
 through the environment (``NK_CONFIG``, ``NK_DISK``, ``NK_COMMANDS``, …);
 everything else — which servers, in which order, with what rights — is
 init's business, read from the boot configuration.
+
+The kernel knows no server by name and no front-end layout: whoever boots it
+says which program init is and where the log goes (``BootOptions.init_argv``,
+``BootOptions.log_path``) — the ``nanokernel`` command (nanokernel/cli.py)
+names ``servers.init`` and a log in the user's state directory.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ from __future__ import annotations
 import os
 import signal
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,8 +31,8 @@ from libipc.process import configure_logging
 
 @dataclass
 class BootOptions:
-    init_argv: list[str] = field(default_factory=lambda: ["-m", "servers.init"])
-    log_path: Path | None = None
+    init_argv: list[str]        # init's argv after the interpreter: ["-m", MODULE] or [FILE.py]
+    log_path: Path              # the per-boot log (appended to; its directory is made)
     trace_path: Path | None = None
     env: dict[str, str] = field(default_factory=dict)   # boot options for init
     max_message: int = DEFAULT_MAX_MESSAGE
@@ -34,22 +40,9 @@ class BootOptions:
     interactive: bool = False   # stdin is a TTY: Ctrl-C belongs to the console
 
 
-def state_dir() -> Path:
-    """``$XDG_STATE_HOME/nanokernel`` (default ``~/.local/state/nanokernel``)."""
-    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
-    return Path(base) / "nanokernel"
-
-
-def default_log_path() -> Path:
-    logs = state_dir() / "logs"
-    logs.mkdir(parents=True, exist_ok=True)
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    return logs / f"boot-{stamp}-{os.getpid()}.log"
-
-
 def run(options: BootOptions) -> int:
     """Boot, run until halt, return the exit status (the last command's, or 128+signal)."""
-    log_path = options.log_path or default_log_path()
+    log_path = options.log_path
     log_path.parent.mkdir(parents=True, exist_ok=True)
     log_file = open(log_path, "a", buffering=1)  # noqa: SIM115 (kept for the whole boot)
     # The kernel binds nothing globally: servers hosted in it log as themselves.
@@ -97,13 +90,26 @@ def _restore_signals(old: dict[int, object]) -> None:
         signal.signal(signum, handler)
 
 
-def main() -> int:
-    """``python -m kernel.boot PROGRAM.py``: boot with your own init (teaching, tests)."""
-    argv = sys.argv[1:]
-    if not argv:
-        print("usage: python -m kernel.boot INIT_PROGRAM.py [ARGS]", file=sys.stderr)
+def main(argv: list[str] | None = None) -> int:
+    """``python -m kernel.boot [--log FILE] PROGRAM.py [ARGS]``: boot with your own init.
+
+    For teaching and tests: PROGRAM (a file, or ``-m MODULE``) is init.  The
+    boot's log goes to FILE; without ``--log``, to a fresh file in the temporary
+    directory (``$TMPDIR/nk-boot-STAMP-PID.log``), whose path the kernel prints
+    if it halts on a panic.  (The user's log directory is the front end's
+    business: ``nanokernel boot``.)"""
+    argv = sys.argv[1:] if argv is None else argv
+    log_path: Path | None = None
+    if argv[:1] == ["--log"] and len(argv) >= 2:
+        log_path, argv = Path(argv[1]).resolve(), argv[2:]
+    if not argv or argv[0].startswith("--"):
+        print("usage: python -m kernel.boot [--log FILE] INIT_PROGRAM.py [ARGS]",
+              file=sys.stderr)
         return 2
-    return run(BootOptions(init_argv=argv))
+    if log_path is None:
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        log_path = Path(tempfile.gettempdir()) / f"nk-boot-{stamp}-{os.getpid()}.log"
+    return run(BootOptions(init_argv=argv, log_path=log_path))
 
 
 if __name__ == "__main__":

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from kernel.procfs import boot_pids
+from nanokernel.procfs import boot_pids
 
-NANOKERNEL = [sys.executable, "-m", "kernel.cli"]
+NANOKERNEL = [sys.executable, "-m", "nanokernel"]
 
 
 @dataclass

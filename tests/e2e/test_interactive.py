@@ -21,7 +21,7 @@ class Terminal:
         pid, fd = pty.fork()
         if pid == 0:   # the child: the pty is its controlling terminal
             os.chdir(REPO)
-            os.execve(sys.executable, [sys.executable, "-m", "kernel.cli", "boot", "--ramdisk",
+            os.execve(sys.executable, [sys.executable, "-m", "nanokernel", "boot", "--ramdisk",
                                        "--log", log], env)
         self.pid, self.fd, self.seen = pid, fd, b""
 

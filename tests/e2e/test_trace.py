@@ -6,7 +6,7 @@ import sys
 
 from tests.e2e.conftest import lines
 
-NANOKERNEL = [sys.executable, "-m", "kernel.cli"]
+NANOKERNEL = [sys.executable, "-m", "nanokernel"]
 
 
 def render(path, fmt):

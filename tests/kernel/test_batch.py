@@ -99,7 +99,8 @@ def test_send_many_through_a_real_kernel(tmp_path, nk_env):
 
     out = tmp_path / "out.json"
     driver = Path(__file__).parent / "programs" / "batchdriver.py"
-    proc = subprocess.Popen([sys.executable, "-m", "kernel.boot", str(driver), str(out)],
+    proc = subprocess.Popen([sys.executable, "-m", "kernel.boot", "--log",
+                             str(tmp_path / "boot.log"), str(driver), str(out)],
                             env=nk_env, text=True, stdin=subprocess.DEVNULL,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     _, err = proc.communicate(timeout=60)

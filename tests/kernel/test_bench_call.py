@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from kernel.bench import call, ipc
-from kernel.bench.stats import Row, failed_row
-from kernel.bench.transports import PipeRelayTransport
+from nanokernel.bench import call, ipc
+from nanokernel.bench.stats import Row, failed_row
+from nanokernel.bench.transports import PipeRelayTransport
 from tests.conftest import wait_until
 
 BENCHES = ["call-rtt", "call-rtt-4k", "call-send-throughput"]
@@ -28,7 +28,7 @@ TPUT_PEERS = ["nanokernel", "os.pipe", "socketpair", "mp.Pipe", "mp.Queue"]
 
 @pytest.fixture(scope="module")
 def rows() -> list[dict]:
-    proc = subprocess.run([sys.executable, "-m", "kernel.cli", "bench", "call", "--quick",
+    proc = subprocess.run([sys.executable, "-m", "nanokernel", "bench", "call", "--quick",
                            "--json"], capture_output=True, text=True, timeout=60,
                           stdin=subprocess.DEVNULL)
     assert 0 == proc.returncode, proc.stderr

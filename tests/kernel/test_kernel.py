@@ -19,7 +19,8 @@ DRIVER = Path(__file__).parent / "programs" / "driver.py"
 
 def run_scenario(name: str, tmp_path: Path, env: dict, timeout: float = 30) -> dict:
     out = tmp_path / "result.json"
-    proc = subprocess.Popen([sys.executable, "-m", "kernel.boot", str(DRIVER), name, str(out)],
+    proc = subprocess.Popen([sys.executable, "-m", "kernel.boot", "--log",
+                             str(tmp_path / "boot.log"), str(DRIVER), name, str(out)],
                             env=env, text=True, stdin=subprocess.DEVNULL,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     stdout, stderr = proc.communicate(timeout=timeout)
@@ -175,7 +176,8 @@ class TestNoOrphans:
     @pytest.mark.parametrize("how", ["SIGTERM", "SIGINT", "SIGKILL"])
     def test_killing_the_kernel_leaves_no_process(self, tmp_path, nk_env, how):
         out = tmp_path / "result.json"
-        proc = subprocess.Popen([sys.executable, "-m", "kernel.boot", str(DRIVER), "orphans",
+        proc = subprocess.Popen([sys.executable, "-m", "kernel.boot", "--log",
+                                 str(tmp_path / "boot.log"), str(DRIVER), "orphans",
                                  str(out)], env=nk_env, stdin=subprocess.DEVNULL,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         wait_until(out.exists, 20, what="the scenario to start its servers")
@@ -204,7 +206,8 @@ class TestHostedServers:
 
     def test_fault_in_a_hosted_server_panics_the_kernel(self, tmp_path, nk_env):
         out = tmp_path / "result.json"
-        proc = subprocess.Popen([sys.executable, "-m", "kernel.boot", str(DRIVER),
+        proc = subprocess.Popen([sys.executable, "-m", "kernel.boot", "--log",
+                                 str(tmp_path / "boot.log"), str(DRIVER),
                                  "hosted_panic", str(out)], env=nk_env, text=True,
                                 stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE)

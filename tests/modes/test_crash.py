@@ -12,12 +12,12 @@ from tests.conftest import isolated_env, run_boot
 
 
 def mkfs(path) -> None:
-    subprocess.run([sys.executable, "-m", "kernel.cli", "mkfs", str(path), "--size", "4M"],
+    subprocess.run([sys.executable, "-m", "nanokernel", "mkfs", str(path), "--size", "4M"],
                    check=True, capture_output=True)
 
 
 def fsck(path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "kernel.cli", "fsck", str(path)],
+    return subprocess.run([sys.executable, "-m", "nanokernel", "fsck", str(path)],
                           capture_output=True, text=True)
 
 

@@ -16,18 +16,18 @@ import time
 
 import pytest
 
-from kernel.bench import ipc
-from kernel.bench.main import run_benches
-from kernel.bench.report import print_table
-from kernel.bench.stats import Row, failed_row
-from kernel.bench.transports import ALL
+from nanokernel.bench import ipc
+from nanokernel.bench.main import run_benches
+from nanokernel.bench.report import print_table
+from nanokernel.bench.stats import Row, failed_row
+from nanokernel.bench.transports import ALL
 
 PEERS = ["nanokernel", "os.pipe", "socketpair", "mp.Pipe", "mp.Queue"]
 
 
 @pytest.fixture(scope="module")
 def quick_json_rows() -> list[dict]:
-    proc = subprocess.run([sys.executable, "-m", "kernel.cli", "bench", "ring", "--quick",
+    proc = subprocess.run([sys.executable, "-m", "nanokernel", "bench", "ring", "--quick",
                            "--json"], capture_output=True, text=True, timeout=90)
     assert 0 == proc.returncode, proc.stderr
     return [json.loads(line) for line in proc.stdout.splitlines()]

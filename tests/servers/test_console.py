@@ -39,7 +39,7 @@ class TestTerminal:
         config = write_config(tmp_path, "console")
         pid, fd = pty.fork()
         if pid == 0:   # the child: the boot, with the pty as its terminal
-            os.execve(sys.executable, [sys.executable, "-m", "kernel.cli", "boot", "--ramdisk",
+            os.execve(sys.executable, [sys.executable, "-m", "nanokernel", "boot", "--ramdisk",
                                        "--config", str(config), "--log",
                                        str(tmp_path / "log.txt")], nk_env)
         seen = bytearray()

@@ -34,10 +34,8 @@ class Session:
     stderr: str
 
 
-def _find_log(state: Path) -> str:
-    logs = sorted((state / "nanokernel" / "logs").glob("boot-*.log"),
-                  key=lambda p: p.stat().st_mtime)
-    return logs[-1].read_text() if logs else ""
+def _read_log(path: Path) -> str:
+    return path.read_text() if path.exists() else ""
 
 
 @pytest.fixture
@@ -49,12 +47,13 @@ def run_session(tmp_path: Path, nk_env: dict[str, str]):
         n = next(counter)
         out = tmp_path / f"result-{n}.json"
         env = dict(nk_env)
-        env["XDG_STATE_HOME"] = str(tmp_path / f"state-{n}")
+        log_path = tmp_path / f"boot-{n}.log"
         if disk is not None:
             env["NK_DISK"] = str(disk)
         else:
             env["NK_RAMDISK"] = str(ramdisk or 8 * 1024 * 1024)
-        argv = [sys.executable, "-m", "kernel.boot", str(HERE / "storage_init.py"),
+        argv = [sys.executable, "-m", "kernel.boot", "--log", str(log_path),
+                str(HERE / "storage_init.py"),
                 str(PROGRAMS / f"{program}.py"), str(out), *args]
         proc = subprocess.Popen(argv, env=env, cwd=REPO, text=True,
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE)
@@ -63,10 +62,10 @@ def run_session(tmp_path: Path, nk_env: dict[str, str]):
         except subprocess.TimeoutExpired:
             proc.kill()
             _, err = proc.communicate()
-            log = _find_log(tmp_path / f"state-{n}")
+            log = _read_log(log_path)
             pytest.fail(f"boot did not finish in {timeout} s\nstderr:\n{err}\nlog:\n{log[-4000:]}")
         wait_until(lambda: not pids_of_boot(proc.pid), 5, what="no orphan processes")
-        log = _find_log(tmp_path / f"state-{n}")
+        log = _read_log(log_path)
         result = json.loads(out.read_text()) if out.exists() else None
         return Session(proc.returncode, log, result, err)
 

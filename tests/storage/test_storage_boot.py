@@ -210,7 +210,7 @@ class TestThroughTheSystem:
         import json
         import subprocess
         import sys
-        proc = subprocess.run([sys.executable, "-m", "kernel.cli", "bench", "fs", "--quick",
+        proc = subprocess.run([sys.executable, "-m", "nanokernel", "bench", "fs", "--quick",
                                "--json"], env=nk_env, capture_output=True, text=True,
                               timeout=100)
         assert 0 == proc.returncode, proc.stderr

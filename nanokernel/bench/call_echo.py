@@ -1,8 +1,8 @@
 """The server of `nanokernel bench call`: answers `ping` at once and counts SENDs.
 
 The bench init runs it twice in one boot: as a process
-(`spawn(argv=["-m", "kernel.bench.call_echo"])`) and hosted inside the kernel
-(`host(module="kernel.bench.call_echo")`) — the same class both ways.
+(`spawn(argv=["-m", "nanokernel.bench.call_echo"])`) and hosted inside the kernel
+(`host(module="nanokernel.bench.call_echo")`) — the same class both ways.
 The bench boot has no naming server, so it does not register a name; the
 init calls it by the endpoint spawn/host returned.
 """

@@ -12,7 +12,7 @@ the OS as ours reach the fs server; open().read() for the whole file).
 
 The nanokernel side boots a real system — kernel, init, naming, block on a
 ramdisk, fs — with a generated boot.toml whose session program is this
-module (`python -m kernel.bench.fs client OUT QUICK`); the client measures
+module (`python -m nanokernel.bench.fs client OUT QUICK`); the client measures
 with lookup("fs") / File, writes its numbers to OUT as JSON and exits,
 which halts the system.  `messages_per_op` is the kernel's messages_routed
 delta over the loop divided by the ops (client↔fs and fs↔block messages,
@@ -31,7 +31,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from kernel.bench.stats import Row, failed_row, percentile
+from nanokernel.bench.stats import Row, failed_row, percentile
 
 TITLE = "file read/write through the fs and block servers vs a host file with open()"
 FILE_SIZE = 1024 * 1024
@@ -57,7 +57,7 @@ public = true
 calls = ["block"]
 
 [servers.bench]
-module = "kernel.bench.fs"
+module = "nanokernel.bench.fs"
 args = ["client", {out}, "{quick}"]
 session = true
 privileged = true
@@ -164,7 +164,7 @@ def boot_and_measure(quick: bool, timeout: float = 300.0) -> dict[str, dict]:
         log = Path(tmp) / "boot.log"
         env = dict(os.environ)
         env.setdefault("XDG_STATE_HOME", tmp)
-        argv = [sys.executable, "-m", "kernel.cli", "boot", "--ramdisk", "--config",
+        argv = [sys.executable, "-m", "nanokernel", "boot", "--ramdisk", "--config",
                 str(config), "--log", str(log)]
         proc = subprocess.run(argv, env=env, stdin=subprocess.DEVNULL, capture_output=True,
                               text=True, timeout=timeout)
@@ -204,7 +204,7 @@ def make_rows(host: dict, nk: dict) -> list[Row]:
 
 
 def run(quick: bool) -> list[Row]:
-    from kernel.bench.report import progress
+    from nanokernel.bench.report import progress
     progress("   host file with open() ...")
     host = measure_host(quick)
     progress("   booting a ramdisk system, measuring through fs ...")

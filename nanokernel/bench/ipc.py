@@ -21,9 +21,9 @@ from __future__ import annotations
 import gc
 import time
 
-from kernel.bench.report import progress
-from kernel.bench.stats import Row, failed_row, find_row, latency_row, throughput_row
-from kernel.bench.transports import ACK, ALL, MSG_SIZE, STOP, BenchFailed, Transport
+from nanokernel.bench.report import progress
+from nanokernel.bench.stats import Row, failed_row, find_row, latency_row, throughput_row
+from nanokernel.bench.transports import ACK, ALL, MSG_SIZE, STOP, BenchFailed, Transport
 
 TITLE = "shared-memory ring vs os.pipe, socketpair, multiprocessing.Pipe/Queue"
 MSG = b"m" * MSG_SIZE

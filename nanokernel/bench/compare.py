@@ -15,8 +15,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from kernel.bench.report import progress
-from kernel.bench.stats import Row, latency_row
+from nanokernel.bench.report import progress
+from nanokernel.bench.stats import Row, latency_row
 
 TITLE = "one workload in microkernel, hybrid and monolithic mode"
 MODES = {"microkernel": [], "hybrid": ["--hybrid"], "monolithic": ["--monolithic"]}
@@ -25,7 +25,7 @@ CLIENT = Path(__file__).with_name("compare_client.py")
 
 def run_mode(mode: str, flags: list[str], n: int, tmp: Path) -> dict:
     out = tmp / f"{mode}.json"
-    cmd = [sys.executable, "-m", "kernel.cli", "boot", "--ramdisk", *flags,
+    cmd = [sys.executable, "-m", "nanokernel", "boot", "--ramdisk", *flags,
            "--log", str(tmp / f"{mode}.log"), "-c", f"run {CLIENT} {out} {n}"]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600,
                           stdin=subprocess.DEVNULL)

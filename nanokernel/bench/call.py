@@ -20,7 +20,7 @@ call-throughput       one-way SENDs batched where the API allows: the sender put
 Peers:
 
 nanokernel         client → kernel → server process and back: the bench boots a real
-                   kernel (`python -m kernel.boot -m kernel.bench.call init ...`) whose
+                   kernel (`python -m kernel.boot -m nanokernel.bench.call init ...`) whose
                    init is this module; init spawns call_echo.py and measures.
 nanokernel-hosted  the same server class hosted inside the kernel process
                    (`kernel().host(...)`): client → kernel, handled there, and back.
@@ -61,10 +61,17 @@ import tempfile
 import time
 from pathlib import Path
 
-from kernel.bench import ipc
-from kernel.bench.report import progress
-from kernel.bench.stats import Row, failed_row, find_row, latency_row, percentile, throughput_row
-from kernel.bench.transports import (
+from nanokernel.bench import ipc
+from nanokernel.bench.report import progress
+from nanokernel.bench.stats import (
+    Row,
+    failed_row,
+    find_row,
+    latency_row,
+    percentile,
+    throughput_row,
+)
+from nanokernel.bench.transports import (
     BenchFailed,
     MpPipeTransport,
     MpQueueTransport,
@@ -73,7 +80,7 @@ from kernel.bench.transports import (
     SocketpairTransport,
     Transport,
 )
-from kernel.procfs import boot_pids
+from nanokernel.procfs import boot_pids
 
 TITLE = ("one IPC call routed by the kernel vs os.pipe (direct and through a relay "
          "process), socketpair, multiprocessing.Pipe")
@@ -189,11 +196,11 @@ def _wait_notify(rt, src: int, bit: int) -> None:
 
 def _timed_batches(k, n: int) -> dict:
     """``n`` SENDs with send_many to a batch sink; seconds until it says it has them."""
-    from kernel.bench.call_sink import DONE, READY
     from libipc.message import SEND, pack
     from libipc.runtime import current
+    from nanokernel.bench.call_sink import DONE, READY
     rt = current()
-    ep = k.spawn(argv=["-m", "kernel.bench.call_sink", str(n)], name="sink", acl=[])["ep"]
+    ep = k.spawn(argv=["-m", "nanokernel.bench.call_sink", str(n)], name="sink", acl=[])["ep"]
     body = pack(["count", {"text": "s" * SMALL}])
     bodies = [body] * BATCH
     _wait_notify(rt, ep, READY)   # the sink is attached: time only the messages
@@ -218,8 +225,8 @@ def init_main(out: str, quick: bool) -> None:
     k = kernel(timeout=CALL_TIMEOUT_S)
     c = counts(quick)
     starts = {
-        NK: lambda: k.spawn(argv=["-m", "kernel.bench.call_echo"], name="echo", acl=["*"]),
-        HOSTED: lambda: k.host(module="kernel.bench.call_echo", name="echo-hosted", acl=["*"]),
+        NK: lambda: k.spawn(argv=["-m", "nanokernel.bench.call_echo"], name="echo", acl=["*"]),
+        HOSTED: lambda: k.host(module="nanokernel.bench.call_echo", name="echo-hosted", acl=["*"]),
     }
     results: dict[str, dict] = {}
     for peer, start in starts.items():
@@ -238,13 +245,14 @@ def init_main(out: str, quick: bool) -> None:
 
 # --- the bench process ------------------------------------------------------------------
 def boot_and_measure(quick: bool, limit_s: float = BOOT_LIMIT_S,
-                     init: tuple[str, ...] = ("-m", "kernel.bench.call", "init")) -> dict:
+                     init: tuple[str, ...] = ("-m", "nanokernel.bench.call", "init")) -> dict:
     """Boot a kernel whose init is ``init_main``; its results, or RuntimeError."""
     with tempfile.TemporaryDirectory(prefix="nk-bench-call-") as tmp:
-        out = Path(tmp) / "result.json"
+        out, log = Path(tmp) / "result.json", Path(tmp) / "boot.log"
         env = {k: v for k, v in os.environ.items() if not k.startswith("NK_")}
-        env["XDG_STATE_HOME"] = tmp   # the boot's log goes here, not into the user's logs
-        argv = [sys.executable, "-m", "kernel.boot", *init, str(out), str(int(quick))]
+        env["XDG_STATE_HOME"] = tmp   # nothing of this boot goes into the user's state
+        argv = [sys.executable, "-m", "kernel.boot", "--log", str(log), *init, str(out),
+                str(int(quick))]
         proc = subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL, text=True,
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         try:
@@ -261,8 +269,7 @@ def boot_and_measure(quick: bool, limit_s: float = BOOT_LIMIT_S,
             proc.communicate()
             status = f"gave no result within {limit_s:g} s (killed)"
         if not out.exists():
-            logs = sorted(Path(tmp).glob("nanokernel/logs/*.log"))
-            tail = logs[-1].read_text()[-600:] if logs else ""
+            tail = log.read_text()[-600:] if log.exists() else ""
             raise RuntimeError(f"bench boot {status} {tail}".strip())
         return json.loads(out.read_text())
 

@@ -1,15 +1,15 @@
 """Dispatch `nanokernel bench NAME ...` to the benchmark modules.
 
-Adding a benchmark: write `kernel/bench/NAME.py` with
+Adding a benchmark: write `nanokernel/bench/NAME.py` with
 
     TITLE = "one line saying what is compared with what"
-    def run(quick: bool) -> list[Row]: ...   # rows from kernel.bench.stats
+    def run(quick: bool) -> list[Row]: ...   # rows from nanokernel.bench.stats
     def summary(rows) -> list[str]: ...      # optional: lines under the table
 
 measuring the nanokernel and its peers in the same run, and add one line to
 BENCHES below.  Modules are imported only when their benchmark runs, so a
 broken or slow-to-import benchmark never affects the others.  Progress goes to
-stderr through kernel.bench.report.progress; results are printed here.
+stderr through nanokernel.bench.report.progress; results are printed here.
 """
 
 from __future__ import annotations
@@ -17,15 +17,15 @@ from __future__ import annotations
 import importlib
 import sys
 
-from kernel.bench.report import print_json, print_table, progress
+from nanokernel.bench.report import print_json, print_table, progress
 
 # name -> module (imported lazily); the module's TITLE and run() do the rest.
 BENCHES: dict[str, str] = {
-    "ring": "kernel.bench.ipc",
-    "fs": "kernel.bench.fs",
-    "boot": "kernel.bench.boot",
-    "compare": "kernel.bench.compare",
-    "call": "kernel.bench.call",
+    "ring": "nanokernel.bench.ipc",
+    "fs": "nanokernel.bench.fs",
+    "boot": "nanokernel.bench.boot",
+    "compare": "nanokernel.bench.compare",
+    "call": "nanokernel.bench.call",
 }
 
 

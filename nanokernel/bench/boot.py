@@ -25,9 +25,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from kernel.bench.report import progress
-from kernel.bench.stats import Row, failed_row, latency_row
-from kernel.procfs import boot_pids, rss_kb
+from nanokernel.bench.report import progress
+from nanokernel.bench.stats import Row, failed_row, latency_row
+from nanokernel.procfs import boot_pids, rss_kb
 
 TITLE = "boot to the first prompt, halt, and RSS of the whole system, vs one python"
 PROMPT = b"$ "
@@ -60,7 +60,7 @@ def one_boot(root: Path, timeout: float = 30.0) -> tuple[float, float, int, int]
     """(seconds to prompt, seconds to halt, RSS in kB, processes) of one boot."""
     t0 = time.monotonic()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "kernel.cli", "boot", "--ramdisk", "--log", str(root / "boot.log")],
+        [sys.executable, "-m", "nanokernel", "boot", "--ramdisk", "--log", str(root / "boot.log")],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
         env=_env(root))
     try:

@@ -7,7 +7,7 @@ call, and the sink takes every waiting message per call (``Port.recv_many``) and
 counts them — like the peers' sinks, which count what they read.  When it has
 ``N`` it tells its parent (init) with a NOTIFY and waits to be stopped.
 
-    python -m kernel.bench.call_sink N
+    python -m nanokernel.bench.call_sink N
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterable
 
-from kernel.bench.stats import Row
+from nanokernel.bench.stats import Row
 
 REFERENCE_PEER = "os.pipe"
 

@@ -1,4 +1,14 @@
-"""The `nanokernel` command: boot, mkfs, fsck, trace, bench."""
+"""The `nanokernel` command: boot, mkfs, fsck, trace, bench.
+
+Each subcommand is a thin wrapper: it parses its options and calls the module
+that does the work (kernel.boot, servers.fs.mkfs/fsck, nanokernel.trace_render,
+nanokernel.bench).  Those modules are imported only when their command runs, so
+``nanokernel --help`` and a broken benchmark never slow or break the others.
+``boot`` is where the system is put together: the boot configuration is checked
+before anything is made, and the kernel is told which program is init
+(``servers.init``) and where the boot's log goes — the kernel names no server.
+``mkfs``, ``fsck`` and ``trace`` parse their own options (and ``--help``).
+"""
 
 from __future__ import annotations
 
@@ -7,11 +17,14 @@ import os
 import sys
 from pathlib import Path
 
+INIT_ARGV = ["-m", "servers.init"]   # the first user process; it starts all the others
+
 
 def _boot(args: argparse.Namespace) -> int:
     from kernel.boot import BootOptions, run
-    from kernel.disk import disk_env
     from libipc.errors import IpcError
+    from nanokernel.disk import disk_env
+    from nanokernel.paths import default_log_path
     from servers.bootconfig import BootConfigError, default_path, load
 
     config_file = Path(args.config).resolve() if args.config else default_path()
@@ -29,10 +42,10 @@ def _boot(args: argparse.Namespace) -> int:
     env["NK_INTERACTIVE"] = "1" if interactive else "0"
     env["NK_MODE"] = args.mode
     trace = Path(args.trace).resolve() if args.trace else None
-    log = Path(args.log).resolve() if args.log else None
+    log = Path(args.log).resolve() if args.log else default_log_path()
     limits = {k: v for k, v in config.limits.items() if k in ("max_message", "max_calls")}
-    return run(BootOptions(log_path=log, trace_path=trace, env=env, interactive=interactive,
-                           **limits))
+    return run(BootOptions(init_argv=list(INIT_ARGV), log_path=log, trace_path=trace, env=env,
+                           interactive=interactive, **limits))
 
 
 def _mkfs(args: argparse.Namespace) -> int:
@@ -46,12 +59,12 @@ def _fsck(args: argparse.Namespace) -> int:
 
 
 def _trace(args: argparse.Namespace) -> int:
-    from kernel.trace_render import main
+    from nanokernel.trace_render import main
     return main(args.rest)
 
 
 def _bench(args: argparse.Namespace) -> int:
-    from kernel.bench.main import run_benches
+    from nanokernel.bench.main import run_benches
     return run_benches(args.names, quick=args.quick, as_json=args.json)
 
 
@@ -84,7 +97,8 @@ def _add_passthrough(sub: argparse._SubParsersAction, name: str, usage: str, fun
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="nanokernel", description=__doc__)
+    parser = argparse.ArgumentParser(prog="nanokernel",
+                                     description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _add_boot(sub)
     _add_passthrough(sub, "mkfs", "create a disk image: mkfs PATH [--size 32M]", _mkfs)
@@ -93,7 +107,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench = sub.add_parser("bench", help="measure workloads next to their peers",
                            description="Run benchmarks; each row is compared with its peers "
                                        "(os.pipe, socketpair, multiprocessing) in the same run.")
-    from kernel.bench.main import BENCHES  # names only: the modules load when they run
+    from nanokernel.bench.main import BENCHES  # names only: the modules load when they run
     bench.add_argument("names", nargs="*", metavar="NAME",
                        help=f"benchmarks to run: {', '.join(BENCHES)} (default: all)")
     bench.add_argument("--quick", action="store_true", help="fewer iterations (for CI)")

@@ -13,8 +13,8 @@ import sys
 import time
 from pathlib import Path
 
-from kernel.procfs import boot_pids, context_switches
 from libipc import kernel, lookup
+from nanokernel.procfs import boot_pids, context_switches
 
 CHUNK = 32 * 1024
 K = kernel()
