@@ -2,7 +2,7 @@
 
 Off by default and free when off: the router checks one boolean before
 building any event.  Rendering (text table, mermaid diagram) is separate, in
-kernel/trace_render.py.
+nanokernel/trace_render.py.
 """
 
 from __future__ import annotations
