@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-CLIENT = Path(__file__).resolve().parents[2] / "kernel" / "bench" / "compare_client.py"
+CLIENT = Path(__file__).resolve().parents[2] / "nanokernel" / "bench" / "compare_client.py"
 FLAGS = {"microkernel": [], "hybrid": ["--hybrid"], "monolithic": ["--monolithic"]}
 
 
