@@ -5,26 +5,32 @@ touches the host's disk; everything it stores crosses to this server as
 messages (`read`, `write`, `flush`), which is the read path xv6 and MINIX
 teach (file → inode → block) made visible.
 
+A driver knows blocks, not files: it imports the block devices
+(servers/blockdev.py) and nothing of the filesystem above it.
+
 What it serves comes from the boot environment:
 
   NK_DISK=PATH      a disk-image file (pread/pwrite; `flush` is fsync);
-  NK_RAMDISK=BYTES  a throwaway in-memory disk, formatted with mkfs at start
-                    (so the fs server finds /etc/motd and /home).
+  NK_RAMDISK=BYTES  a throwaway in-memory disk, zero-filled: info() says
+                    `blank` until the first write, and the fs server formats
+                    it (mkfs belongs to the filesystem).  At least MIN_SIZE.
 
-A missing, unreadable or malformed image is refused at start with one clear
-log line ("block: cannot serve …") and exit status 1; init reports it.
+A missing, unreadable or malformed image, or a ramdisk size that is not a
+number or is below MIN_SIZE, is refused at start with one clear log line
+("block: cannot serve …") and exit status EXIT_WONT_HELP (78); init reports
+it and does not restart a driver that has no disk.
 
 Ops (every request is bounds-checked before anything is touched):
 
   read(block, count=1) -> bytes     count blocks from `block`
   write(block, data)   -> None      whole blocks of bytes at `block`
   flush()              -> None      make the writes so far durable (fsync)
-  info()               -> {block_size, blocks, path, max_blocks}
+  info()               -> {block_size, blocks, path, max_blocks, blank}
 
 A negative or past-the-end block, data that is not a whole number of
 blocks, and a transfer of more than `max_blocks` blocks (it would not fit in
-one message: bodies are limited to the kernel's max_message, 64 KiB by
-default) are InvalidArgument.  The stop() hook (halt, SIGTERM) flushes.
+one message: bodies are limited to the kernel's max_message, see
+libipc/limits.py) are InvalidArgument.  The stop() hook (halt, SIGTERM) flushes.
 """
 
 from __future__ import annotations
@@ -35,24 +41,21 @@ from typing import Any, NoReturn
 
 from libipc import InvalidArgument, IpcError, Server, kernel, op
 from libipc.console import tell_console
-from servers.fs.device import (
+from libipc.limits import DEFAULT_MAX_MESSAGE
+from servers.blockdev import (
+    BSIZE,
+    MIN_SIZE,
     BlockDevice,
     DiskImage,
     RamDisk,
     check_transfer,
     check_write_data,
+    is_blank,
+    max_blocks_for,
 )
-from servers.fs.layout import BSIZE
 from servers.reincarnation import EXIT_WONT_HELP
 
-DEFAULT_MAX_MESSAGE = 64 * 1024
 EXIT_NO_DISK = EXIT_WONT_HELP   # no disk to serve: a restart cannot help
-MESSAGE_OVERHEAD = 64   # msgpack framing of a reply or a write call, generously
-
-
-def max_blocks_for(max_message: int, block_size: int = BSIZE) -> int:
-    """Most blocks one read reply or write call can carry in a message body."""
-    return max(1, (max_message - MESSAGE_OVERHEAD) // block_size)
 
 
 def open_device(env: dict[str, str]) -> tuple[BlockDevice, str]:
@@ -66,17 +69,14 @@ def open_device(env: dict[str, str]) -> tuple[BlockDevice, str]:
             size = int(ramdisk)
         except ValueError:
             raise InvalidArgument(f"NK_RAMDISK={ramdisk!r} is not a size in bytes") from None
-        from servers.fs.mkfs import MIN_SIZE, format_device
         if size < MIN_SIZE:
             raise InvalidArgument(f"NK_RAMDISK={size}: below the minimum {MIN_SIZE} bytes")
-        device = RamDisk(size // BSIZE)
-        format_device(device)
-        return device, "ramdisk"
+        return RamDisk(size // BSIZE), "ramdisk"
     raise InvalidArgument("no disk: set NK_DISK (an image path) or NK_RAMDISK (bytes)")
 
 
 def refuse(log: Any, exc: Exception) -> NoReturn:
-    """Log why there is no disk to serve (one line) and exit with status 1."""
+    """Log why there is no disk to serve (one line) and exit with EXIT_NO_DISK (78)."""
     message = exc.message if isinstance(exc, IpcError) else str(exc)
     log.error("block_no_disk", error=message)
     print(f"block: cannot serve the disk: {message}", file=sys.stderr, flush=True)
@@ -146,9 +146,14 @@ class Block(Server):
 
     @op
     def info(self, ctx) -> dict[str, Any]:
-        """{block_size, blocks, path, max_blocks} of the disk served."""
+        """{block_size, blocks, path, max_blocks, blank} of the disk served.
+
+        `blank` is True while the disk is known to be all zeros (a ramdisk
+        nothing was written to yet): the fs server then formats it.
+        """
         return {"block_size": self.device.block_size, "blocks": self.device.nblocks,
-                "path": self.path, "max_blocks": self.max_blocks}
+                "path": self.path, "max_blocks": self.max_blocks,
+                "blank": is_blank(self.device)}
 
     def _check_count(self, what: str, count: int) -> None:
         if count < 1:

@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 
-from .device import BlockDevice, max_transfer_blocks
+from servers.blockdev import BlockDevice, max_transfer_blocks
 
 DEFAULT_CAPACITY = 1024  # blocks (4 MiB)
 

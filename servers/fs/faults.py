@@ -12,7 +12,7 @@ log do the I/O they promise.
 
 from __future__ import annotations
 
-from .device import BlockDevice
+from servers.blockdev import BlockDevice
 
 
 class SimulatedCrash(Exception):

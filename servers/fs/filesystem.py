@@ -43,10 +43,10 @@ from libipc.errors import (
     NoSpace,
     NotADirectory,
 )
+from servers.blockdev import BlockDevice
 
 from . import directory
 from .alloc import count_free_blocks, count_free_inodes, ialloc, ifree
-from .device import BlockDevice
 from .inode import Inode, InodeTable, count_blocks, readi, touch, writei
 from .layout import (
     BSIZE,

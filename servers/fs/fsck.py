@@ -36,7 +36,8 @@ from typing import Any
 
 from libipc._nkffi import ffi
 
-from .device import BlockDevice
+from servers.blockdev import BlockDevice
+
 from .layout import (
     BSIZE,
     DIRENT_SIZE,

@@ -7,10 +7,14 @@ every log write becomes a CALL to the server registered as "block":
     write(block, data)  -> block.write(block=, data=)
     flush()             -> block.flush()
 
-Geometry (block size, number of blocks, and the most blocks one message can
-carry) is asked once with block.info() when the device is made; the
-filesystem honours `max_transfer_blocks`, so no request is ever too big for
-one message.  Bounds are checked here too, before anything is sent.
+Geometry (block size, number of blocks, the most blocks one message can
+carry, and whether the disk is still blank) is asked once with block.info()
+when the device is made; the filesystem honours `max_transfer_blocks`, so no
+request is ever too big for one message (a block server that does not say
+gets the default message limit's worth, `max_blocks_for()`).  Bounds are
+checked here too, before anything is sent.  `blank` is True until this
+device's first write, if the block server said its disk was all zeros: the
+fs server formats such a disk before mounting it.
 
 Reads and writes are idempotent, so a call that failed with ServerDied (the
 block server restarted under us) is retried once on the new server.
@@ -21,14 +25,11 @@ from __future__ import annotations
 from typing import Any
 
 from libipc import InvalidArgument, Proxy, ServerDied, lookup
-
-from .device import Geometry, check_transfer, check_write_data
-
-DEFAULT_MAX_BLOCKS = 15   # 15 * 4 KiB + framing fits a 64 KiB message body
+from servers.blockdev import Geometry, check_transfer, check_write_data, max_blocks_for
 
 
 class IpcBlockDevice(Geometry):
-    """The block server as a BlockDevice (see servers/fs/device.py)."""
+    """The block server as a BlockDevice (see servers/blockdev.py)."""
 
     def __init__(self, proxy: Proxy | None = None) -> None:
         self.proxy = proxy if proxy is not None else lookup("block")
@@ -36,8 +37,10 @@ class IpcBlockDevice(Geometry):
         try:
             self._block_size = int(info["block_size"])
             self._nblocks = int(info["blocks"])
-            self.max_transfer_blocks = int(info.get("max_blocks", DEFAULT_MAX_BLOCKS))
+            self.max_transfer_blocks = int(info.get("max_blocks")
+                                           or max_blocks_for(block_size=self._block_size))
             self.path = str(info.get("path", "?"))
+            self.blank = info.get("blank") is True
         except (KeyError, TypeError, ValueError, AttributeError):
             raise InvalidArgument(f"block: info() gave a malformed answer: {info!r:.80}") from None
         self.reads = self.writes = self.flushes = 0
@@ -55,6 +58,7 @@ class IpcBlockDevice(Geometry):
         count = check_write_data("block write", data, self._block_size)
         check_transfer("block write", block, count, self._nblocks)
         self.writes += 1
+        self.blank = False
         self._call("write", block=block, data=bytes(data))
 
     def flush(self) -> None:

@@ -30,8 +30,8 @@ from dataclasses import dataclass, fields
 from libipc._nkffi import ffi, lib
 
 from libipc.errors import NameTooLong
+from servers.blockdev import BSIZE  # the block size, from csrc/nk_fs.h like the rest
 
-BSIZE: int = lib.NK_BSIZE
 MAGIC: int = lib.NK_FS_MAGIC
 VERSION: int = lib.NK_FS_VERSION
 ROOTINO: int = lib.NK_ROOTINO

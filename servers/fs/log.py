@@ -47,9 +47,9 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 
 from libipc.errors import CorruptFilesystem
+from servers.blockdev import BlockDevice, max_transfer_blocks
 
 from .cache import BlockCache, runs
-from .device import BlockDevice, max_transfer_blocks
 from .layout import LOGSIZE, MAXOPBLOCKS, Superblock, logheader_bytes, parse_logheader
 
 

@@ -7,8 +7,16 @@ ordinary log layer, mounts the result and creates the first contents with
 the FileSystem's own operations — `/etc/motd` and an empty `/home` — so an
 image straight out of mkfs is one the fs has already accepted.
 
-`format_device` works on any BlockDevice (a RamDisk for `--ramdisk`);
-`mkfs` creates an image file first; `main` is `nanokernel mkfs`.
+`format_device` works on any BlockDevice (the fs server formats a blank
+`--ramdisk` through the block server with it); `mkfs` creates an image file
+first; `main` is `nanokernel mkfs`.
+
+Rules: the superblock is written last, so an interrupted mkfs leaves an
+image that mount refuses (no magic) rather than half a filesystem; on a
+device that reports itself blank (all zeros, see servers/blockdev.py) blocks
+that would be written as zeros are skipped, which keeps a ramdisk boot fast.
+The size limits are MIN_SIZE (servers/blockdev.py: the smallest disk the
+system serves) and MAX_SIZE (block numbers are 32 bits).
 """
 
 from __future__ import annotations
@@ -21,10 +29,16 @@ import sys
 import time
 
 from libipc.errors import CorruptFilesystem, InvalidArgument, IpcError
+from servers.blockdev import (
+    MIN_SIZE,
+    BlockDevice,
+    DiskImage,
+    is_blank,
+    max_transfer_blocks,
+)
 
 from . import directory
 from .alloc import ialloc
-from .device import BlockDevice, DiskImage, max_transfer_blocks
 from .filesystem import FileSystem
 from .inode import InodeTable
 from .layout import (
@@ -41,7 +55,6 @@ from .volume import Volume
 
 KIB = 1024
 DEFAULT_SIZE = 32 * KIB * KIB
-MIN_SIZE = 512 * KIB  # ~60 data blocks: below this there is nothing worth storing
 MAX_SIZE = (2**32 - 1) * BSIZE  # block numbers are 32 bits
 
 DEFAULT_MOTD = """\
@@ -101,11 +114,13 @@ def format_device(device: BlockDevice, *, motd: str = DEFAULT_MOTD) -> Superbloc
         raise InvalidArgument(f"mkfs: device of {device.nblocks} blocks is below the "
                               f"minimum {MIN_SIZE // BSIZE}")
     sb = dataclasses.replace(compute_geometry(device.nblocks), created_ns=time.time_ns())
-    device.write(0, superblock_bytes(sb))
-    device.write(sb.logstart, logheader_bytes([]))
-    _zero(device, sb.inodestart, sb.ninodeblocks)
-    _write_bitmap(device, sb)
+    blank = is_blank(device)    # asked before the first write clears it
+    if not blank:
+        device.write(sb.logstart, logheader_bytes([]))   # an empty log is a zero block
+        _zero(device, sb.inodestart, sb.ninodeblocks)
+    _write_bitmap(device, sb, blank)
     _make_root(device, sb)
+    device.write(0, superblock_bytes(sb))
     fs = FileSystem(device)
     fs.mount()
     fs.mkdir("/etc")
@@ -122,8 +137,11 @@ def _zero(device: BlockDevice, start: int, count: int) -> None:
         device.write(first, bytes(n * BSIZE))
 
 
-def _write_bitmap(device: BlockDevice, sb: Superblock) -> None:
-    """Bitmap with [0, datastart) and the padding past nblocks marked in use."""
+def _write_bitmap(device: BlockDevice, sb: Superblock, blank: bool = False) -> None:
+    """Bitmap with [0, datastart) and the padding past nblocks marked in use.
+
+    On a blank device a bitmap block with no bit set is already there.
+    """
     for i in range(sb.nbitmap):
         base = i * BPB
         used = [(0, min(sb.datastart, base + BPB) - base),
@@ -132,7 +150,8 @@ def _write_bitmap(device: BlockDevice, sb: Superblock) -> None:
         for lo, hi in used:
             if lo < hi:
                 bits |= ((1 << hi) - 1) ^ ((1 << lo) - 1)
-        device.write(sb.bmapstart + i, bits.to_bytes(BSIZE, "little"))
+        if bits or not blank:
+            device.write(sb.bmapstart + i, bits.to_bytes(BSIZE, "little"))
 
 
 def _make_root(device: BlockDevice, sb: Superblock) -> None:

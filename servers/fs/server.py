@@ -18,9 +18,10 @@ no client state, so a restarted fs server loses nothing a client relies on
 (NFS's reason).  Errors are the library's IpcError subclasses (FileNotFound,
 NoSpace, InvalidPath, …).
 
-Reads are clamped: a read of more than MAX_READ bytes (60 KiB) returns at
-most MAX_READ bytes, so the reply always fits in one message (64 KiB
-bodies); like POSIX read(), a short result is not end of file — b"" is.
+Reads are clamped: a read of more than MAX_READ bytes (DATA_PER_MESSAGE of
+libipc/limits.py, 60 KiB) returns at most MAX_READ bytes, so the reply always
+fits in one message (64 KiB bodies by default); like POSIX read(), a short
+result is not end of file — b"" is.
 
 Durability policy (group commit on a short idle timer):
   - an op that changes the disk joins the log's current group in memory and
@@ -34,10 +35,13 @@ Durability policy (group commit on a short idle timer):
     part of one (the log makes each op atomic); the next mount recovers;
   - a clean halt (SIGTERM → stop()) syncs: nothing written before it is lost.
 
-Mounting happens at start.  A damaged image (bad magic, truncated, a corrupt
-root inode, a malformed log) is refused with one log line ("fs: refusing to
-mount …") and exit status EXIT_CORRUPT (3), so init sees the difference from
-a crash; init's restart limit keeps it from looping.
+Mounting happens at start.  A blank disk (the block server says it is all
+zeros: a fresh `--ramdisk`) is formatted first with mkfs's format_device, so
+it holds /etc/motd and /home; mkfs belongs to the filesystem, not to the
+driver.  A damaged image (bad magic, truncated, a corrupt root inode, a
+malformed log) is refused with one log line ("fs: refusing to mount …") and
+exit status EXIT_CORRUPT, which is EXIT_WONT_HELP (78): init sees the
+difference from a crash and does not restart a server that cannot help.
 """
 
 from __future__ import annotations
@@ -49,13 +53,16 @@ from typing import Any
 from libipc import InvalidArgument, IpcError, NoSuchEndpoint, Server, op
 from libipc.console import tell_console
 from libipc.errors import CorruptFilesystem
+from libipc.limits import DATA_PER_MESSAGE
+from servers.blockdev import is_blank
 from servers.reincarnation import EXIT_WONT_HELP
 
 from .filesystem import FileSystem
 from .ipcdevice import IpcBlockDevice
 from .log import LogFailed
+from .mkfs import format_device
 
-MAX_READ = 60 * 1024        # bytes per read reply (fits a 64 KiB message body)
+MAX_READ = DATA_PER_MESSAGE  # bytes per read reply: it fits one message body
 COMMIT_DELAY = 0.002        # seconds from the first uncommitted op to its commit
 CACHE_BLOCKS = 1024         # 4 MiB of block cache
 EXIT_CORRUPT = EXIT_WONT_HELP   # the image cannot be mounted: a restart cannot help
@@ -82,6 +89,10 @@ class Fs(Server):
     def start(self) -> None:
         if self.device is None:
             self.device = self._connect_block()
+        if is_blank(self.device):
+            sb = format_device(self.device)
+            self.log.info("formatted", disk=getattr(self.device, "path", "?"),
+                          blocks=sb.nblocks, inodes=sb.ninodes)
         self.fs = FileSystem(self.device, cache_blocks=CACHE_BLOCKS, group_commit=True)
         try:
             self.fs.mount()

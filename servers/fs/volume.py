@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from servers.blockdev import BlockDevice
+
 from .cache import BlockCache
-from .device import BlockDevice
 from .layout import Superblock
 from .log import Log
 

@@ -19,7 +19,7 @@ import pytest
 from hypothesis import HealthCheck, settings
 from libipc._nkffi import ffi
 
-from servers.fs.device import DiskImage, RamDisk
+from servers.blockdev import DiskImage, RamDisk
 from servers.fs.filesystem import FileSystem
 from servers.fs.layout import (
     BSIZE,

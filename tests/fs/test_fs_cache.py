@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from servers.blockdev import RamDisk
 from servers.fs.cache import BlockCache
-from servers.fs.device import RamDisk
 from servers.fs.faults import CountingDevice
 from servers.fs.layout import BSIZE
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from servers.fs.device import DiskImage
+from servers.blockdev import DiskImage
 from servers.fs.faults import CountingDevice, CrashingDevice, SimulatedCrash
 from servers.fs.filesystem import FileSystem
 from servers.fs.fsck import fsck

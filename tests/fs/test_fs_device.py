@@ -1,4 +1,4 @@
-"""Block devices: DiskImage (a file) and RamDisk keep the BlockDevice rules."""
+"""servers/blockdev.py: DiskImage (a file) and RamDisk keep the BlockDevice rules."""
 
 from __future__ import annotations
 
@@ -8,8 +8,7 @@ from pathlib import Path
 import pytest
 
 from libipc.errors import CorruptFilesystem, FileExists, FileNotFound, InvalidArgument
-from servers.fs.device import BlockDevice, DiskImage, RamDisk
-from servers.fs.layout import BSIZE
+from servers.blockdev import BSIZE, BlockDevice, DiskImage, RamDisk
 
 
 class TestDiskImage:
@@ -114,6 +113,22 @@ class TestRamDisk:
         assert b"x" * BSIZE == disk.read(1, 1)
         with pytest.raises(InvalidArgument):
             disk.read(4, 1)
+
+    def test_blank_until_the_first_write(self) -> None:
+        """A new RamDisk (and a newly created image) is blank: zeros, never written."""
+        disk = RamDisk(4)
+        assert disk.blank and bytes(4 * BSIZE) == disk.read(0, 4)
+        disk.write(3, bytes(BSIZE))
+        assert not disk.blank
+
+    def test_a_created_image_is_blank_an_opened_one_is_not(self, tmp_path: Path) -> None:
+        """DiskImage.create knows its zeros; an existing image's contents are unknown."""
+        with DiskImage.create(tmp_path / "d.img", 4) as image:
+            assert image.blank
+            image.write(0, bytes(BSIZE))
+            assert not image.blank
+        with DiskImage(tmp_path / "d.img") as image:
+            assert not image.blank
 
 
 class _SmallTransfers(RamDisk):

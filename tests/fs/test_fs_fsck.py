@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from servers.fs.device import DiskImage, RamDisk
+from servers.blockdev import DiskImage, RamDisk
 from servers.fs.filesystem import FileSystem
 from servers.fs.fsck import MAX_PROBLEMS, FsckReport, fsck, main
 from servers.fs.layout import BSIZE, ROOTINO, T_FREE, logheader_bytes

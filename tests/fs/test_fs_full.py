@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from libipc.errors import NoSpace
-from servers.fs.device import DiskImage
+from servers.blockdev import DiskImage
 from servers.fs.filesystem import FileSystem
 from servers.fs.fsck import fsck
 from servers.fs.layout import BSIZE

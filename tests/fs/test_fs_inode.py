@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from servers.blockdev import DiskImage
 from servers.fs.alloc import count_free_blocks
-from servers.fs.device import DiskImage
 from servers.fs.filesystem import FileSystem
 from servers.fs.fsck import fsck
 from servers.fs.inode import InodeTable, bmap

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from servers.fs.device import RamDisk
+from servers.blockdev import RamDisk
 from servers.fs.faults import CountingDevice
 from servers.fs.layout import BSIZE, LOGSIZE, MAXOPBLOCKS, parse_logheader, parse_superblock
 from servers.fs.log import Log

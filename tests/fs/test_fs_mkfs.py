@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from libipc.errors import FileExists, InvalidArgument
-from servers.fs.device import DiskImage, RamDisk
+from servers.blockdev import DiskImage, RamDisk
 from servers.fs.filesystem import FileSystem
 from servers.fs.fsck import fsck
 from servers.fs.layout import BSIZE
@@ -101,9 +101,27 @@ class TestMkfs:
     def test_format_overwrites_garbage(self) -> None:
         """Formatting a device full of junk gives a clean filesystem."""
         disk = RamDisk(256)
-        disk.data[:] = b"\xa5" * len(disk.data)
+        disk.write(0, b"\xa5" * len(disk.data))
         format_device(disk)
         assert fsck(disk).clean
+
+    def test_a_blank_device_gets_no_zero_blocks_written(self) -> None:
+        """On a device that says it is all zeros, mkfs skips the zero blocks: same result."""
+        blank, dirty = RamDisk(4096), RamDisk(4096)
+        dirty.write(0, bytes(len(dirty.data)))      # zeros, but no longer known to be
+        written = {id(blank): 0, id(dirty): 0}
+        for disk in (blank, dirty):
+            real = disk.write
+            disk.write = lambda b, d, disk=disk, real=real: (  # type: ignore[method-assign]
+                written.__setitem__(id(disk), written[id(disk)] + len(d) // BSIZE), real(b, d))
+            format_device(disk)
+            assert fsck(disk).clean
+        assert written[id(blank)] < written[id(dirty)]
+        for disk in (blank, dirty):
+            fs = FileSystem(disk)
+            fs.mount()
+            assert (["etc", "home"], DEFAULT_MOTD.encode()) == (
+                [e["name"] for e in fs.readdir("/")], fs.read("/etc/motd", 0, 10**4))
 
 
 class TestMkfsMain:

@@ -20,7 +20,7 @@ from libipc.errors import (
     IsADirectory,
     NotADirectory,
 )
-from servers.fs.device import DiskImage
+from servers.blockdev import DiskImage
 from servers.fs.filesystem import FileSystem
 from servers.fs.fsck import fsck
 from servers.fs.layout import BSIZE, DOUBLE_BASE, SINGLE_BASE

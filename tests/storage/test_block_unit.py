@@ -1,4 +1,7 @@
-"""The block server's ops, in process: bounds, sizes, flush, the device it opens."""
+"""The block server's ops, in process: bounds, sizes, flush, the device it opens.
+
+Also pinned here: the driver imports nothing of the filesystem above it.
+"""
 
 from __future__ import annotations
 
@@ -8,10 +11,10 @@ import pytest
 
 from libipc import InvalidArgument
 from libipc.errors import CorruptFilesystem, FileNotFound
+from libipc.limits import DATA_PER_MESSAGE, DEFAULT_MAX_MESSAGE
 from libipc.message import pack
-from servers.block import Block, max_blocks_for, open_device
-from servers.fs.device import DiskImage, RamDisk
-from servers.fs.filesystem import FileSystem
+from servers.block import Block, open_device
+from servers.blockdev import MIN_SIZE, DiskImage, RamDisk, max_blocks_for
 from servers.fs.mkfs import mkfs
 
 BS = 4096
@@ -19,7 +22,7 @@ BS = 4096
 
 @pytest.fixture
 def block() -> Block:
-    server = Block(RamDisk(64), "ramdisk", max_message=64 * 1024)
+    server = Block(RamDisk(64), "ramdisk", max_message=DEFAULT_MAX_MESSAGE)
     server.max_blocks = max_blocks_for(server.max_message)
     return server
 
@@ -37,9 +40,16 @@ class TestBlockOps:
         assert data == call(block, "read", block=3, count=2)
 
     def test_info_describes_the_disk(self, block: Block) -> None:
-        """info() gives block size, block count, path and the per-message limit."""
-        assert {"block_size": BS, "blocks": 64, "path": "ramdisk", "max_blocks": 15} == \
-            call(block, "info")
+        """info() gives block size, block count, path, the per-message limit, blankness."""
+        assert {"block_size": BS, "blocks": 64, "path": "ramdisk", "max_blocks": 15,
+                "blank": True} == call(block, "info")
+
+    def test_a_ramdisk_is_blank_until_written(self, block: Block) -> None:
+        """A fresh ramdisk is all zeros and says so; the first write ends that."""
+        assert call(block, "info")["blank"] and bytes(15 * BS) == call(block, "read",
+                                                                       block=0, count=15)
+        call(block, "write", block=9, data=bytes(BS))
+        assert not call(block, "info")["blank"]
 
     @pytest.mark.parametrize("args", [
         {"block": -1}, {"block": 64}, {"block": 63, "count": 2}, {"block": 0, "count": 0},
@@ -65,17 +75,24 @@ class TestBlockOps:
 
     def test_max_blocks_fits_a_message(self) -> None:
         """15 blocks fit a 64 KiB body with framing; 16 do not."""
-        assert 15 == max_blocks_for(64 * 1024)
+        assert 15 == max_blocks_for(64 * 1024) == DATA_PER_MESSAGE // BS
         assert 1 == max_blocks_for(100)
 
 
 class TestOpenDevice:
-    def test_ramdisk_is_formatted(self) -> None:
-        """NK_RAMDISK gives an in-memory disk holding a fresh filesystem."""
+    def test_ramdisk_is_blank(self) -> None:
+        """NK_RAMDISK gives a zero-filled in-memory disk; formatting it is fs's job."""
         device, path = open_device({"NK_RAMDISK": str(2 * 1024 * 1024)})
-        fs = FileSystem(device)
-        fs.mount()
-        assert ("ramdisk", ["etc", "home"]) == (path, [e["name"] for e in fs.readdir("/")])
+        assert ("ramdisk", 512, True) == (path, device.nblocks, device.blank)
+        assert bytes(BS) == device.read(0, 1)
+
+    def test_ramdisk_minimum_is_the_shared_one(self) -> None:
+        """The driver's smallest ramdisk is MIN_SIZE, the same minimum mkfs keeps."""
+        from servers.fs.mkfs import MIN_SIZE as MKFS_MIN_SIZE
+        assert MIN_SIZE is MKFS_MIN_SIZE
+        open_device({"NK_RAMDISK": str(MIN_SIZE)})
+        with pytest.raises(InvalidArgument, match="below the minimum"):
+            open_device({"NK_RAMDISK": str(MIN_SIZE - 1)})
 
     def test_disk_image_is_opened(self, tmp_path: Path) -> None:
         """NK_DISK opens the image read-write."""
@@ -98,6 +115,16 @@ class TestOpenDevice:
         (tmp_path / "t.img").write_bytes(b"\0" * 5000)
         with pytest.raises(CorruptFilesystem, match="truncated"):
             open_device({"NK_DISK": str(tmp_path / "t.img")})
+
+    def test_the_driver_imports_nothing_of_the_fs(self) -> None:
+        """servers.block (and the block devices it uses) import no servers.fs module."""
+        import subprocess
+        import sys
+        code = ("import sys, servers.block; "
+                "print([m for m in sys.modules if m.startswith('servers.fs')])")
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                             check=True, cwd=Path(__file__).resolve().parents[2])
+        assert "[]" == out.stdout.strip()
 
     def test_stop_flushes(self, block: Block) -> None:
         """stop() (halt, SIGTERM) flushes the device."""

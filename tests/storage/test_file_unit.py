@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from libipc import File, FileExists, FileNotFound, IsADirectory, MessageTooLarge, NoSpace
-from servers.fs.device import RamDisk
+from servers.blockdev import RamDisk
 from servers.fs.filesystem import FileSystem
 from servers.fs.mkfs import format_device
 from servers.fs.server import MAX_READ

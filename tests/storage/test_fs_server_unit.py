@@ -1,12 +1,12 @@
-"""The fs server class in process: its durability policy, read clamp and mount refusal."""
+"""The fs server class in process: durability policy, read clamp, formatting and mount refusal."""
 
 from __future__ import annotations
 
 import pytest
 
 from libipc.message import pack
-from servers.fs.device import RamDisk
-from servers.fs.mkfs import format_device
+from servers.blockdev import RamDisk
+from servers.fs.mkfs import DEFAULT_MOTD, format_device
 from servers.fs.server import COMMIT_DELAY, EXIT_CORRUPT, MAX_READ, Fs, MountRefused
 
 
@@ -92,8 +92,28 @@ class TestLimits:
 
 
 class TestMount:
+    def test_a_blank_disk_is_formatted_at_start(self) -> None:
+        """A zero-filled disk (a fresh ramdisk) gets a filesystem: /etc/motd and /home."""
+        device = RamDisk(256)
+        server = Fs(device)
+        server.runtime = FakeRuntime()
+        server.start()
+        assert ["etc", "home"] == [e["name"] for e in call(server, "readdir", path="/")]
+        assert DEFAULT_MOTD.encode() == call(server, "read", path="/etc/motd", size=10**4)
+        assert not device.blank
+
+    def test_a_formatted_disk_is_mounted_as_it_is(self) -> None:
+        """A disk that is not blank is never formatted: its files stay."""
+        server = make_server()
+        call(server, "write", path="/home/keep", offset=0, data=b"kept", create=True)
+        server.stop()
+        again = Fs(server.device)
+        again.runtime = FakeRuntime()
+        again.start()
+        assert b"kept" == call(again, "read", path="/home/keep")
+
     def test_a_damaged_image_is_refused_with_exit_status_78(self) -> None:
-        """Bad magic: start() raises MountRefused(3) instead of serving."""
+        """Bad magic: start() raises MountRefused(78, EXIT_WONT_HELP) instead of serving."""
         device = RamDisk(256)
         format_device(device)
         device.data[0:8] = b"JUNKJUNK"
@@ -101,4 +121,4 @@ class TestMount:
         server.runtime = FakeRuntime()
         with pytest.raises(MountRefused) as info:
             server.start()
-        assert EXIT_CORRUPT == info.value.code
+        assert EXIT_CORRUPT == info.value.code == 78

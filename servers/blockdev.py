@@ -1,24 +1,33 @@
-"""device — what the filesystem stores its blocks on.
+"""blockdev — block devices: what the disk driver serves and the filesystem stores on.
 
-The bottom layer: a BlockDevice is an array of fixed-size blocks that can be
-read and written in runs.  The filesystem above it only ever calls the five
-members of the protocol, so the same code runs on
+The bottom layer of storage, below both the block server (servers/block.py)
+and the filesystem (servers/fs/), which each import it and nothing of the
+other.  A BlockDevice is an array of fixed-size blocks that can be read and
+written in runs; the same code runs on
 
   - DiskImage: a real disk-image file (what the block server serves and what
     mkfs/fsck open), read and written with pread/pwrite;
-  - RamDisk: a bytearray, for `--ramdisk` and fast tests;
-  - an IPC-backed device in the fs server, which forwards to the block server.
+  - RamDisk: a zero-filled bytearray, for `--ramdisk` and fast tests;
+  - an IPC-backed device in the fs server (servers/fs/ipcdevice.py), which
+    forwards to the block server.
+
+The block size BSIZE comes from csrc/nk_fs.h through cffi (defined there
+once); MIN_SIZE is the smallest disk the system serves or formats.
 
 Rules every implementation keeps:
   - `read(block, count)` returns exactly count * block_size bytes;
   - `write(block, data)` takes a whole number of blocks;
   - both refuse any block outside [0, nblocks) with InvalidArgument, before
-    touching anything;
+    touching anything (`check_transfer`, `check_write_data`);
   - a write that returned is visible to every later read; `flush()` makes the
     writes so far durable (fsync for a file).
-A device may also have an int attribute `max_transfer_blocks`: the filesystem
-then never reads or writes more blocks than that in one call (an IPC-backed
-device sets it so that one call fits in one message).
+A device may also have
+  - an int attribute `max_transfer_blocks`: the filesystem then never reads
+    or writes more blocks than that in one call (an IPC-backed device sets it
+    to `max_blocks_for(max_message)`, so that one call fits in one message);
+  - a bool attribute `blank`: True while every block is known to be zeros
+    (nothing was ever written to it); mkfs then skips writing zero blocks,
+    and the fs server formats a blank disk before mounting it.
 """
 
 from __future__ import annotations
@@ -27,6 +36,8 @@ import os
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
+from libipc._nkffi import lib
+
 from libipc.errors import (
     CorruptFilesystem,
     FileExists,
@@ -34,8 +45,10 @@ from libipc.errors import (
     InvalidArgument,
     PermissionDenied,
 )
+from libipc.limits import DEFAULT_MAX_MESSAGE, data_per_message
 
-from .layout import BSIZE
+BSIZE: int = lib.NK_BSIZE       # bytes per block (csrc/nk_fs.h)
+MIN_SIZE = 512 * 1024           # smallest disk: ~60 data blocks; less is not worth storing
 
 
 @runtime_checkable
@@ -62,6 +75,16 @@ def max_transfer_blocks(device: BlockDevice) -> int:
     """Most blocks to move in one read/write call to `device`."""
     limit = getattr(device, "max_transfer_blocks", DEFAULT_MAX_TRANSFER)
     return limit if isinstance(limit, int) and limit > 0 else DEFAULT_MAX_TRANSFER
+
+
+def max_blocks_for(max_message: int = DEFAULT_MAX_MESSAGE, block_size: int = BSIZE) -> int:
+    """Most blocks one read reply or write call can carry in a message body."""
+    return max(1, data_per_message(max_message) // block_size)
+
+
+def is_blank(device: BlockDevice) -> bool:
+    """True when `device` says every block is still zeros (it was never written)."""
+    return getattr(device, "blank", False) is True
 
 
 def check_transfer(where: str, block: object, count: object, nblocks: int) -> None:
@@ -108,6 +131,7 @@ class DiskImage(Geometry):
                  block_size: int = BSIZE) -> None:
         self.path = Path(path)
         self.readonly = readonly
+        self.blank = False          # an existing image: its contents are unknown
         self._block_size = block_size
         self._fd = self._open(readonly)
         try:
@@ -160,7 +184,9 @@ class DiskImage(Geometry):
             os.ftruncate(fd, nblocks * block_size)
         finally:
             os.close(fd)
-        return cls(path, block_size=block_size)
+        image = cls(path, block_size=block_size)
+        image.blank = True          # just created: all zeros
+        return image
 
     def read(self, block: int, count: int = 1) -> bytes:
         check_transfer(f"{self.path}: read", block, count, self._nblocks)
@@ -176,6 +202,7 @@ class DiskImage(Geometry):
             raise PermissionDenied(f"{self.path}: opened read-only")
         count = check_write_data(f"{self.path}: write", data, self._block_size)
         check_transfer(f"{self.path}: write", block, count, self._nblocks)
+        self.blank = False
         view = memoryview(data).cast("B")
         offset = block * self._block_size
         while view:
@@ -202,7 +229,10 @@ class DiskImage(Geometry):
 
 
 class RamDisk(Geometry):
-    """A BlockDevice in memory: a throwaway disk (`--ramdisk`) and fast tests."""
+    """A zero-filled BlockDevice in memory: a throwaway disk (`--ramdisk`), fast tests.
+
+    `blank` stays True until the first write: a fresh RamDisk is all zeros.
+    """
 
     def __init__(self, nblocks: int, *, block_size: int = BSIZE) -> None:
         if not isinstance(nblocks, int) or nblocks <= 0:
@@ -210,6 +240,7 @@ class RamDisk(Geometry):
         self._block_size = block_size
         self._nblocks = nblocks
         self.data = bytearray(nblocks * block_size)
+        self.blank = True
 
     def read(self, block: int, count: int = 1) -> bytes:
         check_transfer("ramdisk: read", block, count, self._nblocks)
@@ -221,6 +252,7 @@ class RamDisk(Geometry):
         check_transfer("ramdisk: write", block, count, self._nblocks)
         start = block * self._block_size
         self.data[start:start + count * self._block_size] = data
+        self.blank = False
 
     def flush(self) -> None:
         pass
