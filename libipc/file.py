@@ -12,8 +12,10 @@ carries its own offset (NFS's reason — a restarted fs server loses no client
 state).  So the position lives here, in the client, and each method is one
 or a few fs calls:
 
-  read(n)   fs.read(path, offset=pos, size=...)   (chunks of at most 60 KiB)
-  write(d)  fs.write(path, offset=pos, data=...)  (chunks of at most 60 KiB)
+  read(n)   fs.read(path, offset=pos, size=...)   (chunks of at most CHUNK)
+  write(d)  fs.write(path, offset=pos, data=...)  (chunks of at most CHUNK)
+
+CHUNK is libipc/limits.py's DATA_PER_MESSAGE (60 KiB): one call, one message.
   seek/tell only move the client's position; SEEK_END asks fs.stat
 
 Modes are Python's: "r" (must exist), "w" (create or truncate), "a"
@@ -39,8 +41,9 @@ from typing import Any
 
 from libipc.client import Proxy, lookup
 from libipc.errors import IsADirectory, NoSpace
+from libipc.limits import DATA_PER_MESSAGE
 
-CHUNK = 60 * 1024   # bytes per fs read/write call (one message each)
+CHUNK = DATA_PER_MESSAGE   # bytes per fs read/write call (one message each)
 
 _fs: Proxy | None = None
 

@@ -12,7 +12,8 @@
     placement = "process"        # or "kernel": hosted inside the kernel process
     session = false              # the session program (the shell): started last,
                                  # its exit halts the system with its exit status
-    [limits]                     # read by the kernel: max_message, max_calls
+    [limits]                     # read by the kernel: max_message, max_calls,
+                                 # each within libipc/limits.py's LIMIT_RANGES
     [restart]                    # backoff knobs, see RestartKnobs
 
 ``load(path)`` reads and checks the whole file and returns a ``Config``, or
@@ -33,6 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from libipc.limits import LIMIT_RANGES
 from servers.reincarnation import RestartKnobs
 
 NAME_RE = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
@@ -46,7 +48,6 @@ SERVER_KEYS = {
     "privileged": bool, "restart": str, "depends": list, "console": bool,
     "placement": str, "session": bool,
 }
-LIMIT_KEYS = {"max_message": (256, 16 * 1024 * 1024), "max_calls": (1, 1024)}
 RESTART_KEYS = {"backoff": float, "backoff_max": float, "stable": float, "give_up": int,
                 "register_timeout": float}
 
@@ -159,9 +160,10 @@ class _Checker:
         if not isinstance(table, dict):
             raise self.fail("limits", "must be a table")
         for key, value in table.items():
-            if key not in LIMIT_KEYS:
-                raise self.fail(f"limits.{key}", "unknown key (expected max_message, max_calls)")
-            low, high = LIMIT_KEYS[key]
+            if key not in LIMIT_RANGES:
+                raise self.fail(f"limits.{key}",
+                                f"unknown key (expected {', '.join(LIMIT_RANGES)})")
+            low, high = LIMIT_RANGES[key]
             if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
                 raise self.fail(f"limits.{key}", f"must be an integer from {low} to {high}")
         return dict(table)

@@ -17,9 +17,11 @@ Ops:
                                      one alarm per caller, a new one replaces it,
                                      0 cancels it (like alarm(2))
 
-A negative, huge (more than one message can carry) or non-integer size, an
-unknown device, a negative / not finite / longer than a day duration: each is
-InvalidArgument with a message saying what was wrong.
+A read returns at most ``max_read`` bytes, what one message can carry:
+``data_per_message(max_message)`` of libipc/limits.py with the kernel's
+limit (60 KiB by default).  A negative, huge (more than that) or
+non-integer size, an unknown device, a negative / not finite / longer than
+a day duration: each is InvalidArgument with a message saying what was wrong.
 """
 
 from __future__ import annotations
@@ -29,12 +31,12 @@ import os
 import time
 
 from libipc import InvalidArgument, Server, kernel, op
+from libipc.limits import DATA_PER_MESSAGE, data_per_message
 from libipc.message import NOTIFY_ALARM
 from libipc.runtime import Timer
 
 DEVICES = ("null", "zero", "random")
 MAX_SECONDS = 24 * 3600.0
-REPLY_OVERHEAD = 64          # msgpack framing around a bytes reply
 
 
 class Devices(Server):
@@ -42,12 +44,12 @@ class Devices(Server):
 
     def __init__(self) -> None:
         super().__init__()
-        self.max_read = 60 * 1024
+        self.max_read = DATA_PER_MESSAGE
         self.alarms: dict[int, Timer] = {}
 
     def start(self) -> None:
         try:
-            self.max_read = int(kernel().stats()["max_message"]) - REPLY_OVERHEAD
+            self.max_read = data_per_message(int(kernel().stats()["max_message"]))
         except Exception:   # an old kernel without max_message: keep the default
             self.log.warning("max_message_unknown", using=self.max_read)
 

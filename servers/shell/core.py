@@ -25,6 +25,7 @@ import structlog
 
 from libipc import IpcError, NoSuchEndpoint, lookup
 from libipc.client import Proxy
+from libipc.limits import DATA_PER_MESSAGE
 from libipc.naming import INIT
 from servers.shell.lexer import ShellSyntaxError, Statement, statements
 
@@ -33,7 +34,7 @@ log = structlog.get_logger()
 RESTART_WAIT_S = 5.0      # how long a call waits for a known server that is restarting
 CALL_TIMEOUT_S = 30.0     # a server that does not answer in this long is reported
 DOWN_STATES = ("failed", "exited", "stopped")   # init's states of a server not coming back
-CHUNK = 32 * 1024         # bytes per fs read/write call (messages are limited to 64 KiB)
+CHUNK = DATA_PER_MESSAGE  # bytes per fs read/write call: one message each
 
 
 class CommandError(Exception):
