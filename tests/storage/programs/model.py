@@ -26,10 +26,11 @@ from hypothesis.stateful import (  # noqa: E402
 from test_fs_model import DATA, DIR, OFFSETS, PATHS, SIZES, Model  # noqa: E402
 
 from libipc import IpcError, kernel, lookup  # noqa: E402
+from libipc.limits import DATA_PER_MESSAGE  # noqa: E402
 from servers.fs.layout import BSIZE  # noqa: E402
 from servers.fs.mkfs import DEFAULT_MOTD  # noqa: E402
 
-CHUNK = 60 * 1024
+CHUNK = DATA_PER_MESSAGE   # bytes per fs call, as libipc's File sends them
 _roots = itertools.count()
 
 
