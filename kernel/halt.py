@@ -14,6 +14,7 @@ import time
 from typing import TYPE_CHECKING
 
 from kernel.endpoint import INIT_SLOT
+from kernel.proc import State
 
 if TYPE_CHECKING:
     from kernel.kernel import Kernel
@@ -33,7 +34,7 @@ class Halter:
         self.skipped: set[int] = set()
 
     def _order(self) -> list[Proc]:
-        live = [p for p in self.k.order if p.state != "dead" and p.endpoint not in self.skipped
+        live = [p for p in self.k.slots.values() if p.endpoint not in self.skipped
                 and p.hosted is None]
         first = [p for p in live if p.slot == INIT_SLOT]
         rest = sorted((p for p in live if p.slot != INIT_SLOT),
@@ -43,7 +44,7 @@ class Halter:
     def tick(self) -> bool:
         """Advance; True when every process is gone."""
         now = time.monotonic()
-        if self.victim is not None and self.victim.state != "dead":
+        if self.victim is not None and self.victim.state is not State.DEAD:
             if now < self.deadline:
                 return False
             if not self.killed:

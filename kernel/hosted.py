@@ -14,6 +14,13 @@ ACL) but no OS process and no ring:
   kernel loop until its reply arrives — the way a monolithic kernel sleeps
   inside a system call while the rest of the kernel goes on.
 
+A hosted server runs on a plain libipc ``Runtime`` over a ``HostedTransport``
+(this file): the same contract as a process's ring ``Port`` — a SEND to a
+full receiver waits (nested passes) up to its timeout or is ``WouldBlock``
+when non-blocking, a call gives up at its deadline and CANCELs — and every
+message it sends passes the same admission rules (kernel/admit.py) as one
+taken off a ring.
+
 What it costs is isolation: an unhandled fault in a hosted server is a fault
 of the kernel.  The kernel panics (kernel.py ``panic``) and the system halts.
 """
@@ -21,30 +28,31 @@ of the kernel.  The kernel panics (kernel.py ``panic``) and the system halts.
 from __future__ import annotations
 
 import contextlib
-import heapq
 import importlib
-import itertools
 import time
 from collections import deque
 from collections.abc import Callable
-from queue import Empty, SimpleQueue
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from libipc._nkffi import lib
 
+from kernel.admit import admit, check_size, record_call, take_reply_right, too_large
 from kernel.proc import Proc
-from libipc.errors import (
-    Deadlock,
-    InvalidArgument,
-    IpcError,
-    MessageTooLarge,
-    NoSuchEndpoint,
-    PermissionDenied,
-    Timeout,
-    TooManyCalls,
+from libipc.errors import InvalidArgument, Timeout, WouldBlock
+from libipc.message import (
+    CALL,
+    CANCEL,
+    ERROR,
+    FLAG_NONBLOCK,
+    HEADER_SIZE,
+    KERNEL,
+    NOTIFY,
+    REPLY,
+    SEND,
+    Message,
+    pack,
 )
-from libipc.message import CALL, ERROR, KERNEL, REPLY, SEND, Message, pack
-from libipc.runtime import Runtime, Timer, running_as
+from libipc.runtime import Runtime, running_as
 from libipc.server import Server
 
 if TYPE_CHECKING:
@@ -81,18 +89,17 @@ class HostedServer:
         self.host = host
         self.proc = proc
         self.server = server
-        self.runtime = HostedRuntime(host, self)
-        self.inbox: deque[Message] = deque()
-        self.replies: dict[int, Message] = {}
-        self.waiting: set[int] = set()
-        self.busy = False
+        self.transport = HostedTransport(host, self)
+        self.runtime = Runtime(self.transport, proc.endpoint, proc.name)
+        self.inbox: deque[Message] = deque()     # CALLs, SENDs, NOTIFYs to serve
+        self.replies: deque[Message] = deque()   # answers to its own calls
+        self.busy = False                         # running server code (maybe nested)
         self.started = False
 
     def deliver(self, msg: Message) -> None:
         """A message for this server (the router or another hosted server hands it over)."""
         if msg.kind in (REPLY, ERROR):
-            if msg.id in self.waiting:
-                self.replies[msg.id] = msg
+            self.replies.append(msg)
             return
         self.inbox.append(msg)
         self.proc.msgs_in += 1
@@ -111,66 +118,129 @@ class HostedServer:
         finally:
             self.busy = False
 
-    def run_inbox(self) -> bool:
-        if self.busy or not self.started or not self.inbox:
-            return False
-        while self.inbox and not self.busy:
+    def run_ready(self) -> None:
+        """Its due timers and posted work, then its queued messages — unless it is busy
+        (in an outgoing call: a nested pass must not re-enter it)."""
+        if self.busy:
+            return
+        if self.runtime.has_due_work():
+            self.run(self.runtime.run_due)
+        while self.started and self.inbox and not self.busy:
             msg = self.inbox.popleft()
             self.run(lambda m=msg: self.server.handle(m))
-        return True
+
+    def has_work(self) -> bool:
+        return not self.busy and ((self.started and bool(self.inbox))
+                                  or self.runtime.has_due_work())
 
 
-class HostedRuntime(Runtime):
-    """The libipc runtime of a hosted server: calls go through the Host, not a port."""
+class HostedTransport:
+    """A hosted server's port to the kernel: what a ring ``Port`` is to a process.
+
+    ``send`` admits the message by the router's rules and delivers it; a SEND to
+    a receiver with no room waits (nested kernel passes) until there is room,
+    up to ``timeout`` (``Timeout``), or is refused at once with ``WouldBlock``
+    when non-blocking.  ``recv`` runs nested passes until an answer to one of
+    this server's calls arrives or ``timeout`` passes (None)."""
 
     def __init__(self, host: Host, hosted: HostedServer) -> None:
-        self.host, self.hosted = host, hosted
-        self.endpoint, self.name = hosted.proc.endpoint, hosted.proc.name
-        self.transport = None
-        self._ids = itertools.count(1)
+        self.host, self.hosted, self.k = host, hosted, host.k
+        self.max_body = host.k.max_message
 
-    def call_body(self, dst: int, body: bytes, timeout: float | None = None) -> Any:
+    def send(self, dst: int, kind: int, msg_id: int, body: bytes = b"", flags: int = 0,
+             timeout: float | None = 30.0) -> None:
+        src, k = self.hosted.proc, self.k
         if dst == KERNEL:
-            return self.host.kernel_call(self.hosted, body)
-        call_id = next(self._ids)
-        self.host.call(self.hosted, dst, call_id, body)
-        return self._result(self.host.wait_reply(self.hosted, call_id, timeout))
+            if kind == CALL:
+                check_size(k, len(body))
+                k.syscall(src, msg_id, body)   # its answer lands in our replies
+            return
+        if kind in (REPLY, ERROR):
+            self._answer(dst, kind, msg_id, body)
+        elif kind == CANCEL:
+            k.router.cancel(src, msg_id)
+        elif kind == NOTIFY:
+            target = k.resolve(dst)
+            if target is not None:
+                k.router.post_notify(target, src.endpoint, msg_id)
+        else:
+            self._call_or_send(dst, kind, msg_id, body, flags, timeout)
 
-    def send(self, dst: int, op: str, args: dict[str, Any] | None = None, *,
-             nonblock: bool = False, timeout: float | None = 30.0) -> None:
-        self.host.send(self.hosted, dst, pack([op, args or {}]))
+    def _call_or_send(self, dst_ep: int, kind: int, msg_id: int, body: bytes, flags: int,
+                      timeout: float | None) -> None:
+        src, k = self.hosted.proc, self.k
+        dst = admit(k, src, dst_ep, kind, msg_id, len(body))
+        if kind == SEND and not k.router.has_room(dst, HEADER_SIZE + len(body)):
+            if flags & FLAG_NONBLOCK:
+                raise WouldBlock(f"{dst.name}'s ring is full")
+            dst = self._wait_for_room(dst_ep, len(body), timeout)
+        if kind == CALL:
+            record_call(src, dst, msg_id, time.monotonic())
+        k.router.deliver_made(src, dst, kind, msg_id, body, flags)
 
-    def notify(self, dst: int, bits: int) -> None:
-        self.host.notify(self.hosted, dst, bits)
+    def _wait_for_room(self, dst_ep: int, body_len: int, timeout: float | None) -> Proc:
+        """SEND back-pressure for a hosted sender: nested passes until the receiver has
+        room (it may die meanwhile: then the admission error)."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            dst = admit(self.k, self.hosted.proc, dst_ep, SEND, 0, body_len)
+            if self.k.router.has_room(dst, HEADER_SIZE + body_len):
+                return dst
+            if deadline is not None and time.monotonic() >= deadline:
+                raise Timeout(f"send: {dst.name}'s ring stayed full for {timeout} s")
+            self.k.step(nested=True, timeout=_left(deadline))
 
-    def reply(self, dst: int, call_id: int, value: Any) -> None:
-        self.host.reply(self.hosted, dst, REPLY, call_id, pack(value))
+    def _answer(self, dst_ep: int, kind: int, msg_id: int, body: bytes) -> None:
+        src, k = self.hosted.proc, self.k
+        right = take_reply_right(k, src, dst_ep, msg_id)
+        if right is None:
+            k.counters.dropped_replies += 1
+            src.dropped += 1
+            return
+        dst, t0 = right
+        if len(body) > k.max_message:   # undeliverable: the caller must not wait forever
+            kind, body = ERROR, pack(too_large(k, len(body)).to_body())
+        latency = (time.monotonic() - t0) * 1e6 if k.tracer.enabled else None
+        k.router.deliver_made(src, dst, kind, msg_id, body, latency_us=latency)
 
-    def reply_error(self, dst: int, call_id: int, error: IpcError) -> None:
-        self.host.reply(self.hosted, dst, ERROR, call_id, pack(error.to_body()))
+    def recv(self, timeout: float | None, bell_seen: int | None = None) -> Message | None:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        replies = self.hosted.replies
+        while not replies:
+            if deadline is not None and time.monotonic() >= deadline:
+                return None
+            self.k.step(nested=True, timeout=_left(deadline))
+        return replies.popleft()
 
-    def post(self, fn: Callable[[], None]) -> None:
-        self.host.post(self.hosted, fn)
+    def recv_many(self, timeout: float | None, bell_seen: int | None = None,
+                  max_n: int = 256) -> list[Message]:
+        msg = self.recv(timeout, bell_seen)
+        return [] if msg is None else [msg]
 
-    def after(self, seconds: float, fn: Callable[[], None]) -> Timer:
-        return self.host.after(self.hosted, seconds, fn)
+    def send_many(self, dst: int, kind: int, bodies: list[bytes], flags: int = 0,
+                  timeout: float | None = 30.0) -> None:
+        for body in bodies:
+            self.send(dst, kind, 0, body, flags, timeout)
 
-    def next_event(self, timeout: float | None = None) -> Message | None:
-        raise RuntimeError("a hosted server is driven by the kernel loop, not next_event")
+    def bell_seen(self) -> int:
+        return lib.nk_bell_read(self.k.bell)
+
+    def wake(self) -> None:
+        """Another thread posted work for this server: wake the kernel loop."""
+        lib.nk_bell_ring(self.k.bell)
+
+
+def _left(deadline: float | None) -> float | None:
+    return None if deadline is None else max(0.0, deadline - time.monotonic())
 
 
 class Host:
-    """Every hosted server of this boot, and the kernel's side of talking to them."""
+    """Every hosted server of this boot, and what the kernel loop does for them."""
 
     def __init__(self, kernel: Kernel) -> None:
         self.k = kernel
         self.servers: list[HostedServer] = []
-        self._timers: list[tuple[float, int, Timer, HostedServer]] = []
-        self._seq = itertools.count()
-        self._posted: SimpleQueue[tuple[HostedServer, Callable[[], None]]] = SimpleQueue()
-        self._held: list[tuple[HostedServer, Callable[[], None]]] = []   # taken, not yet run
 
-    # -- hosting ------------------------------------------------------------------
     def host(self, module: str, name: str, *, parent: int, acl: list[str], public: bool,
              privileged: bool, args: list[str], slot: int | None = None) -> Proc:
         cls = find_server_class(module, name)
@@ -186,12 +256,13 @@ class Host:
         proc.hosted = hosted
         self.servers.append(hosted)
         # Start at the top of the kernel loop, not inside the kernel call that asked.
-        self.post(hosted, lambda: self._start(hosted))
+        hosted.runtime.post(lambda: self._start(hosted))
         return proc
 
-    def _start(self, hosted: HostedServer) -> None:
+    @staticmethod
+    def _start(hosted: HostedServer) -> None:
         hosted.server.attach(hosted.runtime)
-        hosted.started = True
+        hosted.started = True   # from now on it serves its inbox
 
     def stop_all(self) -> None:
         """Clean halt: each hosted server's stop hook (fs syncs), youngest first."""
@@ -199,135 +270,21 @@ class Host:
             if hosted.started:
                 hosted.run(hosted.server.stop)
 
-    # -- messages ------------------------------------------------------------------
-    def kernel_call(self, hosted: HostedServer, body: bytes) -> Any:
-        from kernel.syscalls import dispatch_syscall
-        from libipc.message import unpack
-        return unpack(pack(dispatch_syscall(self.k, hosted.proc, body)))
+    def run_ready(self) -> None:
+        """Posted work, due timers, queued messages — for every server not busy."""
+        for hosted in list(self.servers):
+            hosted.run_ready()
 
-    def _target(self, hosted: HostedServer, dst_ep: int, kind: int, size: int) -> Proc:
-        if size > self.k.max_message:   # the limit a process's message meets in the router
-            raise MessageTooLarge(f"message of {size} bytes > limit {self.k.max_message}")
-        src, dst = hosted.proc, self.k.resolve(dst_ep)
-        if dst is None:
-            raise NoSuchEndpoint(f"no process at endpoint {dst_ep}")
-        if not self.k.allowed(src, dst):
-            raise PermissionDenied(f"{src.name} may not call {dst.name}")
-        if kind == CALL:
-            if len(src.calls_out) >= self.k.max_calls:
-                raise TooManyCalls(f"{src.name} has {len(src.calls_out)} calls outstanding")
-            if self.k.router.closes_cycle(src, dst):
-                raise Deadlock(f"{src.name} → {dst.name} would close a cycle of waiting calls")
-        return dst
-
-    def call(self, hosted: HostedServer, dst_ep: int, call_id: int, body: bytes) -> None:
-        dst = self._target(hosted, dst_ep, CALL, len(body))
-        now = time.monotonic()
-        hosted.proc.calls_out[call_id] = (dst.endpoint, now)
-        dst.calls_in[(hosted.proc.endpoint, call_id)] = now
-        hosted.waiting.add(call_id)
-        self._deliver(hosted.proc, dst, CALL, call_id, body)
-
-    def send(self, hosted: HostedServer, dst_ep: int, body: bytes) -> None:
-        self._deliver(hosted.proc, self._target(hosted, dst_ep, SEND, len(body)), SEND, 0, body)
-
-    def notify(self, hosted: HostedServer, dst_ep: int, bits: int) -> None:
-        dst = self.k.resolve(dst_ep)
-        if dst is not None:
-            self.k.router.post_notify(dst, hosted.proc.endpoint, bits)
-
-    def reply(self, hosted: HostedServer, dst_ep: int, kind: int, call_id: int,
-              body: bytes) -> None:
-        dst = self.k.procs.get(dst_ep)
-        outstanding = dst.calls_out.get(call_id) if dst is not None else None
-        if dst is None or not dst.alive or outstanding is None \
-                or outstanding[0] != hosted.proc.endpoint:
-            self.k.router.dropped_replies += 1
-            hosted.proc.dropped += 1
-            return
-        del dst.calls_out[call_id]
-        t0 = hosted.proc.calls_in.pop((dst.endpoint, call_id), outstanding[1])
-        self.k.router.trace_kernel_made(hosted.proc, dst, kind, call_id, len(body),
-                                        latency_us=(time.monotonic() - t0) * 1e6)
-        self._deliver(hosted.proc, dst, kind, call_id, body)
-
-    def _deliver(self, src: Proc, dst: Proc, kind: int, msg_id: int, body: bytes) -> None:
-        src.msgs_out += 1
-        src.bytes_out += len(body)
-        if kind not in (REPLY, ERROR):   # replies are traced with their latency
-            self.k.router.trace_kernel_made(src, dst, kind, msg_id, len(body))
-        if dst.hosted is not None:   # in-kernel to in-kernel: a function call, no ring
-            dst.hosted.deliver(Message(src.endpoint, dst.endpoint, kind, 0, msg_id, body))
-            self.k.direct_calls += kind == CALL
-        else:
-            self.k.router.post(dst, src.endpoint, kind, msg_id, body)
-
-    def wait_reply(self, hosted: HostedServer, call_id: int, timeout: float | None) -> Message:
-        """Run nested passes of the kernel loop until the reply to ``call_id`` is in."""
-        deadline = None if timeout is None else time.monotonic() + timeout
-        try:
-            while call_id not in hosted.replies:
-                if deadline is not None and time.monotonic() >= deadline:
-                    call = hosted.proc.calls_out.pop(call_id, None)
-                    if call is not None and (callee := self.k.procs.get(call[0])):
-                        callee.calls_in.pop((hosted.proc.endpoint, call_id), None)
-                    raise Timeout(f"no reply from endpoint within {timeout} s")
-                self.k.step(nested=True)
-            return hosted.replies.pop(call_id)
-        finally:
-            hosted.waiting.discard(call_id)
-
-    # -- timers and posted work ------------------------------------------------------
-    def post(self, hosted: HostedServer, fn: Callable[[], None]) -> None:
-        """Thread-safe: run ``fn`` as ``hosted`` at the next pass of the loop."""
-        self._posted.put((hosted, fn))
-        lib.nk_bell_ring(self.k.bell)
-
-    def after(self, hosted: HostedServer, seconds: float, fn: Callable[[], None]) -> Timer:
-        timer = Timer(time.monotonic() + max(0.0, seconds), fn)
-        heapq.heappush(self._timers, (timer.deadline, next(self._seq), timer, hosted))
-        return timer
+    def has_work(self) -> bool:
+        """Work the loop can do without waiting (a busy server's work does not count:
+        otherwise its own nested wait would spin)."""
+        return any(h.has_work() for h in self.servers)
 
     def next_deadline_ns(self) -> int | None:
         """Nanoseconds until the next timer a server can run now; None when none.
         (A busy server's timers wait for it; its reply wakes the loop anyway.)"""
-        ready = [deadline for deadline, _, timer, hosted in self._timers
-                 if not hosted.busy and not timer.cancelled]
-        if not ready:
+        due = [d for h in self.servers if not h.busy
+               if (d := h.runtime.next_deadline()) is not None]
+        if not due:
             return None
-        return max(0, int((min(ready) - time.monotonic()) * 1e9))
-
-    def run_ready(self) -> None:
-        """Posted work, due timers, queued messages — for every server not busy."""
-        self._take_posted()
-        for hosted, fn in self._runnable(self._held):
-            hosted.run(fn)
-        now = time.monotonic()
-        due = [item for item in self._timers if item[0] <= now and not item[3].busy]
-        for item in due:
-            self._timers.remove(item)
-            if not item[2].cancelled:
-                item[3].run(item[2].fn)
-        heapq.heapify(self._timers)
-        for hosted in list(self.servers):
-            hosted.run_inbox()
-
-    def _take_posted(self) -> None:
-        while True:
-            try:
-                self._held.append(self._posted.get_nowait())
-            except Empty:
-                return
-
-    def _runnable(self, held: list) -> list:
-        """Take the posted jobs whose server is free; the others stay held."""
-        free = [item for item in held if not item[0].busy]
-        held[:] = [item for item in held if item[0].busy]
-        return free
-
-    def has_work(self) -> bool:
-        """Work the loop can do without waiting (a busy server's jobs do not count:
-        otherwise its own nested wait would spin)."""
-        self._take_posted()
-        return any(h.inbox and not h.busy and h.started for h in self.servers) \
-            or any(not hosted.busy for hosted, _ in self._held)
+        return max(0, int((min(due) - time.monotonic()) * 1e9))

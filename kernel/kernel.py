@@ -29,19 +29,20 @@ from libipc._nkffi import ffi, lib
 
 from kernel import endpoint as ep
 from kernel import spawn as spawning
+from kernel.counters import Counters
 from kernel.halt import Halter
 from kernel.hosted import Host, KernelPanic
-from kernel.proc import DEAD, Proc
+from kernel.proc import Proc, State
 from kernel.router import Router
 from kernel.syscalls import dispatch_syscall
 from kernel.trace import Tracer
 from libipc.channel import Channel
 from libipc.errors import Halted, InvalidArgument, IpcError, ServerDied
+from libipc.limits import DEFAULT_MAX_CALLS, DEFAULT_MAX_MESSAGE
 from libipc.message import HEADER_SIZE, NOTIFY_EXIT, REPLY, pack
 
-DEFAULT_MAX_MESSAGE = 64 * 1024
-DEFAULT_MAX_CALLS = 16
 SPIN_NS = 20_000
+MAX_RANKED = 1024   # names whose first start halt remembers
 PANIC_STATUS = 70   # EX_SOFTWARE: what a boot that ended in a kernel panic exits with
 
 
@@ -60,20 +61,16 @@ class Kernel:
         self.log_path = log_path
         self.log = structlog.get_logger().bind(proc="kernel")
         self.tracer = Tracer(trace_path)
-        self.procs: dict[int, Proc] = {}      # endpoint -> Proc, dead ones kept for `wait`
+        self.procs: dict[int, Proc] = {}      # endpoint -> Proc (live ones: the dead leave)
         self.slots: dict[int, Proc] = {}      # slot -> the live Proc in it
         self.generation = [0] * ep.MAX_SLOTS
-        self.order: list[Proc] = []           # spawn order
         self.rank: dict[str, int] = {}        # name -> first spawn (halt goes backwards)
+        self.counters = Counters()
         self.router = Router(self)
         self.bell = ffi.new("uint32_t *")
         self.exits: SimpleQueue[tuple[Proc, int]] = SimpleQueue()
         self.halter: Halter | None = None
         self.exit_status = 0
-        self.messages_routed = 0
-        self.ring_crossings = 0
-        self.direct_calls = 0      # calls between servers hosted in the kernel (no ring)
-        self.kernel_calls = 0
         self.host = Host(self)
         self.panicked: str | None = None
         self.started = time.monotonic()
@@ -103,8 +100,7 @@ class Kernel:
                     frozenset(acl or ()), public, restarts, list(argv))
         self.procs[endpoint] = proc
         self.slots[slot] = proc
-        self.order.append(proc)
-        self.rank.setdefault(name, len(self.rank))   # a restart keeps its first place
+        self._rank(name)
         threading.Thread(target=self._reap, args=(proc,), daemon=True,
                          name=f"reap-{name}").start()
         self.log.info("spawned", name=name, ep=endpoint, pid=popen.pid, argv=argv)
@@ -143,10 +139,13 @@ class Kernel:
         proc = self.procs.get(endpoint)
         return proc if proc is not None and proc.alive else None
 
-    def allowed(self, src: Proc, dst: Proc) -> bool:
-        """The ACL rule: "*", the destination's name, or "@public" for public servers."""
-        acl = src.acl
-        return "*" in acl or dst.name in acl or (dst.public and "@public" in acl)
+    def _rank(self, name: str) -> None:
+        """Remember when ``name`` first started (a restart keeps its place, so halt still
+        stops fs before block).  Bounded: names nobody runs any more are forgotten."""
+        if name not in self.rank and len(self.rank) >= MAX_RANKED:
+            live = {p.name for p in self.slots.values()}
+            self.rank = {n: r for n, r in self.rank.items() if n in live}
+        self.rank.setdefault(name, max(self.rank.values(), default=-1) + 1)
 
     # -- exits --------------------------------------------------------------------
     def _reap(self, proc: Proc) -> None:
@@ -164,9 +163,10 @@ class Kernel:
 
     def _exited(self, proc: Proc, status: int) -> None:
         """Fault semantics: waiting callers get ServerDied now, its own calls are forgotten."""
-        proc.state, proc.status = DEAD, status
+        proc.state, proc.status = State.DEAD, status
         if self.slots.get(proc.slot) is proc:
             del self.slots[proc.slot]
+        self.procs.pop(proc.endpoint, None)   # its exit record lives on in `exits` only
         for (caller_ep, call_id) in list(proc.calls_in):
             caller = self.procs.get(caller_ep)
             if caller is not None and caller.calls_out.pop(call_id, None) is not None:
@@ -201,12 +201,12 @@ class Kernel:
         if proc.alive and proc.popen is not None and proc.popen.returncode is None:
             self.log.error("ring_corrupt", name=proc.name, ep=proc.endpoint, pid=proc.pid)
             proc.blocked_on = None
-            proc.state = "corrupt"
+            proc.state = State.CORRUPT
             proc.signal(signal.SIGKILL)
 
     # -- kernel calls ----------------------------------------------------------------
     def syscall(self, caller: Proc, call_id: int, body: bytes) -> None:
-        self.kernel_calls += 1
+        self.counters.kernel_calls += 1
         try:
             result = dispatch_syscall(self, caller, body)
         except IpcError as exc:
@@ -253,9 +253,10 @@ class Kernel:
         self.tracer.close()
         return self.exit_status
 
-    def step(self, nested: bool = False) -> bool:
+    def step(self, nested: bool = False, timeout: float | None = None) -> bool:
         """One turn of the loop; True when a halt has finished.  Hosted servers
-        waiting for a reply call this too (``nested``): the kernel goes on meanwhile."""
+        waiting for a reply or for room call this too (``nested``, waiting at most
+        ``timeout`` seconds): the kernel goes on meanwhile."""
         caught = lib.nk_signals_take()   # recorded by csrc/nk_signal.c (see boot.py)
         if caught:
             signum = caught.bit_length() - 1
@@ -266,11 +267,11 @@ class Kernel:
         if not any(p.hosted is None for p in self.slots.values()) and self.halter is None:
             self.halt(self.exit_status, reason="no processes left")
             return False
-        self._pass()
+        self._pass(None if timeout is None else int(timeout * 1e9))
         self.host.run_ready()
         return False
 
-    def _pass(self) -> None:
+    def _pass(self, cap_ns: int | None = None) -> None:
         live = [p for p in self.slots.values() if p.alive and p.hosted is None]
         readers = [p for p in live if p.blocked_on is None and not self.router.backlogged(p)]
         writers = list(dict.fromkeys([p for p in live if p.pending]
@@ -287,6 +288,8 @@ class Kernel:
             timeout = 0
         elif timer is not None:
             timeout = timer if timeout < 0 else min(timeout, timer)
+        if cap_ns is not None:
+            timeout = cap_ns if timeout < 0 else min(timeout, cap_ns)
         n = lib.nk_wait_any(rd, len(readers), wr, wlen, len(writers), self.bell, seen,
                             SPIN_NS, timeout, self._ready)
         if n < 0:

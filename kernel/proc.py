@@ -2,6 +2,11 @@
 
 Who writes what: only the kernel's router thread touches a ``Proc``; the
 reaper thread only hands exit statuses over through a queue.
+
+Life cycle (``State``): RUNNING from spawn; CORRUPT once its ring was found
+corrupt (it is being killed: nothing more is read from it or delivered to
+it); DEAD once its exit was collected.  A dead process leaves the process
+table at once — its exit record lives on in its parent's ``exits`` only.
 """
 
 from __future__ import annotations
@@ -12,11 +17,18 @@ import subprocess
 import time
 from collections import deque
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
 from libipc.channel import Channel
 
-RUNNING, DEAD = "running", "dead"
+
+class State(StrEnum):
+    """What ``ps`` shows in its STATE column (a str: it travels in msgpack as is)."""
+
+    RUNNING = "running"
+    CORRUPT = "corrupt"   # its ring broke; SIGKILL sent, exit not yet collected
+    DEAD = "dead"
 
 
 @dataclass(eq=False)
@@ -32,7 +44,7 @@ class Proc:
     public: bool = False                # callable by processes whose ACL holds "@public"
     restarts: int = 0                   # told by the spawner (init counts them)
     argv: list[str] = field(default_factory=list)
-    state: str = RUNNING
+    state: State = State.RUNNING
     started: float = field(default_factory=time.monotonic)
     status: int | None = None
     # calls this process made and still waits for: call id -> (callee endpoint, t0)
@@ -63,7 +75,7 @@ class Proc:
 
     @property
     def alive(self) -> bool:
-        return self.state == RUNNING
+        return self.state is State.RUNNING
 
     def signal(self, signum: int) -> None:
         """Send ``signum`` unless the process is already gone."""
@@ -77,7 +89,7 @@ class Proc:
     def info(self) -> dict[str, Any]:
         """The row ``ps`` and ``stats`` show."""
         return {
-            "ep": self.endpoint, "name": self.name, "pid": self.pid, "state": self.state,
+            "ep": self.endpoint, "name": self.name, "pid": self.pid, "state": str(self.state),
             "parent": self.parent, "privileged": self.privileged,
             "msgs_in": self.msgs_in, "msgs_out": self.msgs_out,
             "bytes_in": self.bytes_in, "bytes_out": self.bytes_out,

@@ -22,6 +22,9 @@ Rules, after DESIGN.md:
 Replies and kernel-made messages never block the replier either: when the
 receiver's ring is full they wait in the receiver's ``pending`` queue.
 
+The admission rules themselves live in kernel/admit.py, shared with the
+hosted path (kernel/hosted.py); this file only moves bytes and keeps books.
+
 Fairness: each pass visits every ready ring, starting one further each time,
 and takes at most ``BATCH`` messages from each, so a flooding sender cannot
 starve the others.
@@ -34,18 +37,10 @@ from typing import TYPE_CHECKING
 
 from libipc._nkffi import ffi, lib
 
+from kernel.admit import admit, record_call, take_reply_right, too_large, withdraw_call
 from kernel.endpoint import KERNEL
 from kernel.proc import Proc
-from libipc.errors import (
-    Deadlock,
-    InvalidArgument,
-    IpcError,
-    MessageTooLarge,
-    NoSuchEndpoint,
-    PermissionDenied,
-    TooManyCalls,
-    WouldBlock,
-)
+from libipc.errors import IpcError, WouldBlock
 from libipc.message import (
     CALL,
     CANCEL,
@@ -71,13 +66,11 @@ KINDS = (CALL, REPLY, ERROR, SEND, NOTIFY, CANCEL)
 class Router:
     def __init__(self, kernel: Kernel) -> None:
         self.k = kernel
+        self.counters = kernel.counters
         self._hdr = ffi.new("nk_msg_header *")
         self._out = ffi.new("nk_msg_header *")
         self._body = ffi.new("uint8_t[]", kernel.max_record)
         self._moved = ffi.new("uint64_t *")
-        self.routed = 0
-        self.dropped_replies = 0
-        self.refused = 0
 
     # -- one pass ---------------------------------------------------------------
     def drain(self, proc: Proc) -> None:
@@ -103,7 +96,7 @@ class Router:
             self._discard(src, f"bad kind {kind} or flags {h.flags}")
             return
         if size > self.k.max_record and (kind not in (REPLY, ERROR) or dst_ep == KERNEL):
-            self._refuse(src, kind, msg_id, self._too_large(size - HEADER_SIZE))
+            self._refuse(src, kind, msg_id, too_large(self.k, size - HEADER_SIZE))
             return
         if dst_ep == KERNEL:
             self._to_kernel(src, kind, msg_id)
@@ -111,7 +104,8 @@ class Router:
         if kind in (REPLY, ERROR):
             self._reply(src, dst_ep, kind, msg_id, size)
         elif kind == CANCEL:
-            self._cancel(src, msg_id)
+            self._consume(src)
+            self.cancel(src, msg_id)
         elif kind == NOTIFY:
             self._notify(src, dst_ep, msg_id, size)
         else:
@@ -119,9 +113,8 @@ class Router:
 
     # -- per kind -----------------------------------------------------------------
     def _call_or_send(self, src: Proc, dst_ep: int, kind: int, msg_id: int, size: int) -> None:
-        dst = self.k.resolve(dst_ep)
         try:
-            self._check_call(src, dst, dst_ep, kind, msg_id)
+            dst = admit(self.k, src, dst_ep, kind, msg_id, size - HEADER_SIZE)
         except IpcError as exc:
             self._refuse(src, kind, msg_id, exc)
             return
@@ -141,10 +134,8 @@ class Router:
                 src.blocked_on = dst   # SEND back-pressure: leave it in the sender's ring
                 src.blocked_len = size
                 return
-        now = time.monotonic()
         if kind == CALL:
-            src.calls_out[msg_id] = (dst.endpoint, now)
-            dst.calls_in[(src.endpoint, msg_id)] = now
+            record_call(src, dst, msg_id, time.monotonic())
         self._trace(src, dst, kind, msg_id, size, op=op)
         if kind == SEND and dst.hosted is None and not self.k.tracer.enabled:
             self._forward_run(src, dst, dst_ep)
@@ -156,74 +147,32 @@ class Router:
                                     src.endpoint, dst_ep, SEND, self.k.max_record, BATCH,
                                     self._moved)
         if n > 0:
-            size = self._moved[0]
-            self.routed += n
-            self.k.messages_routed += n
-            self.k.ring_crossings += 2 * n
-            src.msgs_out += n
-            src.bytes_out += size
-            dst.msgs_in += n
-            dst.bytes_in += size
-
-    def _check_call(self, src: Proc, dst: Proc | None, dst_ep: int, kind: int,
-                    msg_id: int) -> None:
-        if dst is None or not dst.alive:
-            raise NoSuchEndpoint(f"no process at endpoint {dst_ep}")
-        if not self.k.allowed(src, dst):
-            raise PermissionDenied(f"{src.name} may not call {dst.name}")
-        if kind != CALL:
-            return
-        if msg_id in src.calls_out:   # else the first callee would serve a call nobody tracks
-            raise InvalidArgument(f"call id {msg_id} is already outstanding")
-        if len(src.calls_out) >= self.k.max_calls:
-            raise TooManyCalls(f"{src.name} has {len(src.calls_out)} calls outstanding")
-        if self.closes_cycle(src, dst):
-            raise Deadlock(f"{src.name} → {dst.name} would close a cycle of waiting calls")
-
-    def closes_cycle(self, src: Proc, dst: Proc) -> bool:
-        """MINIX's check: does ``dst`` (transitively) wait on ``src``?"""
-        seen, stack = set(), [dst]
-        while stack:
-            p = stack.pop()
-            if p is src:
-                return True
-            if p.endpoint in seen:
-                continue
-            seen.add(p.endpoint)
-            for callee_ep, _ in p.calls_out.values():
-                callee = self.k.procs.get(callee_ep)
-                if callee is not None:
-                    stack.append(callee)
-        return False
+            self._count(src, dst, self._moved[0], messages=n)
 
     def _reply(self, src: Proc, dst_ep: int, kind: int, msg_id: int, size: int) -> None:
-        dst = self.k.procs.get(dst_ep)
-        outstanding = dst.calls_out.get(msg_id) if dst is not None else None
-        if dst is None or not dst.alive or outstanding is None or outstanding[0] != src.endpoint:
+        right = take_reply_right(self.k, src, dst_ep, msg_id)
+        if right is None:
             self._discard(src, f"reply {msg_id} to {dst_ep}: no such call outstanding")
-            self.dropped_replies += 1
+            self.counters.dropped_replies += 1
             src.dropped += 1
             return
-        del dst.calls_out[msg_id]
-        t0 = src.calls_in.pop((dst.endpoint, msg_id), outstanding[1])
-        latency = (time.monotonic() - t0) * 1e6
+        dst, t0 = right
+        latency = (time.monotonic() - t0) * 1e6 if self.k.tracer.enabled else None
         if size > self.k.max_record:   # undeliverable: the caller must not wait forever
             self._consume(src)
-            self.post_error(dst, src.endpoint, msg_id, self._too_large(size - HEADER_SIZE))
+            self.post_error(dst, src.endpoint, msg_id, too_large(self.k, size - HEADER_SIZE))
         elif dst.hosted is not None:
             self._hand_over(src, dst)
         elif dst.pending or not self._forward(src, dst, size):
             self._queue_copy(src, dst)
         self._trace(src, dst, kind, msg_id, size, latency_us=latency)
 
-    def _cancel(self, src: Proc, msg_id: int) -> None:
-        self._consume(src)
-        call = src.calls_out.pop(msg_id, None)
-        if call is not None:
-            callee = self.k.procs.get(call[0])
-            if callee is not None:
-                callee.calls_in.pop((src.endpoint, msg_id), None)
-                self._unqueue_call(callee, src.endpoint, msg_id)
+    def cancel(self, src: Proc, msg_id: int) -> None:
+        """The caller withdraws call ``msg_id``: forget it, and undeliver it if it still
+        waits in the callee's queue."""
+        callee = withdraw_call(self.k, src, msg_id)
+        if callee is not None:
+            self._unqueue_call(callee, src.endpoint, msg_id)
 
     @staticmethod
     def _unqueue_call(callee: Proc, caller_ep: int, msg_id: int) -> None:
@@ -251,7 +200,7 @@ class Router:
             return
         body = ffi.buffer(self._body, n)[:]
         src.msgs_out += 1
-        self.k.ring_crossings += 1
+        self.counters.ring_crossings += 1
         self.k.syscall(src, msg_id, body)
 
     # -- moving bytes ---------------------------------------------------------------
@@ -282,13 +231,14 @@ class Router:
         self._count(src, dst, HEADER_SIZE + n, crossings=1)
         dst.hosted.deliver(Message(src.endpoint, dst.endpoint, h.kind, h.flags, h.id, body))
 
-    def _count(self, src: Proc, dst: Proc, size: int, crossings: int = 2) -> None:
-        self.routed += 1
-        self.k.messages_routed += 1
-        self.k.ring_crossings += crossings
-        src.msgs_out += 1
+    def _count(self, src: Proc, dst: Proc, size: int, crossings: int = 2,
+               messages: int = 1) -> None:
+        c = self.counters
+        c.messages_routed += messages
+        c.ring_crossings += crossings * messages
+        src.msgs_out += messages
         src.bytes_out += size
-        dst.msgs_in += 1
+        dst.msgs_in += messages
         dst.bytes_in += size
 
     def _queue_copy(self, src: Proc, dst: Proc) -> None:
@@ -301,21 +251,34 @@ class Router:
         dst.pending_bytes += HEADER_SIZE + n
         self._count(src, dst, HEADER_SIZE + n, crossings=1)   # the put is counted in flush
 
+    def deliver_made(self, src: Proc, dst: Proc, kind: int, msg_id: int, body: bytes,
+                     flags: int = 0, latency_us: float | None = None) -> None:
+        """A message a server hosted in the kernel sends (already admitted): counted and
+        traced like a routed one; to another hosted server it is a function call."""
+        self._trace(src, dst, kind, msg_id, HEADER_SIZE + len(body), latency_us=latency_us)
+        if dst.hosted is not None:   # not a routed message: a function call (its inbox
+            src.msgs_out += 1        # counts it in)
+            src.bytes_out += HEADER_SIZE + len(body)
+            self.counters.direct_calls += kind == CALL
+            dst.hosted.deliver(Message(src.endpoint, dst.endpoint, kind, flags, msg_id, body))
+            return
+        self._count(src, dst, HEADER_SIZE + len(body), crossings=0)   # the put: flush
+        self._enqueue(dst, src.endpoint, kind, flags, msg_id, body)
+
     def post(self, dst: Proc, src_ep: int, kind: int, msg_id: int, body: bytes) -> None:
-        """A message made by the kernel (reply, error): queue it, deliver when room."""
+        """A message made by the kernel itself (reply, error): queue it, deliver when room."""
         if kind in (REPLY, ERROR) and len(body) > self.k.max_message:
             # A huge ps, a hosted server's result: the caller gets the error, where an
             # over-long record would have been taken for a corrupt ring and killed it.
-            kind, body = ERROR, pack(self._too_large(len(body)).to_body())
+            kind, body = ERROR, pack(too_large(self.k, len(body)).to_body())
         if dst.hosted is not None:
             dst.hosted.deliver(Message(src_ep, dst.endpoint, kind, 0, msg_id, body))
             return
-        if src_ep != KERNEL:   # from a hosted server: it counts as a routed message
-            self.routed += 1
-            self.k.messages_routed += 1
-            dst.msgs_in += 1
-            dst.bytes_in += HEADER_SIZE + len(body)
-        dst.pending.append(((src_ep, kind, 0, msg_id), body))
+        self._enqueue(dst, src_ep, kind, 0, msg_id, body)
+
+    def _enqueue(self, dst: Proc, src_ep: int, kind: int, flags: int, msg_id: int,
+                 body: bytes) -> None:
+        dst.pending.append(((src_ep, kind, flags, msg_id), body))
         dst.pending_bytes += HEADER_SIZE + len(body)
         self.flush(dst)
 
@@ -344,7 +307,7 @@ class Router:
                 return
             dst.pending.popleft()
             dst.pending_bytes -= HEADER_SIZE + len(body)
-            self.k.ring_crossings += 1
+            self.counters.ring_crossings += 1
             if rc < 0:
                 self.k.ring_corrupt(dst)
                 return
@@ -357,6 +320,13 @@ class Router:
             if rc == lib.NK_ERR_FULL:
                 return
             del dst.notify_bits[src_ep]
+
+    def has_room(self, dst: Proc, size: int) -> bool:
+        """Would a message of ``size`` bytes (header included) go into ``dst``'s ring now,
+        behind whatever the kernel already holds for it?"""
+        if dst.hosted is not None or not dst.alive:
+            return True
+        return not dst.pending and lib.nk_ring_writable(dst.channel.send.cdata, size) == 1
 
     def backlogged(self, proc: Proc) -> bool:
         """Has ``proc`` left so much undelivered (replies to its kernel calls, refusals)
@@ -371,13 +341,10 @@ class Router:
         return HEADER_SIZE
 
     # -- refusing ---------------------------------------------------------------------
-    def _too_large(self, size: int) -> MessageTooLarge:
-        return MessageTooLarge(f"message of {size} bytes > limit {self.k.max_message}")
-
     def _refuse(self, src: Proc, kind: int, msg_id: int, exc: IpcError) -> None:
         """Drop the message; a CALL or SEND gets the error back (same id)."""
         self._consume(src)
-        self.refused += 1
+        self.counters.refused += 1
         if kind in (CALL, SEND):
             self.post_error(src, KERNEL, msg_id, exc)
         if self.k.tracer.enabled:
@@ -405,11 +372,6 @@ class Router:
             return op
         except IpcError:
             return "<malformed>"
-
-    def trace_kernel_made(self, src: Proc, dst: Proc, kind: int, msg_id: int, size: int,
-                          latency_us: float | None = None) -> None:
-        """Trace a message a hosted server sent (it never was in a ring)."""
-        self._trace(src, dst, kind, msg_id, size + HEADER_SIZE, latency_us=latency_us)
 
     def _trace(self, src: Proc, dst: Proc, kind: int, msg_id: int, size: int,
                op: str | None = None, latency_us: float | None = None) -> None:

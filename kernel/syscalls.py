@@ -78,9 +78,7 @@ def do_ps(k: Kernel, caller: Proc) -> list:
 def do_stats(k: Kernel, caller: Proc) -> dict:
     """Kernel-wide counters and the per-process rows of ``ps``."""
     return {
-        "messages_routed": k.messages_routed, "kernel_calls": k.kernel_calls,
-        "ring_crossings": k.ring_crossings, "direct_calls": k.direct_calls,
-        "dropped_replies": k.router.dropped_replies, "refused": k.router.refused,
+        **k.counters.as_dict(),
         "processes": len(k.slots), "uptime_s": round(__import__("time").monotonic()
                                                      - k.started, 3),
         "max_message": k.max_message, "max_calls": k.max_calls,

@@ -13,8 +13,11 @@ the process's port and gives it two faces:
 Other threads never touch the ring: they ``post`` a callable and the owner
 thread runs it (the console's stdin reader does that).
 
-The transport is abstract: ``Port`` for a real process, something else for a
-server hosted inside the kernel (see kernel/hosted.py).
+The transport is abstract: ``Port`` (its rings) for a real process, and for a
+server hosted inside the kernel process kernel/hosted.py's ``HostedTransport``,
+which keeps the same contract (timeouts, non-blocking sends, back-pressure);
+there the kernel loop drives the runtime through ``run_due``/``next_deadline``
+instead of ``next_event``.
 """
 
 from __future__ import annotations
@@ -185,6 +188,20 @@ class Runtime:
             if msg.kind not in (REPLY, ERROR):   # a late reply to a cancelled call: dropped
                 self._inbox.append(msg)
         return self._inbox.popleft() if self._inbox else None
+
+    # -- for a loop that drives this runtime from outside (the kernel hosts servers so) --
+    def has_due_work(self) -> bool:
+        """Posted work waiting, or a timer due now."""
+        return not self._posted.empty() or (bool(self._timers)
+                                            and self._timers[0][0] <= time.monotonic())
+
+    def run_due(self) -> bool:
+        """Run posted work and due timers; True when anything ran."""
+        return self._run_posted() | self._run_timers()
+
+    def next_deadline(self) -> float | None:
+        """``time.monotonic()`` of the next timer (cancelled ones included), or None."""
+        return self._timers[0][0] if self._timers else None
 
     def _wait_budget(self, timeout: float | None) -> float | None:
         if self._timers:
