@@ -7,7 +7,7 @@ unpacked unless it is addressed to the kernel, or tracing wants the op name):
                → stamp the true source → forward (one copy, ring to ring)
                → book-keeping (outstanding calls, counters, trace)
 
-Rules, after DESIGN.md:
+Rules (docs/protocol.md states them for users):
 * CALL   is tracked: the caller may get exactly one REPLY/ERROR, and only
          from the callee (seL4's one-shot reply right).  Others are dropped
          and counted.
