@@ -3,7 +3,15 @@
 The default image lives in the user's data directory
 (``$XDG_DATA_HOME/nanokernel/disk.img``, default ``~/.local/share/…``) and is
 created with mkfs, with a one-line message, on the first boot.  The result is
-the boot environment the block server reads (``NK_DISK`` or ``NK_RAMDISK``).
+the boot environment the block server reads (``NK_DISK``).
+
+``--ramdisk`` is an image in memory: a memfd this process (the kernel's) makes
+and formats with mkfs, which the block server opens by its ``/proc/PID/fd/N``
+name.  It lives as long as the boot — block and fs may restart and find their
+files again — and dies with the kernel process, leaving nothing behind, not
+even after a SIGKILL.  (The block server alone can also serve a blank RAM disk,
+``NK_RAMDISK=BYTES``, which the fs server formats; the front end does not use
+that: its contents would die with the block process.)
 """
 
 from __future__ import annotations
@@ -25,10 +33,22 @@ def default_disk() -> Path:
     return data_dir() / "disk.img"
 
 
+def ramdisk_image(size: int = RAMDISK_SIZE) -> str:
+    """A formatted disk image in memory (a memfd held open by this process); its path."""
+    from servers.blockdev import BSIZE, DiskImage
+    from servers.fs.mkfs import format_device
+    fd = os.memfd_create("nk-ramdisk", os.MFD_CLOEXEC)   # children open it by name
+    os.ftruncate(fd, size // BSIZE * BSIZE)
+    path = f"/proc/{os.getpid()}/fd/{fd}"
+    with DiskImage(path) as image:
+        format_device(image)
+    return path
+
+
 def disk_env(disk: str | None, ramdisk: bool) -> dict[str, str]:
     """The environment telling the block server what to serve; makes the default image."""
     if ramdisk:
-        return {"NK_RAMDISK": str(RAMDISK_SIZE)}
+        return {"NK_DISK": ramdisk_image()}
     if disk is not None:
         return {"NK_DISK": str(Path(disk).resolve())}
     path = default_disk()
