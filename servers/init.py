@@ -11,11 +11,18 @@ Boot, as events (init keeps serving calls all along, it never sleeps):
 
   1. load and check boot.toml; if it is bad, log the one-line reason and
      halt with status 2 (the kernel's CLI checks it first, on the terminal);
-  2. start every server whose dependencies run (naming — slot 2 — first:
-     everyone registers with it); a started server counts as running once it
-     registered its name (naming NOTIFYs init on each register, and init
-     looks again every POLL_S until ``register_timeout``);
-  3. a server whose dependency was given up on is not started (one line);
+  2. spawn every server whose dependencies are *started* (spawned, whether
+     or not they registered yet) — naming, slot 2, first: everyone depends on
+     it.  So the servers start in parallel and registration races: a
+     register call waits in naming's ring until naming serves, and a client
+     of a dependency waits for its name (fs retries "block").  A started
+     server counts as running once it registered its name *and* every
+     dependency runs (naming NOTIFYs init on each register; init asks for
+     the whole table in one ``list`` call, and looks again every POLL_S until
+     ``register_timeout``);
+  3. a server whose dependency was given up on (or exited for good) is not
+     started, and if it was already spawned and does not run yet it is
+     killed: either way one line "X not started: Y is down", state failed;
   4. once every server is settled: the boot banner, then the session program
      (the shell); when the session exits, init halts the system with its
      exit status.
@@ -101,6 +108,8 @@ class Service:
         self.restarts = 0
         self.timer = None                    # pending restart / stop escalation
         self.stopping = False
+        self.registered = False              # its name is in naming's table (this spawn)
+        self.doomed: str | None = None       # killed: this dependency went down first
         self.starters: list[Deferred] = []   # `start` callers, answered when registered
         self.stoppers: list[Deferred] = []   # `stop` callers, answered at the exit
 
@@ -145,13 +154,27 @@ class Init(Server):
         self.advance()
 
     def advance(self) -> None:
-        """Start whatever can start now; repeat while that changes anything."""
+        """Start, promote or drop whatever can be now; repeat while that changes anything."""
         changed = True
         while changed:
             changed = False
             for svc in list(self.services.values()):
                 if svc.state == WAITING:
                     changed |= self._try_start(svc)
+                elif svc.state == STARTING and svc.doomed is None:
+                    changed |= self._settle_started(svc)
+
+    def deps(self, svc: Service) -> list[str]:
+        """What ``svc`` waits for: its ``depends``, and naming (everyone registers)."""
+        if svc.spec.session or svc.adhoc:
+            return [NAMING] if svc.adhoc and NAMING in self.services else []
+        deps = list(svc.spec.depends)
+        if svc.name != NAMING and NAMING in self.services:
+            deps.append(NAMING)
+        return deps
+
+    def _down(self, svc: Service) -> str | None:
+        return next((d for d in self.deps(svc) if self.services[d].state in DOWN), None)
 
     def _try_start(self, svc: Service) -> bool:
         if svc.spec.session:
@@ -161,18 +184,43 @@ class Init(Server):
                 self.spawn_configured(svc)
                 return True
             return False
-        deps = list(svc.spec.depends)
-        if svc.name != NAMING and NAMING in self.services:
-            deps.append(NAMING)
-        down = [d for d in deps if self.services[d].state in DOWN]
+        down = self._down(svc)
         if down:
             svc.state = FAILED
-            self.say(f"{svc.name} not started: {down[0]} is down")
+            self.say(f"{svc.name} not started: {down} is down")
             return True
-        if all(self.services[d].state == RUNNING for d in deps):
+        if all(self.services[d].state in (STARTING, RUNNING) for d in self.deps(svc)):
             self.spawn_configured(svc)
             return True
         return False
+
+    def _settle_started(self, svc: Service) -> bool:
+        """A spawned server: running once registered with its dependencies running;
+        killed when a dependency went down before that."""
+        down = self._down(svc)
+        if down:
+            svc.doomed = down
+            self.log.info("dependency_down", server=svc.name, dependency=down)
+            if self.placement(svc) == "kernel" or not self._kill(svc, "KILL"):
+                self._not_started(svc)   # no exit will come: settle it now
+            return True
+        if svc.registered and all(self.services[d].state == RUNNING for d in self.deps(svc)):
+            svc.state = RUNNING
+            if svc.name == NAMING and svc.restarts:
+                self._restore_names()
+            self.log.info("running", server=svc.name, ep=svc.ep,
+                          after_s=round(time.monotonic() - svc.started, 3))
+            for d in svc.starters:
+                d.reply({"name": svc.name, "ep": svc.ep, "pid": svc.pid})
+            svc.starters.clear()
+            self._flush_console()
+            return True
+        return False
+
+    def _not_started(self, svc: Service) -> None:
+        svc.state = FAILED
+        self._refuse_starters(svc, svc.status if svc.status is not None else -9)
+        self.say(f"{svc.name} not started: {svc.doomed} is down")
 
     def banner(self, others: list[Service]) -> None:
         up = [s.name for s in others if s.state == RUNNING]
@@ -201,6 +249,7 @@ class Init(Server):
                 argv=argv, name=spec.name, acl=acl, privileged=spec.privileged,
                 public=spec.public, console=spec.console, slot=slot, restarts=svc.restarts)
         svc.ep, svc.pid, svc.stopping = result["ep"], result["pid"], False
+        svc.registered, svc.doomed = False, None
         svc.started = time.monotonic()
         svc.deadline = svc.started + (self.config.restart.register_timeout
                                       if self.config else 10.0)
@@ -246,29 +295,26 @@ class Init(Server):
             self.poll_timer = self.runtime.after(POLL_S, self._poll)
 
     def _poll(self) -> None:
-        """Which starting servers registered by now?"""
+        """Which starting servers registered by now?  (One ``list`` call to naming.)"""
         self.poll_timer = None
+        waiting = [s for s in self.services.values()
+                   if s.state == STARTING and not s.registered]
+        names = self._names() if waiting else {}
         now = time.monotonic()
         changed = False
-        for svc in [s for s in self.services.values() if s.state == STARTING]:
-            if self._registered(svc):
-                svc.state, changed = RUNNING, True
-                if svc.name == NAMING and svc.restarts:
-                    self._restore_names()
+        for svc in waiting:
+            if svc.ep is not None and names.get(svc.name) == svc.ep:
+                svc.registered, changed = True, True
                 self.log.info("registered", server=svc.name, ep=svc.ep,
                               after_s=round(now - svc.started, 3))
-                for d in svc.starters:
-                    d.reply({"name": svc.name, "ep": svc.ep, "pid": svc.pid})
-                svc.starters.clear()
             elif now > svc.deadline:
                 svc.deadline = float("inf")   # killed once; its exit comes as NOTIFY
                 self.say(f"{svc.name} did not register within "
                          f"{self.config.restart.register_timeout:g} s; killing it")
                 self._kill(svc, "KILL")
         if changed:
-            self._flush_console()
             self.advance()
-        if any(s.state == STARTING for s in self.services.values()):
+        if any(s.state == STARTING and not s.registered for s in self.services.values()):
             self._schedule_poll()
 
     def _restore_names(self) -> None:
@@ -282,23 +328,26 @@ class Init(Server):
         except IpcError as exc:
             self.log.error("names_not_restored", error=str(exc))
 
-    def _registered(self, svc: Service) -> bool:
+    def _names(self) -> dict:
+        """naming's table ({} when naming does not answer)."""
         try:
-            return self.runtime.call(NAMING_EP, "lookup", {"name": svc.name},
-                                     timeout=1.0) == svc.ep
+            names = self.runtime.call(NAMING_EP, "list", {}, timeout=1.0)
         except IpcError:
-            return False
+            return {}
+        return names if isinstance(names, dict) else {}
 
-    def _kill(self, svc: Service, signal_name: str) -> None:
+    def _kill(self, svc: Service, signal_name: str) -> bool:
         if svc.ep is not None:
             try:
                 kernel().kill(ep=svc.ep, signal_name=signal_name)
+                return True
             except IpcError as exc:
                 self.log.info("kill_failed", server=svc.name, error=str(exc))
+        return False
 
     # -- exits -----------------------------------------------------------------------------
     def on_notify(self, src: int, bits: int) -> None:
-        if bits & NOTIFY_REGISTERED and any(s.state == STARTING
+        if bits & NOTIFY_REGISTERED and any(s.state == STARTING and not s.registered
                                             for s in self.services.values()):
             if self.poll_timer is not None:   # naming says a name arrived: look now
                 self.poll_timer.cancel()
@@ -321,6 +370,10 @@ class Init(Server):
             halt = status if status >= 0 else 128 - status
             self.log.info("session_ended", status=status, halt=halt)
             kernel().halt(status=halt)
+            return
+        if svc.doomed is not None and svc.state == STARTING:
+            self._not_started(svc)
+            self.advance()
             return
         if svc.stopping:
             svc.state, svc.stopping = STOPPED, False
@@ -363,6 +416,7 @@ class Init(Server):
         if svc.state == BACKOFF:
             svc.restarts += 1
             self.spawn_configured(svc)
+            self.advance()   # its dependants may start now
 
     def _refuse_starters(self, svc: Service, status: int) -> None:
         for d in svc.starters:
