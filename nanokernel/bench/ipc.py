@@ -21,6 +21,7 @@ from __future__ import annotations
 import gc
 import time
 
+from nanokernel.bench.placement import pinned
 from nanokernel.bench.report import progress
 from nanokernel.bench.stats import Row, failed_row, find_row, latency_row, throughput_row
 from nanokernel.bench.transports import ACK, ALL, MSG_SIZE, STOP, BenchFailed, Transport
@@ -55,30 +56,40 @@ def _sink_child(t: Transport, count: int, warmup: int = 0) -> None:
 
 
 def _measured(cls: type[Transport], child, count: int, body, size: int = MSG_SIZE,
-              child_args: tuple = ()) -> object:
-    """Run ``body(t)`` against a fresh child; always reap it; BenchFailed on any failure."""
+              child_args: tuple = (), cpus: list[frozenset[int]] | None = None,
+              seen: dict | None = None) -> object:
+    """Run ``body(t)`` against a fresh child; always reap it; BenchFailed on any failure.
+
+    ``cpus``: each process's CPU set (parent, child, relay; placement.py), or None.
+    ``seen`` (a dict) gets each process's Cpus_allowed_list while it runs."""
     t = cls(size)
+    t.cpus = cpus
     finished = False
-    try:
-        t.start(child, (count, *child_args), LIMIT_S)
-        gc.disable()
-        result = body(t)
-        finished = True
-        return result
-    except BenchFailed:
-        raise
-    except Exception as exc:   # a dead child, a timeout: say which peer and why
-        raise t.failure(exc) from exc
-    finally:
-        gc.enable()
-        t.stop(graceful=finished)
+    with pinned(cpus[0] if cpus else None):
+        try:
+            t.start(child, (count, *child_args), LIMIT_S)
+            if seen is not None:
+                seen.update(t.observed_cpus())
+            gc.disable()
+            result = body(t)
+            finished = True
+            return result
+        except BenchFailed:
+            raise
+        except Exception as exc:   # a dead child, a timeout: say which peer and why
+            raise t.failure(exc) from exc
+        finally:
+            gc.enable()
+            t.stop(graceful=finished)
 
 
 def rtt_samples(cls: type[Transport], n: int, warmup: int, size: int = MSG_SIZE,
-                min_warmup_s: float = 0.0) -> list[int]:
+                min_warmup_s: float = 0.0, cpus: list[frozenset[int]] | None = None,
+                seen: dict | None = None) -> list[int]:
     """Nanoseconds of each of ``n`` round trips of ``size``-byte messages, after ``warmup``
     of them — and after ``min_warmup_s`` seconds of them, which gives the scheduler time
-    to settle where it puts the two processes (one CPU or two) before timing starts."""
+    to settle where it puts the two processes (one CPU or two) before timing starts.
+    ``cpus``/``seen``: the processes' placement and where they ran (see _measured)."""
     msg = MSG if size == MSG_SIZE else b"m" * size
 
     def body(t: Transport) -> list[int]:
@@ -101,7 +112,7 @@ def rtt_samples(cls: type[Transport], n: int, warmup: int, size: int = MSG_SIZE,
         return samples
 
     child = _echo_until_stop_child if min_warmup_s else _echo_child
-    return _measured(cls, child, warmup + n, body, size)
+    return _measured(cls, child, warmup + n, body, size, cpus=cpus, seen=seen)
 
 
 def measure_rtt(cls: type[Transport], n: int, warmup: int) -> Row:

@@ -4,7 +4,9 @@ A Row is one measured line: a workload (`bench`) run by one implementation
 (`peer`).  Latency rows carry p50/p99 in microseconds, throughput rows
 operations per second; the other fields stay None (JSON null).  Anything
 else worth keeping (message size, batch, sample count, an error) goes in
-`extra` and is flattened into the JSON object.
+`extra` and is flattened into the JSON object.  A row that was not measured on
+purpose (a CPU placement this machine has too few CPUs for) carries `skipped`
+with the reason instead of numbers; unlike `error` it does not fail the run.
 """
 
 from __future__ import annotations
@@ -26,6 +28,14 @@ class Row:
     def error(self) -> str | None:
         return self.extra.get("error")
 
+    @property
+    def skipped(self) -> str | None:
+        return self.extra.get("skipped")
+
+    @property
+    def placement(self) -> str | None:
+        return self.extra.get("placement")
+
     def as_json(self) -> str:
         data = asdict(self)
         data.update(data.pop("extra"))
@@ -35,6 +45,8 @@ class Row:
         """A short human line: the numbers this row has."""
         if self.error:
             return f"FAILED: {self.error}"
+        if self.skipped:
+            return f"SKIPPED: {self.skipped}"
         parts = []
         if self.p50_us is not None:
             parts.append(f"p50 {self.p50_us:.2f} µs  p99 {self.p99_us:.2f} µs")
@@ -71,6 +83,14 @@ def failed_row(bench: str, peer: str, error: str) -> Row:
     return Row(bench, peer, extra={"error": error})
 
 
-def find_row(rows: list[Row], bench: str, peer: str) -> Row | None:
-    """The measured (not failed) row of ``bench`` by ``peer``, if the run has one."""
-    return next((r for r in rows if r.bench == bench and r.peer == peer and not r.error), None)
+def skipped_row(bench: str, peer: str, reason: str, **extra) -> Row:
+    """A row deliberately not measured (every number null), and why."""
+    return Row(bench, peer, extra={**extra, "skipped": reason})
+
+
+def find_row(rows: list[Row], bench: str, peer: str, placement: str | None = None) -> Row | None:
+    """The measured (not failed, not skipped) row of ``bench`` by ``peer`` — under
+    ``placement`` when given (a row without one counts as "free") — if the run has one."""
+    return next((r for r in rows if r.bench == bench and r.peer == peer and not r.error
+                 and not r.skipped
+                 and (placement is None or (r.placement or "free") == placement)), None)

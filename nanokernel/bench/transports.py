@@ -30,6 +30,11 @@ PipeRelayTransport is os.pipe through a relay process, the shape of a routed
 call without a kernel: parent → relay → child → relay → parent.  The child is
 the watched one, as above; the relay ends when either side closes, and `stop`
 reaps it too.
+
+Placement: ``t.cpus``, set before ``start``, is the CPU set of each process of the
+shape — parent, child, then the relay — or None (the OS places them).  The parent
+is pinned by the caller (placement.pinned); each forked process pins itself before
+it says READY, and ``t.observed_cpus()`` reads back where each one may run.
 """
 
 from __future__ import annotations
@@ -47,6 +52,7 @@ import threading
 
 from libipc.channel import Channel
 from libipc.errors import Timeout
+from nanokernel.bench.placement import cpus_allowed, pin
 
 MSG_SIZE = 64
 ACK = b"A" * MSG_SIZE
@@ -75,6 +81,7 @@ class Transport:
         self.expired = False
         self._stopping = False
         self._watchdog: threading.Thread | None = None
+        self.cpus: list[frozenset[int]] | None = None   # parent, child(, relay)
 
     # -- life cycle (parent) ---------------------------------------------------
     def start(self, child_main, args: tuple, limit_s: float) -> None:
@@ -121,6 +128,13 @@ class Transport:
         """A control message (READY, ACK) as one message of this transport's size."""
         return msg if len(msg) == self.size else msg[:1] * self.size
 
+    def observed_cpus(self) -> dict[str, str | None]:
+        """Cpus_allowed_list of each process of the exchange, from /proc."""
+        seen = {"parent": cpus_allowed(os.getpid())}
+        if self.proc is not None and self.proc.pid:
+            seen["child"] = cpus_allowed(self.proc.pid)
+        return seen
+
     def child_alive(self) -> bool:
         return self.proc is not None and self.proc.is_alive()
 
@@ -156,6 +170,8 @@ class Transport:
 def _child_entry(t: Transport, child_main, args: tuple, limit_s: float) -> None:
     signal.alarm(math.ceil(limit_s) + 1)   # SIGALRM's default action ends the process
     t.in_child = True
+    if t.cpus:
+        pin(0, t.cpus[1])
     t.child_setup()
     t.send(t.control(READY))
     child_main(t, *args)
@@ -270,6 +286,12 @@ class PipeRelayTransport(PipeTransport):
         self.p2c_r, self.r2c_r = self.r2c_r, None
         self.c2p_w, self.c2r_w = self.c2r_w, None
 
+    def observed_cpus(self) -> dict[str, str | None]:
+        seen = super().observed_cpus()
+        if self.relay is not None and self.relay.pid:
+            seen["relay"] = cpus_allowed(self.relay.pid)
+        return seen
+
     def stop(self, graceful: bool = True) -> None:
         super().stop(graceful)   # closes the parent's ends: the relay sees end-of-file
         if self.relay is not None:
@@ -285,6 +307,8 @@ class PipeRelayTransport(PipeTransport):
 
 def _relay_entry(t: PipeRelayTransport, limit_s: float) -> None:
     signal.alarm(math.ceil(limit_s) + 1)
+    if t.cpus:
+        pin(0, t.cpus[2])
     t._close_fds("p2c_w", "c2p_r", "r2c_r", "c2r_w")
     route = {t.p2c_r: t.r2c_w, t.c2r_r: t.c2p_w}
     poller = select.poll()
