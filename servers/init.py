@@ -19,7 +19,8 @@ Boot, as events (init keeps serving calls all along, it never sleeps):
      server counts as running once it registered its name *and* every
      dependency runs (naming NOTIFYs init on each register; init asks for
      the whole table in one ``list`` call, and looks again every POLL_S until
-     ``register_timeout``);
+     ``register_timeout``).  A server placed in the kernel waits for its
+     dependencies to *run* instead: it starts on the kernel's own loop;
   3. a server whose dependency was given up on (or exited for good) is not
      started, and if it was already spawned and does not run yet it is
      killed: either way one line "X not started: Y is down", state failed;
@@ -189,7 +190,10 @@ class Init(Server):
             svc.state = FAILED
             self.say(f"{svc.name} not started: {down} is down")
             return True
-        if all(self.services[d].state in (STARTING, RUNNING) for d in self.deps(svc)):
+        # A server hosted in the kernel starts on the kernel's loop: one waiting there
+        # for a dependency's name would hold up the whole kernel, so it waits for it here.
+        ready = (RUNNING,) if self.placement(svc) == "kernel" else (STARTING, RUNNING)
+        if all(self.services[d].state in ready for d in self.deps(svc)):
             self.spawn_configured(svc)
             return True
         return False
