@@ -9,7 +9,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.nanokernel-installed
 ARGS   ?=
 
-.PHONY: setup boot test stress bench lint clean
+.PHONY: setup boot test stress bench readme-bench lint clean
 
 setup: $(STAMP)
 
@@ -30,6 +30,10 @@ stress: setup
 
 bench: setup
 	@$(VENV)/bin/nanokernel bench $(ARGS)
+
+# Rewrite README.md's bench blocks (<!-- bench:NAME --> markers) from one run.
+readme-bench: setup
+	@$(PY) -m nanokernel.bench.readme $(ARGS)
 
 lint: setup
 	@$(VENV)/bin/ruff check .

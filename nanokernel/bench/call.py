@@ -40,12 +40,27 @@ while a loop is timed, in the clients and in the servers (not in the kernel).
 
 Where the scheduler runs the processes decides much of a round trip's cost on a
 small machine: on 2 vCPUs a pipe round trip takes ~6 µs while both ends share a CPU
-and ~45 µs once they are on two (it spreads them within ~0.2 s), and a routed call
-moves between ~18, ~25 and ~41 µs as the three processes trade places.  So every
-warm-up lasts at least `warmup_s` (past the start-up placement), the run is repeated
-in ROUNDS rounds with fresh processes (every peer in every round), p50/p99 are over
-all rounds' calls, and the JSON keeps each round's p50 (round_p50_us) or rate
-(round_ops_per_s); the summary names the rows whose rounds differed by over 1.5x.
+and ~45 µs once they are on two, and a routed call moves as the three processes trade
+places.  So the round-trip rows (call-rtt, call-rtt-4k) are measured, every peer, under
+each CPU placement of placement.py in the same run — rows carry ``placement``:
+
+free     the OS places the processes (the throughput rows are measured this way only);
+one-cpu  every process of the shape on one CPU: the bench boot's top process is pinned
+         before it starts (kernel, init, servers inherit it), the peers' parent is
+         pinned and their children and relay inherit it;
+split    one CPU per process: the kernel pinned before it starts, init pins itself and
+         the echo server it spawned (client, kernel, server; the hosted peer uses the
+         first two), the peers' parent, child and relay one CPU each.  A shape with more
+         processes than the bench may use CPUs is a ``skipped`` row with the reason.
+
+Each round-trip row has ``cpus``: each process's Cpus_allowed_list (/proc/PID/status)
+while it was measured.  Every warm-up lasts at least `warmup_s` (past the start-up
+placement), the run is repeated in ROUNDS rounds with fresh processes (every peer
+under every placement in every round), p50/p99 are over all rounds' calls, and the JSON
+keeps each round's p50 (round_p50_us) or rate (round_ops_per_s); the summary names the
+rows whose rounds differed by over 1.5x.  Targets, per placement: the routed null call's
+p50 <= 1.0x os.pipe's (free) and <= 1.0x os.pipe-relay's (every placement), its p99 <= 4x
+its p50; the summary prints met / NOT met with the figures, or why there is none.
 """
 
 from __future__ import annotations
