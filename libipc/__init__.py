@@ -2,35 +2,32 @@
 
     from libipc import Server, op, lookup, IpcError
 
-The public surface is the names in ``__all__`` (tests pin it).
+The public surface is the names in ``__all__`` (tests pin it).  They are
+imported on first use (PEP 562): every process imports this package — even
+``from libipc._nkffi import lib`` runs this file — and most use a few of them
+(the kernel no Server, a server no File), so start-up pays only for what the
+process touches.
 """
 
-from libipc.client import Proxy, kernel, lookup
-from libipc.errors import (
-    BadMessage,
-    Deadlock,
-    DirectoryNotEmpty,
-    FileExists,
-    FileNotFound,
-    Internal,
-    InvalidArgument,
-    InvalidPath,
-    IpcError,
-    IsADirectory,
-    MessageTooLarge,
-    NameTooLong,
-    NoSpace,
-    NoSuchEndpoint,
-    NoSuchOp,
-    NotADirectory,
-    PermissionDenied,
-    ServerDied,
-    Timeout,
-    TooManyCalls,
-    WouldBlock,
+from __future__ import annotations
+
+import importlib
+
+TYPE_CHECKING = False   # typing.TYPE_CHECKING without importing typing (~3 ms)
+
+_ERRORS = (
+    "BadMessage", "Deadlock", "DirectoryNotEmpty", "FileExists", "FileNotFound",
+    "Internal", "InvalidArgument", "InvalidPath", "IpcError", "IsADirectory",
+    "MessageTooLarge", "NameTooLong", "NoSpace", "NoSuchEndpoint", "NoSuchOp",
+    "NotADirectory", "PermissionDenied", "ServerDied", "Timeout", "TooManyCalls",
+    "WouldBlock",
 )
-from libipc.file import File
-from libipc.server import Context, Deferred, Server, op
+_WHERE = {
+    **dict.fromkeys(_ERRORS, "libipc.errors"),
+    **dict.fromkeys(("Proxy", "kernel", "lookup"), "libipc.client"),
+    **dict.fromkeys(("Context", "Deferred", "Server", "op"), "libipc.server"),
+    "File": "libipc.file",
+}
 
 __all__ = [
     "BadMessage", "Context", "Deadlock", "Deferred", "DirectoryNotEmpty", "File",
@@ -39,3 +36,45 @@ __all__ = [
     "NotADirectory", "PermissionDenied", "Proxy", "Server", "ServerDied", "Timeout",
     "TooManyCalls", "WouldBlock", "kernel", "lookup", "op",
 ]
+
+
+def __getattr__(name: str):
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module 'libipc' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value   # once: later lookups do not come here
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
+
+
+if TYPE_CHECKING:   # for type checkers and IDEs: the names, statically
+    from libipc.client import Proxy, kernel, lookup
+    from libipc.errors import (
+        BadMessage,
+        Deadlock,
+        DirectoryNotEmpty,
+        FileExists,
+        FileNotFound,
+        Internal,
+        InvalidArgument,
+        InvalidPath,
+        IpcError,
+        IsADirectory,
+        MessageTooLarge,
+        NameTooLong,
+        NoSpace,
+        NoSuchEndpoint,
+        NoSuchOp,
+        NotADirectory,
+        PermissionDenied,
+        ServerDied,
+        Timeout,
+        TooManyCalls,
+        WouldBlock,
+    )
+    from libipc.file import File
+    from libipc.server import Context, Deferred, Server, op
