@@ -110,21 +110,35 @@ def send_reply(runtime: Runtime, dst: int, call_id: int, value: Any) -> None:
 
 
 class Context:
-    """What a handler knows about the request it is serving."""
+    """What a handler knows about the request it is serving.
+
+    Made for every CALL and SEND, so it is small: the ``Sender`` is built only
+    when a handler (or an error reply) asks for ``ctx.sender``."""
+
+    __slots__ = ("runtime", "call_id", "is_call", "deferred", "_src", "_sender")
 
     def __init__(self, runtime: Runtime, msg: Message) -> None:
         self.runtime = runtime
-        self.sender = Sender(runtime, msg.src)
+        self._src = msg.src
+        self._sender: Sender | None = None
         self.call_id = msg.id
         self.is_call = msg.kind == CALL
         self.deferred: Deferred | None = None
+
+    @property
+    def sender(self) -> Sender:
+        """Who sent the request (its endpoint; its name on demand)."""
+        sender = self._sender
+        if sender is None:
+            sender = self._sender = Sender(self.runtime, self._src)
+        return sender
 
     def defer(self) -> Deferred:
         """Reply later: the handler's return value is ignored; use the handle."""
         if not self.is_call:
             raise InvalidArgument("defer: a SEND has nobody to reply to")
         if self.deferred is None:
-            self.deferred = Deferred(self.runtime, self.sender.endpoint, self.call_id)
+            self.deferred = Deferred(self.runtime, self._src, self.call_id)
         return self.deferred
 
 
@@ -217,12 +231,13 @@ class Server:
 
     def handle(self, msg: Message) -> None:
         """Serve one incoming message (CALL, SEND or NOTIFY)."""
-        if msg.kind == NOTIFY:
-            self._guarded(lambda: self.on_notify(msg.src, msg.id), msg)
+        kind = msg.kind
+        if kind != CALL and kind != SEND:
+            if kind == NOTIFY:
+                self._guarded(lambda: self.on_notify(msg.src, msg.id), msg)
             return
-        if msg.kind not in (CALL, SEND):
-            return
-        ctx = Context(self.runtime, msg)
+        runtime = self.runtime
+        ctx = Context(runtime, msg)
         try:
             result = self.dispatch(ctx, msg.body)
         except IpcError as exc:
@@ -232,17 +247,17 @@ class Server:
             self.log.exception("handler_crashed", src=msg.src)
             self._answer_error(ctx, Internal(f"{type(exc).__name__}: {exc}"))
             return
-        if ctx.is_call and ctx.deferred is None:
-            send_reply(self.runtime, msg.src, msg.id, result)
+        if kind == CALL and ctx.deferred is None:
+            send_reply(runtime, msg.src, msg.id, result)
 
     def _answer_error(self, ctx: Context, exc: IpcError) -> None:
         if ctx.is_call and (ctx.deferred is None or not ctx.deferred.done):
             if ctx.deferred is not None:
                 ctx.deferred.error(exc)
             else:
-                self.runtime.reply_error(ctx.sender.endpoint, ctx.call_id, exc)
+                self.runtime.reply_error(ctx._src, ctx.call_id, exc)
         elif not ctx.is_call:
-            self.log.warning("send_failed", src=ctx.sender.endpoint, error=str(exc))
+            self.log.warning("send_failed", src=ctx._src, error=str(exc))
 
     def _guarded(self, fn: Callable[[], None], msg: Message) -> None:
         try:
@@ -256,40 +271,220 @@ class Server:
         handler = self.ops.get(op_name)
         if handler is None:
             raise NoSuchOp(f"{self.name or type(self).__name__} has no op {op_name!r:.100}")
-        check_arguments(handler, op_name, args)
+        validate = _validators.get(handler)
+        if validate is None:
+            validate = validator_for(handler)
+        validate(op_name, args)
         return handler(self, ctx, **args)
 
 
 # -- argument checking -------------------------------------------------------
-_hint_cache: dict[Callable[..., Any], tuple[inspect.Signature, dict[str, Any]]] = {}
+#
+# Every @op handler (and kernel call) gets a validator, compiled on its first use
+# from its signature: a few dict lookups and one isinstance per argument, where
+# ``inspect.Signature.bind`` cost microseconds a call.  Compiled lazily, not at class
+# creation, because string annotations (``from __future__ import annotations``) may
+# name things defined later in their module.
+#
+# The rules and the messages are those of ``Signature.bind(None, None, **args)``
+# (the two positionals stand for self/ctx, or the kernel's k/caller) followed by a
+# type check of each argument in the order it came: a request that is refused gets
+# the same InvalidArgument, word for word, as when bind did the work.  The fast
+# path only ever accepts; anything it does not like goes to ``_explain``, which
+# replays bind's order of complaints to find the message.
+
+Validator = Callable[[str, dict[str, Any]], None]
+"""``validator(op_name, args)``: returns, or raises InvalidArgument."""
+
+_validators: dict[Callable[..., Any], Validator] = {}
+
+_POSITIONAL_ONLY = inspect.Parameter.POSITIONAL_ONLY
+_VAR_POSITIONAL = inspect.Parameter.VAR_POSITIONAL
+_KEYWORD_ONLY = inspect.Parameter.KEYWORD_ONLY
+_VAR_KEYWORD = inspect.Parameter.VAR_KEYWORD
+
+
+def validator_for(handler: Callable[..., Any]) -> Validator:
+    """The compiled argument checker of ``handler``, made on first use and kept."""
+    validator = _validators.get(handler)
+    if validator is None:
+        validator = _validators[handler] = _compile(handler)
+    return validator
 
 
 def check_arguments(handler: Callable[..., Any], op_name: str, args: dict[str, Any]) -> None:
     """Refuse missing, unexpected or mistyped arguments with InvalidArgument."""
-    sig, hints = _signature(handler)
-    try:
-        sig.bind(None, None, **args)
-    except TypeError as exc:   # its text may hold a 64 KiB argument name: keep it short
-        raise InvalidArgument(f"{op_name}: {exc!s:.200}") from None
-    for name, value in args.items():
-        expected = hints.get(name)
-        if expected is not None and not _matches(value, expected):
-            raise InvalidArgument(
-                f"{op_name}: argument {name!r} must be {_type_name(expected)}, "
-                f"got {type(value).__name__}")
+    validator = _validators.get(handler)
+    if validator is None:
+        validator = validator_for(handler)
+    validator(op_name, args)
 
 
-def _signature(handler: Callable[..., Any]) -> tuple[inspect.Signature, dict[str, Any]]:
-    cached = _hint_cache.get(handler)
-    if cached is None:
-        sig = inspect.signature(handler)
-        hints = {}
-        for name, param in sig.parameters.items():
+class _Shape:
+    """What bind(None, None, **args) needs of a signature, worked out once."""
+
+    def __init__(self, handler: Callable[..., Any]) -> None:
+        params = list(inspect.signature(handler).parameters.values())
+        # the two positional Nones: a keyword naming the parameter one of them
+        # fills is "multiple values"; no parameter for one is "too many positional"
+        self.shadowed: list[str] = []
+        self.static_error: str | None = None
+        i = 0
+        for _ in range(2):
+            if i >= len(params) or params[i].kind in (_VAR_KEYWORD, _KEYWORD_ONLY):
+                self.static_error = "too many positional arguments"
+                break
+            param = params[i]
+            i += 1
+            if param.kind == _VAR_POSITIONAL:   # *args swallows what is left
+                break
+            if param.kind != _POSITIONAL_ONLY:
+                self.shadowed.append(param.name)
+        # the parameters left, filled by keyword, in order: (name, positional-only, required)
+        self.keyword: list[tuple[str, bool, bool]] = []
+        self.var_keyword = False
+        for param in params[i:]:
+            if param.kind == _VAR_KEYWORD:
+                self.var_keyword = True
+            elif param.kind != _VAR_POSITIONAL:
+                self.keyword.append((param.name, param.kind == _POSITIONAL_ONLY,
+                                     param.default is inspect.Parameter.empty))
+        self.allowed = frozenset(n for n, posonly, _ in self.keyword if not posonly)
+        self.required = frozenset(n for n, _, req in self.keyword if req)
+        self.forbidden = frozenset(self.shadowed) | frozenset(
+            n for n, posonly, _ in self.keyword if posonly)
+        # name → (isinstance classes or None for unchecked, bool accepted, type name)
+        self.checks: dict[str, tuple[tuple[type, ...] | None, bool, str]] = {}
+        for param in params:
             hint = _resolve_hint(handler, param.annotation)
             if hint is not None:
-                hints[name] = hint
-        cached = _hint_cache[handler] = (sig, hints)
-    return cached
+                classes, bool_ok = _compile_hint(hint)
+                self.checks[param.name] = (classes, bool_ok, _type_name(hint))
+
+    def bind_error(self, args: dict[str, Any]) -> str | None:
+        """The TypeError text bind would raise for ``args``, or None."""
+        for name in self.shadowed:
+            if name in args:
+                return f"multiple values for argument {name!r}"
+        if self.static_error is not None:
+            return self.static_error
+        for name, posonly, required in self.keyword:
+            if name in args:
+                if posonly:
+                    return f"{name!r} parameter is positional only, but was passed as a keyword"
+            elif required:
+                return f"missing a required argument: {name!r}"
+        if not self.var_keyword:
+            allowed = self.allowed
+            for name in args:
+                if name not in allowed:
+                    return f"got an unexpected keyword argument {name!r}"
+        return None
+
+    def explain(self, op_name: str, args: dict[str, Any]) -> None:
+        """Raise the InvalidArgument bind-then-typecheck would raise for ``args``."""
+        error = self.bind_error(args)
+        if error is not None:   # it may hold a 64 KiB argument name: keep it short
+            raise InvalidArgument(f"{op_name}: {error:.200}")
+        checks = self.checks
+        for name, value in args.items():
+            check = checks.get(name)
+            if check is not None and not _accepts(check[0], check[1], value):
+                raise InvalidArgument(
+                    f"{op_name}: argument {name!r} must be {check[2]}, "
+                    f"got {type(value).__name__}")
+
+
+def _accepts(classes: tuple[type, ...] | None, bool_ok: bool, value: Any) -> bool:
+    return classes is None or (isinstance(value, classes)
+                             and (bool_ok or not isinstance(value, bool)))
+
+
+def _compile(handler: Callable[..., Any]) -> Validator:
+    shape = _Shape(handler)
+    explain = shape.explain
+    if shape.static_error is not None or shape.var_keyword:
+        # rare shapes (no handler has them today): exact, just not tuned
+        def validate_any(op_name: str, args: dict[str, Any]) -> None:
+            explain(op_name, args)
+        return validate_any
+
+    # one lookup per argument: known? checked how? required?
+    specs: dict[str, tuple[tuple[type, ...] | None, bool, bool]] = {}
+    for name, _posonly, required in shape.keyword:
+        if name in shape.allowed:
+            classes, bool_ok, _ = shape.checks.get(name, (None, True, ""))
+            specs[name] = (classes, bool_ok, required)
+    n_required = len(shape.required)
+    get = specs.get
+
+    def validate(op_name: str, args: dict[str, Any]) -> None:
+        missing = n_required
+        for name, value in args.items():
+            spec = get(name)
+            if spec is None:
+                break
+            classes, bool_ok, required = spec
+            if required:
+                missing -= 1
+            if classes is not None and (not isinstance(value, classes)
+                                      or (not bool_ok and isinstance(value, bool))):
+                break
+        else:
+            if not missing:
+                return
+        explain(op_name, args)
+
+    return validate
+
+
+class _Matcher(type):
+    """isinstance(value, m) is ``_matches(value, m.expected)``: for the hints whose
+    classes have their own ``__instancecheck__`` (ABCs), kept exact, not inlined."""
+
+    expected: Any
+
+    def __instancecheck__(cls, value: Any) -> bool:
+        return _matches(value, cls.expected)
+
+
+def _compile_hint(expected: Any) -> tuple[tuple[type, ...] | None, bool]:
+    """A hint as (classes for isinstance, bool accepted?); (None, _) when anything goes.
+
+    ``_matches`` says what a hint accepts; this is the same, flattened: a union is
+    the union of its alternatives' classes, and a bool gets in only if some
+    alternative takes bools (int and float alternatives do not)."""
+    classes: list[type] = []
+    bool_ok = False
+    for alt in _alternatives(expected):
+        if alt is Any:
+            return None, True
+        if alt is type(None):
+            classes.append(type(None))
+            continue
+        cls = typing.get_origin(alt) or alt
+        if not isinstance(cls, type):
+            return None, True
+        if cls is float:
+            classes += (int, float)
+        elif cls is int:
+            classes.append(int)
+        elif cls is bytes:
+            classes += (bytes, bytearray)
+        elif cls in (list, tuple):
+            classes += (list, tuple)
+        elif type(cls) is type:
+            classes.append(cls)
+            bool_ok = bool_ok or issubclass(bool, cls)
+        else:
+            return (_Matcher("matches", (), {"expected": expected}),), True
+    return tuple(dict.fromkeys(classes)), bool_ok
+
+
+def _alternatives(expected: Any) -> list[Any]:
+    if typing.get_origin(expected) in (typing.Union, types.UnionType):
+        return [a for alt in typing.get_args(expected) for a in _alternatives(alt)]
+    return [expected]
 
 
 def _resolve_hint(handler: Callable[..., Any], annotation: Any) -> Any:
@@ -305,6 +500,7 @@ def _resolve_hint(handler: Callable[..., Any], annotation: Any) -> Any:
 
 
 def _matches(value: Any, expected: Any) -> bool:
+    """Does ``value`` fit the hint ``expected``?  The rule ``_compile_hint`` compiles."""
     if expected is Any:
         return True
     origin = typing.get_origin(expected)
