@@ -30,7 +30,8 @@ def cpu_model(cpuinfo: str | None = None) -> str:
 
 def machine_info() -> dict:
     """CPU model, CPUs (the machine's, and those this process may use), Python, the
-    kernel release and today's date."""
+    kernel release, today's date, and the load average when the bench started (other
+    work on a small machine moves the figures)."""
     return {
         "cpu_model": cpu_model(),
         "cpu_count": os.cpu_count() or 0,
@@ -38,11 +39,14 @@ def machine_info() -> dict:
         "python": platform.python_version(),
         "kernel": f"{platform.system()} {platform.release()}",
         "date": datetime.date.today().isoformat(),
+        "loadavg": [round(x, 2) for x in os.getloadavg()],
     }
 
 
 def machine_line(info: dict) -> str:
-    """One line: "machine: <model>, 2 CPUs (2 usable), Python 3.11.2, Linux 6.1.0, 2026-…"."""
+    """One line: "machine: <model>, 2 CPUs (2 usable by the bench), Python 3.11.2, Linux
+    6.1.0, 2026-…, load 0.12 0.30 0.25 at the start"."""
+    load = " ".join(f"{x:.2f}" for x in info.get("loadavg", ()))
     return (f"machine: {info['cpu_model']}, {info['cpu_count']} CPUs "
             f"({info['cpus_usable']} usable by the bench), Python {info['python']}, "
-            f"{info['kernel']}, {info['date']}")
+            f"{info['kernel']}, {info['date']}" + (f", load {load} at the start" if load else ""))

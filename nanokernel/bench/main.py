@@ -13,10 +13,10 @@ stderr through nanokernel.bench.report.progress; results are printed here.
 
 Every bench names the machine it ran on (nanokernel.bench.machine): the table
 starts with a ``machine: <CPU model>, N CPUs (M usable by the bench), Python X,
-Linux R, DATE`` line, and with ``--json`` every row — still one JSON object per
-line, one line per row — carries the same ``"machine": {"cpu_model", "cpu_count",
-"cpus_usable", "python", "kernel", "date"}`` object, so a row read on its own
-still says where it was measured.
+Linux R, DATE, load L1 L5 L15 at the start`` line, and with ``--json`` every row —
+still one JSON object per line, one line per row — carries the same ``"machine":
+{"cpu_model", "cpu_count", "cpus_usable", "python", "kernel", "date", "loadavg"}``
+object (taken once per run), so a row read on its own still says where it was measured.
 
 `nanokernel/bench/readme.py` (``make readme-bench``) runs benches through
 ``bench_text`` and writes their text into README.md between marker comments.

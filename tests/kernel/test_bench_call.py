@@ -361,12 +361,14 @@ class TestMachine:
 
         rows = [Row("x-rtt", "os.pipe", p50_us=1.0, p99_us=2.0)]
         monkeypatch.setattr(main, "measure", lambda name, quick: (Fake, rows))
+        monkeypatch.setattr(machine.os, "getloadavg", lambda: (0.5, 0.25, 0.125))
         assert 0 == main.run_benches(["ring"], quick=True, as_json=False)
         out = capsys.readouterr().out.splitlines()
         info = machine.machine_info()
         assert out[0] == machine.machine_line(info)
         assert out[0].startswith(f"machine: {info['cpu_model']}, {os.cpu_count()} CPUs")
         assert f"Python {info['python']}" in out[0] and info["date"] in out[0]
+        assert out[0].endswith(", load 0.50 0.25 0.12 at the start")
         assert "a summary line" == out[-1]
         assert 0 == main.run_benches(["ring"], quick=True, as_json=True)
         (line,) = capsys.readouterr().out.splitlines()
