@@ -5,11 +5,8 @@
 * Ignore SIGINT: Ctrl-C at the terminal belongs to the console (it cancels the
   line); the kernel decides about halting.  SIGTERM is the kernel's "halt now"
   and stays fatal unless a server installs its own handler (fs syncs first).
-* Configure logging to write JSON lines to stdout, which the kernel points
-  at the per-boot log file: libipc.log (the light logger), and structlog too
-  when this process has imported it (structlog costs ~40 ms to import, so
-  nothing here imports it; whoever logs with structlog imported it before
-  asking for a runtime).
+* Configure structlog to write JSON lines to stdout, which the kernel points
+  at the per-boot log file.
 """
 
 from __future__ import annotations
@@ -20,6 +17,8 @@ import os
 import signal
 import sys
 from typing import TextIO
+
+import structlog
 
 PR_SET_PDEATHSIG = 1
 _started = False
@@ -38,12 +37,7 @@ def _die_with_kernel() -> None:
 
 def configure_logging(name: str, stream: TextIO | None = None, *,
                       bind: bool = True) -> None:
-    """One JSON object per line on ``stream`` (stdout: the boot's log file)."""
-    from libipc import log
-    log.configure(stream, **({"proc": name, "pid": os.getpid()} if bind else {}))
-    if "structlog" not in sys.modules:
-        return
-    import structlog
+    """structlog → one JSON object per line on ``stream`` (stdout: the boot's log file)."""
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
