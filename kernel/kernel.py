@@ -21,7 +21,7 @@ import threading
 import time
 import traceback
 from pathlib import Path
-from queue import Empty, SimpleQueue
+from queue import SimpleQueue
 from typing import Any
 
 import structlog
@@ -76,7 +76,12 @@ class Kernel:
         self.started = time.monotonic()
         self._rotate = 0
         self._ready = ffi.new("uint32_t[]", ep.MAX_SLOTS)
+        # The loop's wait set, kept between passes (rebuilt on spawn, exit, corruption):
+        self._live: list[Proc] | None = None   # process entries that run (not hosted)
+        self.mail: set[Proc] = set()      # those the kernel holds messages or bits for
+        self.blocked: set[Proc] = set()   # those whose next SEND waits for room
         self._arrays: dict[str, tuple[tuple[int, ...], Any]] = {}   # see _ring_array
+        self._no_lens = ffi.new("uint32_t[]", 1)
 
     # -- process table ------------------------------------------------------------
     def spawn(self, argv: list[str], *, name: str, parent: int, privileged: bool = False,
@@ -100,6 +105,7 @@ class Kernel:
                     frozenset(acl or ()), public, restarts, list(argv))
         self.procs[endpoint] = proc
         self.slots[slot] = proc
+        self._live = None
         self._rank(name)
         threading.Thread(target=self._reap, args=(proc,), daemon=True,
                          name=f"reap-{name}").start()
@@ -154,11 +160,8 @@ class Kernel:
         lib.nk_bell_ring(self.bell)
 
     def _collect_exits(self) -> None:
-        while True:
-            try:
-                proc, status = self.exits.get_nowait()
-            except Empty:
-                return
+        while not self.exits.empty():   # only the loop takes: empty() then get() is safe
+            proc, status = self.exits.get()
             self._exited(proc, status)
 
     def _exited(self, proc: Proc, status: int) -> None:
@@ -181,9 +184,13 @@ class Kernel:
         proc.pending.clear()
         proc.pending_bytes = 0
         proc.notify_bits.clear()
-        for other in self.slots.values():
+        self.mail.discard(proc)
+        self.blocked.discard(proc)
+        proc.blocked_on = None
+        self._live = None
+        for other in list(self.blocked):
             if other.blocked_on is proc:
-                other.blocked_on = None
+                self.unblock(other)
         self._tell_exit(proc, status)
         self.log.info("exited", name=proc.name, ep=proc.endpoint, pid=proc.pid, status=status)
         proc.channel.close()
@@ -200,8 +207,9 @@ class Kernel:
         """A process broke its ring: kill it, nobody else."""
         if proc.alive and proc.popen is not None and proc.popen.returncode is None:
             self.log.error("ring_corrupt", name=proc.name, ep=proc.endpoint, pid=proc.pid)
-            proc.blocked_on = None
+            self.unblock(proc)
             proc.state = State.CORRUPT
+            self._live = None
             proc.signal(signal.SIGKILL)
 
     # -- kernel calls ----------------------------------------------------------------
@@ -264,23 +272,42 @@ class Kernel:
         self._collect_exits()
         if self.halter is not None and self.halter.tick() and not nested:
             return True
-        if not any(p.hosted is None for p in self.slots.values()) and self.halter is None:
+        if not self.live_procs() and self.halter is None:
             self.halt(self.exit_status, reason="no processes left")
             return False
         self._pass(None if timeout is None else int(timeout * 1e9))
         self.host.run_ready()
         return False
 
+    def live_procs(self) -> list[Proc]:
+        """The process entries that run (hosted servers have no ring), kept between passes."""
+        if self._live is None:
+            self._live = [p for p in self.slots.values() if p.alive and p.hosted is None]
+        return self._live
+
+    def block(self, proc: Proc, dst: Proc, size: int) -> None:
+        """``proc``'s next SEND waits until ``dst`` has room for ``size`` bytes."""
+        proc.blocked_on, proc.blocked_len = dst, size
+        self.blocked.add(proc)
+
+    def unblock(self, proc: Proc) -> None:
+        proc.blocked_on = None
+        self.blocked.discard(proc)
+
     def _pass(self, cap_ns: int | None = None) -> None:
-        live = [p for p in self.slots.values() if p.alive and p.hosted is None]
-        readers = [p for p in live if p.blocked_on is None and not self.router.backlogged(p)]
-        writers = list(dict.fromkeys([p for p in live if p.pending]
-                                     + [p.blocked_on for p in live if p.blocked_on is not None]))
-        coalescing = any(p.notify_bits for p in live)
+        live = self.live_procs()
         seen = lib.nk_bell_read(self.bell)
+        if not self.mail and not self.blocked:   # the usual case: only rings to read
+            readers, writers, coalescing = live, [], False
+            wlen = self._no_lens
+        else:
+            readers = [p for p in live if p.blocked_on is None and not self.router.backlogged(p)]
+            writers = list(dict.fromkeys([p for p in self.mail if p.pending]
+                                         + [p.blocked_on for p in self.blocked]))
+            coalescing = any(p.notify_bits for p in self.mail)
+            wlen = ffi.new("uint32_t[]", [self._need(p) for p in writers] or 1)
         rd = self._ring_array("rd", readers)
         wr = self._ring_array("wr", writers)
-        wlen = ffi.new("uint32_t[]", [self._need(p, live) for p in writers] or 1)
         # Held notifications wait for their receiver to drain its ring: look again soon.
         timeout = 50_000_000 if self.halter is not None else 5_000_000 if coalescing else -1
         timer = self.host.next_deadline_ns()
@@ -300,11 +327,10 @@ class Kernel:
             ready = ready[self._rotate:] + ready[:self._rotate]
         for proc in ready:
             self.router.drain(proc)
-        for proc in live:
-            if proc.has_mail():
-                self.router.flush(proc)
-            if proc.blocked_on is not None:
-                self._unblock_if_room(proc)
+        for proc in list(self.mail):
+            self.router.flush(proc)
+        for proc in list(self.blocked):
+            self._unblock_if_room(proc)
 
     def _ring_array(self, which: str, procs: list[Proc]):
         """The C array of rings to wait on, rebuilt only when the set changes (the loop
@@ -317,9 +343,9 @@ class Kernel:
             cached = self._arrays[which] = (key, ffi.new("nk_ring *[]", rings))
         return cached[1]
 
-    def _need(self, proc: Proc, live: list[Proc]) -> int:
+    def _need(self, proc: Proc) -> int:
         need = self.router.pending_len(proc) if proc.pending else 0
-        for p in live:
+        for p in self.blocked:
             if p.blocked_on is proc:
                 need = max(need, p.blocked_len)
         return need or HEADER_SIZE
@@ -330,7 +356,7 @@ class Kernel:
         # (they wait for an empty ring: waiting for them here spins while room is there).
         if not dst.alive or (not dst.pending
                              and lib.nk_ring_writable(dst.channel.send.cdata, proc.blocked_len)):
-            proc.blocked_on = None
+            self.unblock(proc)
             self.router.drain(proc)
 
     def close(self) -> None:

@@ -131,8 +131,7 @@ class Router:
                 self._refuse(src, kind, msg_id, WouldBlock(f"{dst.name}'s ring is full"))
                 return
             else:
-                src.blocked_on = dst   # SEND back-pressure: leave it in the sender's ring
-                src.blocked_len = size
+                self.k.block(src, dst, size)   # SEND back-pressure: it stays in src's ring
                 return
         if kind == CALL:
             record_call(src, dst, msg_id, time.monotonic())
@@ -249,6 +248,7 @@ class Router:
         h = self._hdr
         dst.pending.append(((src.endpoint, h.kind, h.flags, h.id), ffi.buffer(self._body, n)[:]))
         dst.pending_bytes += HEADER_SIZE + n
+        self.k.mail.add(dst)
         self._count(src, dst, HEADER_SIZE + n, crossings=1)   # the put is counted in flush
 
     def deliver_made(self, src: Proc, dst: Proc, kind: int, msg_id: int, body: bytes,
@@ -280,6 +280,7 @@ class Router:
                  body: bytes) -> None:
         dst.pending.append(((src_ep, kind, flags, msg_id), body))
         dst.pending_bytes += HEADER_SIZE + len(body)
+        self.k.mail.add(dst)
         self.flush(dst)
 
     def post_error(self, dst: Proc, src_ep: int, msg_id: int, exc: IpcError) -> None:
@@ -290,11 +291,13 @@ class Router:
             dst.hosted.deliver(Message(src_ep, dst.endpoint, NOTIFY, 0, bits, b""))
             return
         dst.notify_bits[src_ep] = dst.notify_bits.get(src_ep, 0) | bits
+        self.k.mail.add(dst)
         self.flush(dst)
 
     def flush(self, dst: Proc) -> None:
         """Deliver ``dst``'s pending messages and notifications while its ring has room."""
         if not dst.alive or dst.hosted is not None:
+            self.k.mail.discard(dst)
             return
         ring = dst.channel.send.cdata
         out = self._out
@@ -311,6 +314,9 @@ class Router:
             if rc < 0:
                 self.k.ring_corrupt(dst)
                 return
+        if not dst.notify_bits:
+            self.k.mail.discard(dst)   # nothing held for it any more
+            return
         if lib.nk_ring_used(ring) != 0:
             return  # the receiver is busy: let more bits coalesce (seL4's notification word)
         for src_ep in list(dst.notify_bits):
@@ -320,6 +326,7 @@ class Router:
             if rc == lib.NK_ERR_FULL:
                 return
             del dst.notify_bits[src_ep]
+        self.k.mail.discard(dst)   # nothing held for it any more
 
     def has_room(self, dst: Proc, size: int) -> bool:
         """Would a message of ``size`` bytes (header included) go into ``dst``'s ring now,
