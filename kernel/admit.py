@@ -62,7 +62,8 @@ def admit(k: Kernel, src: Proc, dst_ep: int, kind: int, msg_id: int, body_len: i
             raise InvalidArgument(f"call id {msg_id} is already outstanding")
         if len(src.calls_out) >= k.max_calls:
             raise TooManyCalls(f"{src.name} has {len(src.calls_out)} calls outstanding")
-        if closes_cycle(k, src, dst):
+        # (a callee that waits on nobody closes no cycle, unless it is the caller itself)
+        if (dst is src or dst.calls_out) and closes_cycle(k, src, dst):
             raise Deadlock(f"{src.name} → {dst.name} would close a cycle of waiting calls")
     return dst
 

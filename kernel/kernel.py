@@ -80,8 +80,9 @@ class Kernel:
         self._live: list[Proc] | None = None   # process entries that run (not hosted)
         self.mail: set[Proc] = set()      # those the kernel holds messages or bits for
         self.blocked: set[Proc] = set()   # those whose next SEND waits for room
-        self._arrays: dict[str, tuple[tuple[int, ...], Any]] = {}   # see _ring_array
+        self._arrays: dict[str, tuple[list[Proc], Any, tuple[int, ...]]] = {}   # _ring_array
         self._no_lens = ffi.new("uint32_t[]", 1)
+        self._no_rings = ffi.new("nk_ring *[]", 1)
 
     # -- process table ------------------------------------------------------------
     def spawn(self, argv: list[str], *, name: str, parent: int, privileged: bool = False,
@@ -166,7 +167,8 @@ class Kernel:
 
     def _exited(self, proc: Proc, status: int) -> None:
         """Fault semantics: waiting callers get ServerDied now, its own calls are forgotten."""
-        proc.state, proc.status = State.DEAD, status
+        proc.set_state(State.DEAD)
+        proc.status = status
         if self.slots.get(proc.slot) is proc:
             del self.slots[proc.slot]
         self.procs.pop(proc.endpoint, None)   # its exit record lives on in `exits` only
@@ -193,6 +195,7 @@ class Kernel:
                 self.unblock(other)
         self._tell_exit(proc, status)
         self.log.info("exited", name=proc.name, ep=proc.endpoint, pid=proc.pid, status=status)
+        proc.up = proc.down = None   # a use after this is a TypeError, never a stale mapping
         proc.channel.close()
 
     def _tell_exit(self, proc: Proc, status: int) -> None:
@@ -208,7 +211,7 @@ class Kernel:
         if proc.alive and proc.popen is not None and proc.popen.returncode is None:
             self.log.error("ring_corrupt", name=proc.name, ep=proc.endpoint, pid=proc.pid)
             self.unblock(proc)
-            proc.state = State.CORRUPT
+            proc.set_state(State.CORRUPT)
             self._live = None
             proc.signal(signal.SIGKILL)
 
@@ -276,7 +279,8 @@ class Kernel:
             self.halt(self.exit_status, reason="no processes left")
             return False
         self._pass(None if timeout is None else int(timeout * 1e9))
-        self.host.run_ready()
+        if self.host.servers:
+            self.host.run_ready()
         return False
 
     def live_procs(self) -> list[Proc]:
@@ -307,14 +311,15 @@ class Kernel:
             coalescing = any(p.notify_bits for p in self.mail)
             wlen = ffi.new("uint32_t[]", [self._need(p) for p in writers] or 1)
         rd = self._ring_array("rd", readers)
-        wr = self._ring_array("wr", writers)
+        wr = self._ring_array("wr", writers) if writers else self._no_rings
         # Held notifications wait for their receiver to drain its ring: look again soon.
         timeout = 50_000_000 if self.halter is not None else 5_000_000 if coalescing else -1
-        timer = self.host.next_deadline_ns()
-        if self.host.has_work():
-            timeout = 0
-        elif timer is not None:
-            timeout = timer if timeout < 0 else min(timeout, timer)
+        if self.host.servers:   # servers hosted in the kernel: their timers and work
+            timer = self.host.next_deadline_ns()
+            if self.host.has_work():
+                timeout = 0
+            elif timer is not None:
+                timeout = timer if timeout < 0 else min(timeout, timer)
         if cap_ns is not None:
             timeout = cap_ns if timeout < 0 else min(timeout, cap_ns)
         n = lib.nk_wait_any(rd, len(readers), wr, wlen, len(writers), self.bell, seen,
@@ -334,13 +339,16 @@ class Kernel:
 
     def _ring_array(self, which: str, procs: list[Proc]):
         """The C array of rings to wait on, rebuilt only when the set changes (the loop
-        runs on every wake-up; the set of processes seldom changes)."""
-        key = tuple(p.endpoint for p in procs)
+        runs on every wake-up; the set of processes seldom changes).  The cached list
+        of live processes is the same object until it changes: no key to compute."""
         cached = self._arrays.get(which)
-        if cached is None or cached[0] != key:
-            side = "recv" if which == "rd" else "send"
-            rings = [getattr(p.channel, side).cdata for p in procs] or 1
-            cached = self._arrays[which] = (key, ffi.new("nk_ring *[]", rings))
+        if cached is not None and cached[0] is procs:
+            return cached[1]
+        key = tuple(p.endpoint for p in procs)
+        if cached is None or cached[2] != key:
+            rings = [p.up if which == "rd" else p.down for p in procs] or 1
+            cached = (procs, ffi.new("nk_ring *[]", rings), key)
+        self._arrays[which] = (procs, cached[1], key)
         return cached[1]
 
     def _need(self, proc: Proc) -> int:
@@ -355,7 +363,7 @@ class Kernel:
         # Pending messages go first; held notification bits do not hold a sender back
         # (they wait for an empty ring: waiting for them here spins while room is there).
         if not dst.alive or (not dst.pending
-                             and lib.nk_ring_writable(dst.channel.send.cdata, proc.blocked_len)):
+                             and lib.nk_ring_writable(dst.down, proc.blocked_len)):
             self.unblock(proc)
             self.router.drain(proc)
 

@@ -66,6 +66,16 @@ class Proc:
     dropped: int = 0
     ring_high_water: int = 0
     hosted: Any = None               # a HostedServer when placed in the kernel (no process)
+    alive: bool = True               # state is RUNNING (read on every message: a plain field)
+    up: Any = None                   # the nk_ring * the kernel reads it from (None: hosted)
+    down: Any = None                 # the nk_ring * the kernel writes to it
+
+    def __post_init__(self) -> None:
+        if self.channel is not None:
+            self.up, self.down = self.channel.recv.cdata, self.channel.send.cdata
+
+    def set_state(self, state: State) -> None:
+        self.state, self.alive = state, state is State.RUNNING
 
     @property
     def pid(self) -> int | None:
@@ -73,9 +83,6 @@ class Proc:
             return os.getpid()   # it lives in the kernel process
         return self.popen.pid if self.popen is not None else None
 
-    @property
-    def alive(self) -> bool:
-        return self.state is State.RUNNING
 
     def signal(self, signum: int) -> None:
         """Send ``signum`` unless the process is already gone."""

@@ -60,7 +60,8 @@ if TYPE_CHECKING:
     from kernel.kernel import Kernel
 
 BATCH = 32
-KINDS = (CALL, REPLY, ERROR, SEND, NOTIFY, CANCEL)
+KINDS = frozenset((CALL, REPLY, ERROR, SEND, NOTIFY, CANCEL))
+_peek, _EMPTY, _CORRUPT = lib.nk_msg_peek, lib.NK_ERR_EMPTY, lib.NK_ERR_CORRUPT
 
 
 class Router:
@@ -75,19 +76,20 @@ class Router:
     # -- one pass ---------------------------------------------------------------
     def drain(self, proc: Proc) -> None:
         """Route up to BATCH messages from ``proc``'s ring."""
+        peek, hdr, limit = _peek, self._hdr, self.k.max_pending
         for _ in range(BATCH):
-            if not proc.alive or proc.blocked_on is not None or self.backlogged(proc):
-                return
-            n = lib.nk_msg_peek(proc.channel.recv.cdata, self._hdr)
-            if n == lib.NK_ERR_EMPTY:
-                return
-            if n == lib.NK_ERR_CORRUPT:
-                self.k.ring_corrupt(proc)
-                return
-            if n == lib.NK_ERR_BADMSG:
-                self._discard(proc, "malformed header")
+            if not proc.alive or proc.blocked_on is not None or proc.pending_bytes > limit:
+                return   # (the last test is backlogged(), inlined: this runs per message)
+            n = peek(proc.up, hdr)
+            if n < 0:
+                if n == _EMPTY:
+                    return
+                if n == _CORRUPT:
+                    self.k.ring_corrupt(proc)
+                    return
+                self._discard(proc, "malformed header")   # NK_ERR_BADMSG
                 continue
-            self._route(proc, int(n))
+            self._route(proc, n)
 
     def _route(self, src: Proc, size: int) -> None:
         h = self._hdr
@@ -142,7 +144,7 @@ class Router:
     def _forward_run(self, src: Proc, dst: Proc, dst_ep: int) -> None:
         """More SENDs to the same place right behind this one: move them in one C call
         (the checks just made hold for all of them: same sender, receiver, kind)."""
-        n = lib.nk_ring_forward_run(src.channel.recv.cdata, dst.channel.send.cdata,
+        n = lib.nk_ring_forward_run(src.up, dst.down,
                                     src.endpoint, dst_ep, SEND, self.k.max_record, BATCH,
                                     self._moved)
         if n > 0:
@@ -194,7 +196,7 @@ class Router:
         if kind != CALL:
             self._consume(src)
             return  # only CALLs mean anything to the kernel; the rest is dropped
-        n = lib.nk_msg_get(src.channel.recv.cdata, self._hdr, self._body, self.k.max_record)
+        n = lib.nk_msg_get(src.up, self._hdr, self._body, self.k.max_record)
         if n < 0:
             return
         body = ffi.buffer(self._body, n)[:]
@@ -204,7 +206,7 @@ class Router:
 
     # -- moving bytes ---------------------------------------------------------------
     def _forward(self, src: Proc, dst: Proc, size: int) -> bool:
-        rc = lib.nk_ring_forward(src.channel.recv.cdata, dst.channel.send.cdata, src.endpoint)
+        rc = lib.nk_ring_forward(src.up, dst.down, src.endpoint)
         if rc == lib.NK_ERR_FULL:
             return False
         if rc == lib.NK_ERR_CORRUPT_DST:
@@ -215,14 +217,14 @@ class Router:
             self.k.ring_corrupt(src)
             return True
         self._count(src, dst, size)
-        used = lib.nk_ring_used(dst.channel.send.cdata)
+        used = lib.nk_ring_used(dst.down)
         if used > dst.ring_high_water:
             dst.ring_high_water = used
         return True
 
     def _hand_over(self, src: Proc, dst: Proc) -> None:
         """To a server hosted in the kernel: off the ring, into its inbox (one crossing)."""
-        n = lib.nk_msg_get(src.channel.recv.cdata, self._hdr, self._body, self.k.max_record)
+        n = lib.nk_msg_get(src.up, self._hdr, self._body, self.k.max_record)
         if n < 0:
             return
         h = self._hdr
@@ -242,7 +244,7 @@ class Router:
 
     def _queue_copy(self, src: Proc, dst: Proc) -> None:
         """Take the message out of src's ring into dst's pending queue (src stamped)."""
-        n = lib.nk_msg_get(src.channel.recv.cdata, self._hdr, self._body, self.k.max_record)
+        n = lib.nk_msg_get(src.up, self._hdr, self._body, self.k.max_record)
         if n < 0:
             return
         h = self._hdr
@@ -299,7 +301,7 @@ class Router:
         if not dst.alive or dst.hosted is not None:
             self.k.mail.discard(dst)
             return
-        ring = dst.channel.send.cdata
+        ring = dst.down
         out = self._out
         while dst.pending:
             (src_ep, kind, flags, msg_id), body = dst.pending[0]
@@ -333,7 +335,7 @@ class Router:
         behind whatever the kernel already holds for it?"""
         if dst.hosted is not None or not dst.alive:
             return True
-        return not dst.pending and lib.nk_ring_writable(dst.channel.send.cdata, size) == 1
+        return not dst.pending and lib.nk_ring_writable(dst.down, size) == 1
 
     def backlogged(self, proc: Proc) -> bool:
         """Has ``proc`` left so much undelivered (replies to its kernel calls, refusals)
@@ -364,14 +366,14 @@ class Router:
         self.k.log.warning("message_dropped", src=src.endpoint, name=src.name, why=why)
 
     def _consume(self, src: Proc) -> None:
-        rc = lib.nk_ring_discard(src.channel.recv.cdata)
+        rc = lib.nk_ring_discard(src.up)
         if rc == lib.NK_ERR_CORRUPT:
             self.k.ring_corrupt(src)
 
     # -- tracing ------------------------------------------------------------------------
     def _peek_op(self, src: Proc, size: int) -> str | None:
         buf = ffi.new("uint8_t[]", size)
-        n = lib.nk_ring_peek(src.channel.recv.cdata, buf, size)
+        n = lib.nk_ring_peek(src.up, buf, size)
         if n < 0:
             return None
         try:
