@@ -14,6 +14,7 @@ this module only names them and packs/unpacks bodies.  Body shapes:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from threading import get_ident, main_thread
 from typing import Any
 
 import msgpack
@@ -41,12 +42,35 @@ NOTIFY_ALARM = 1 << 8       # devices.clock alarm expired
 NOTIFY_REGISTERED = 1 << 9  # naming → init: a name was registered (init need not poll)
 
 
+# ``msgpack.packb`` makes (and mallocs the buffer of) a Packer per call; one kept
+# Packer packs in a third of the time.  A Packer is not safe to share, so only the
+# main thread uses it (every process's runtime thread), and not re-entered (packing
+# is C code, but a finalizer run by the collector in the middle could pack too);
+# anyone else takes ``packb``.  The Packer resets itself on an error.
+_PACKER_BUF = 256 * 1024   # msgpack's default buffer; a Packer that grew past it is dropped
+_packb = msgpack.packb
+_unpackb = msgpack.unpackb
+_packer = msgpack.Packer(use_bin_type=True, buf_size=_PACKER_BUF).pack
+_packer_thread = main_thread().ident
+_packing = False
+
+
 def pack(obj: Any) -> bytes:
     """Encode a body; raise ``BadMessage`` for values msgpack cannot carry."""
+    global _packing, _packer
     try:
-        return msgpack.packb(obj, use_bin_type=True)
+        if _packing or get_ident() != _packer_thread:
+            return _packb(obj, use_bin_type=True)
+        _packing = True
+        try:
+            data = _packer(obj)
+        finally:
+            _packing = False
     except (TypeError, ValueError, OverflowError) as exc:
         raise BadMessage(f"cannot encode {type(obj).__name__}: {exc}") from None
+    if len(data) > _PACKER_BUF:   # do not keep a big buffer for the process's life
+        _packer = msgpack.Packer(use_bin_type=True, buf_size=_PACKER_BUF).pack
+    return data
 
 
 def unpack(data: bytes) -> Any:
@@ -54,19 +78,24 @@ def unpack(data: bytes) -> Any:
     if not data:
         return None
     try:
-        return msgpack.unpackb(data, raw=False, strict_map_key=False)
+        return _unpackb(data, raw=False, strict_map_key=False)
     except Exception as exc:  # msgpack raises several unrelated classes
         raise BadMessage(f"malformed msgpack body ({len(data)} bytes): {exc}") from None
 
 
+_SEQUENCE = (list, tuple)
+
+
 def parse_call(body: Any) -> tuple[str, dict[str, Any]]:
     """Check a CALL/SEND body is ``[op, {args}]`` and return its parts."""
-    if (not isinstance(body, list | tuple) or len(body) != 2
-            or not isinstance(body[0], str) or not isinstance(body[1], dict)):
-        raise BadMessage(f"a call body must be [op, {{args}}], got {body!r:.80}")
-    if not all(isinstance(k, str) for k in body[1]):
-        raise BadMessage("argument names must be strings")
-    return body[0], body[1]
+    if isinstance(body, _SEQUENCE) and len(body) == 2:
+        op, args = body[0], body[1]
+        if isinstance(op, str) and isinstance(args, dict):
+            for name in args:
+                if not isinstance(name, str):
+                    raise BadMessage("argument names must be strings")
+            return op, args
+    raise BadMessage(f"a call body must be [op, {{args}}], got {body!r:.80}")
 
 
 @dataclass(slots=True)
