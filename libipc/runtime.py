@@ -34,6 +34,7 @@ from contextvars import ContextVar
 from queue import Empty, SimpleQueue
 from typing import Any, Protocol
 
+from libipc._nkffi import lib
 from libipc.errors import IpcError, Timeout, error_from_body
 from libipc.message import (
     CALL,
@@ -47,6 +48,10 @@ from libipc.message import (
     pack,
     unpack,
 )
+
+_monotonic = time.monotonic
+_signals_take = lib.nk_signals_take
+_ANSWERS = (REPLY, ERROR)
 
 
 class Transport(Protocol):
@@ -104,17 +109,21 @@ class Runtime:
     def call_body(self, dst: int, body: bytes, timeout: float | None = None) -> Any:
         """Like ``call`` with an already-packed body (tests use it to send junk)."""
         call_id = next(self._ids)
-        self.transport.send(dst, CALL, call_id, body)
-        deadline = None if timeout is None else time.monotonic() + timeout
+        transport = self.transport
+        transport.send(dst, CALL, call_id, body)
+        recv = transport.recv
+        deadline = None if timeout is None else _monotonic() + timeout
+        left = None
         while True:
-            left = None if deadline is None else deadline - time.monotonic()
-            if left is not None and left <= 0:
-                self.transport.send(dst, CANCEL, call_id)
-                raise Timeout(f"no reply from endpoint {dst} within {timeout} s")
-            msg = self.transport.recv(left)
+            if deadline is not None:
+                left = deadline - _monotonic()
+                if left <= 0:
+                    transport.send(dst, CANCEL, call_id)
+                    raise Timeout(f"no reply from endpoint {dst} within {timeout} s")
+            msg = recv(left)
             if msg is None:
                 continue
-            if msg.kind in (REPLY, ERROR):
+            if msg.kind in _ANSWERS:
                 if msg.id != call_id:
                     continue  # the late reply of a call we gave up on
                 return self._result(msg)
@@ -153,9 +162,8 @@ class Runtime:
 
     def signals(self) -> int:
         """Signals watched with ``transport.ring_on_signal`` that arrived (bit n = signal n)."""
-        from libipc._nkffi import lib
-        self._signals |= lib.nk_signals_take()
-        return self._signals
+        signals = self._signals = self._signals | _signals_take()
+        return signals
 
     # -- events -------------------------------------------------------------------
     def post(self, fn: Callable[[], None]) -> None:
@@ -176,18 +184,26 @@ class Runtime:
         Returns None when ``timeout`` passed or after running posted/timer work,
         so the caller's loop can re-check its own state.
         """
-        seen = self.transport.bell_seen()   # before looking: a later post/signal rings it
-        if self.signals():
+        transport = self.transport
+        seen = transport.bell_seen()   # before looking: a later post/signal rings it
+        signals = self._signals = self._signals | _signals_take()
+        if signals:
             return None   # a watched signal came: the caller decides what it means
-        if self._run_posted() | self._run_timers():
+        # posted work, then due timers (both run); each looked at before paying for it
+        ran = not self._posted.empty() and self._run_posted()
+        timers = self._timers
+        if timers and timers[0][0] <= _monotonic() and self._run_timers():
+            ran = True
+        if ran:
             return None
-        if self._inbox:
-            return self._inbox.popleft()
-        wait = self._wait_budget(timeout)
-        for msg in self.transport.recv_many(wait, seen):   # all that is there, in one call
-            if msg.kind not in (REPLY, ERROR):   # a late reply to a cancelled call: dropped
-                self._inbox.append(msg)
-        return self._inbox.popleft() if self._inbox else None
+        inbox = self._inbox
+        if inbox:
+            return inbox.popleft()
+        wait = self._wait_budget(timeout) if timers else timeout
+        for msg in transport.recv_many(wait, seen):   # all that is there, in one call
+            if msg.kind not in _ANSWERS:   # a late reply to a cancelled call: dropped
+                inbox.append(msg)
+        return inbox.popleft() if inbox else None
 
     # -- for a loop that drives this runtime from outside (the kernel hosts servers so) --
     def has_due_work(self) -> bool:
@@ -210,20 +226,23 @@ class Runtime:
         return timeout
 
     def _run_posted(self) -> bool:
+        posted = self._posted
         ran = False
-        while True:
+        while not posted.empty():   # only this thread takes: not empty means one is there
             try:
-                fn = self._posted.get_nowait()
+                fn = posted.get_nowait()
             except Empty:
-                return ran
+                break
             ran = True
             fn()
+        return ran
 
     def _run_timers(self) -> bool:
         ran = False
-        now = time.monotonic()
-        while self._timers and self._timers[0][0] <= now:
-            _, _, timer = heapq.heappop(self._timers)
+        now = _monotonic()
+        timers = self._timers
+        while timers and timers[0][0] <= now:
+            _, _, timer = heapq.heappop(timers)
             if not timer.cancelled:
                 ran = True
                 timer.fn()
