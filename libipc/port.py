@@ -19,6 +19,16 @@ from libipc.message import HEADER_SIZE, Message
 
 MANY = 256   # messages per batch call
 
+# bound once: the per-message path is a few C calls, and looking these up cost as much
+_msg_put = lib.nk_msg_put
+_msg_get = lib.nk_msg_get
+_msg_get_many = lib.nk_msg_get_many
+_bell_read = lib.nk_bell_read
+_ERR_FULL = lib.NK_ERR_FULL
+_ERR_EMPTY = lib.NK_ERR_EMPTY
+_ERR_BADMSG = lib.NK_ERR_BADMSG
+_monotonic = time.monotonic
+
 
 class Port:
     """Send and receive whole messages over a ``Channel`` (process side)."""
@@ -31,6 +41,11 @@ class Port:
         self.max_body = self._up.max_payload - HEADER_SIZE
         self._hdr = ffi.new("nk_msg_header *")
         self._body = ffi.new("uint8_t[]", self._down.max_payload)
+        self._body_bytes = ffi.buffer(self._body)   # sliced: one copy into bytes
+        # the rings' ``nk_ring *`` (``close`` drops these, as the rings drop theirs)
+        self._upc = self._up.cdata
+        self._downc = self._down.cdata
+        self._down_max = self._down.max_payload
         # The receive wait sleeps on the down ring and on this private doorbell.
         self.bell = ffi.new("uint32_t *")
         self._rd = ffi.new("nk_ring *[1]", [self._down.cdata])
@@ -45,19 +60,25 @@ class Port:
     def send(self, dst: int, kind: int, msg_id: int, body: bytes = b"", flags: int = 0,
              timeout: float | None = 30.0) -> None:
         """Put one message, waiting for room up to ``timeout`` (back-pressure)."""
-        if len(body) > self.max_body:
-            raise MessageTooLarge(f"body of {len(body)} bytes > ring limit {self.max_body}")
-        deadline = None if timeout is None else time.monotonic() + timeout
+        size = len(body)
+        if size > self.max_body:
+            raise MessageTooLarge(f"body of {size} bytes > ring limit {self.max_body}")
+        with self._lock:
+            rc = _msg_put(self._upc, dst, kind, flags, msg_id, body, size)
+        if rc >= 0:
+            return
+        # the deadline counts from the first full ring: the put before took no time
+        deadline = None if timeout is None else _monotonic() + timeout
         while True:
-            with self._lock:
-                rc = lib.nk_msg_put(self._up.cdata, dst, kind, flags, msg_id, body, len(body))
-            if rc != lib.NK_ERR_FULL:
+            if rc != _ERR_FULL:
                 self._up.check(rc)
                 return
-            left = None if deadline is None else deadline - time.monotonic()
+            left = None if deadline is None else deadline - _monotonic()
             if left is not None and left <= 0:
                 raise Timeout("send: the kernel did not drain this process's ring in time")
-            self._up.wait_writable(HEADER_SIZE + len(body), left)
+            self._up.wait_writable(HEADER_SIZE + size, left)
+            with self._lock:
+                rc = _msg_put(self._upc, dst, kind, flags, msg_id, body, size)
 
     def send_many(self, dst: int, kind: int, bodies: list[bytes], flags: int = 0,
                   timeout: float | None = 30.0) -> None:
@@ -85,22 +106,24 @@ class Port:
                   max_n: int = MANY) -> list[Message]:
         """Take every message there is (up to ``max_n``), waiting up to ``timeout`` for
         the first; [] when none came."""
-        if self._many is None:
-            self._many = (ffi.new("nk_msg_header[]", MANY), ffi.new("uint32_t[]", MANY),
-                          ffi.new("uint8_t[]", self._down.capacity))
-        hdrs, lens, buf = self._many
-        max_n = min(max_n, MANY)
-        seen = lib.nk_bell_read(self.bell) if bell_seen is None else bell_seen
-        for attempt in range(2):
-            n = self._down.check(lib.nk_msg_get_many(self._down.cdata, hdrs, buf,
-                                                      self._down.capacity, lens, max_n))
-            if n or attempt or not self._wait(timeout, seen):
-                break
-        return self._messages(hdrs, lens, buf, n)
-
-    @staticmethod
-    def _messages(hdrs, lens, buf, n: int) -> list[Message]:
-        data = ffi.buffer(buf)
+        many = self._many
+        if many is None:
+            cap = self._down.capacity
+            buf = ffi.new("uint8_t[]", cap)
+            many = self._many = (ffi.new("nk_msg_header[]", MANY), ffi.new("uint32_t[]", MANY),
+                                 buf, cap, ffi.buffer(buf))
+        hdrs, lens, buf, cap, data = many
+        if max_n > MANY:
+            max_n = MANY
+        seen = _bell_read(self.bell) if bell_seen is None else bell_seen
+        n = _msg_get_many(self._downc, hdrs, buf, cap, lens, max_n)
+        if not n and self._wait(timeout, seen):
+            n = _msg_get_many(self._downc, hdrs, buf, cap, lens, max_n)
+        if n < 0:
+            self._down.check(n)
+        if n == 1:   # the usual case: no loop
+            h = hdrs[0]
+            return [Message(h.src, h.dst, h.kind, h.flags, h.id, data[:lens[0]])]
         out, pos = [], 0
         for i in range(n):
             h, size = hdrs[i], lens[i]
@@ -112,10 +135,15 @@ class Port:
         """Take one message, waiting up to ``timeout`` seconds; None when none came, or
         when the doorbell rang (another thread posted work, a watched signal arrived)
         after the caller read it as ``bell_seen``."""
-        if bell_seen is None:
-            bell_seen = lib.nk_bell_read(self.bell)
         msg = self._take()
-        if msg is None and self._wait(timeout, bell_seen):
+        if msg is not None:   # there already: no doorbell needed
+            return msg
+        if bell_seen is None:   # read it, then look again: a ring after this is not missed
+            bell_seen = _bell_read(self.bell)
+            msg = self._take()
+            if msg is not None:
+                return msg
+        if self._wait(timeout, bell_seen):
             msg = self._take()
         return msg
 
@@ -138,18 +166,20 @@ class Port:
             raise ValueError(f"cannot watch signal {signum}")
 
     def _take(self) -> Message | None:
-        n = lib.nk_msg_get(self._down.cdata, self._hdr, self._body, self._down.max_payload)
-        if n == lib.NK_ERR_EMPTY:
-            return None
-        if n == lib.NK_ERR_BADMSG:  # the kernel never sends these; skip rather than die
-            return None
-        self._down.check(n)
         h = self._hdr
-        return Message(h.src, h.dst, h.kind, h.flags, h.id, ffi.buffer(self._body, n)[:])
+        n = _msg_get(self._downc, h, self._body, self._down_max)
+        if n < 0:
+            if n == _ERR_EMPTY:
+                return None
+            if n == _ERR_BADMSG:  # the kernel never sends these; skip rather than die
+                return None
+            self._down.check(n)
+        return Message(h.src, h.dst, h.kind, h.flags, h.id, self._body_bytes[:n])
 
     def wake(self) -> None:
         """Wake this process's own receive wait (another thread has work for it)."""
         lib.nk_bell_ring(self.bell)
 
     def close(self) -> None:
+        self._upc = self._downc = None   # later calls fail in cffi, as the rings' do
         self.channel.close()
