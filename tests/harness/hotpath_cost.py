@@ -21,8 +21,9 @@ import os
 import sys
 import time
 
-import libipc.runtime as runtime_mod
 from libipc._nkffi import ffi, lib
+
+import libipc.runtime as runtime_mod
 from libipc.channel import Channel
 from libipc.client import Proxy
 from libipc.message import CALL, REPLY, pack
