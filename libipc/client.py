@@ -16,6 +16,10 @@ from libipc.errors import NoSuchEndpoint, ServerDied
 from libipc.message import KERNEL
 from libipc.runtime import Runtime, current
 
+# ``proxy.read`` makes a method ``read`` of the class on first use (up to this many op
+# names; past it each lookup makes a fresh callable as it always did): afterwards it is
+# found without ``__getattr__``, by every proxy — ``lookup("fs").read(...)`` included.
+MAX_CACHED_OPS = 1024
 
 class Proxy:
     """Calls to one endpoint (or one name) as method calls."""
@@ -44,8 +48,12 @@ class Proxy:
 
     def call(self, op: str, **args: Any) -> Any:
         """Call ``op`` with keyword arguments; errors come back as IpcError subclasses."""
+        rt = self._runtime or current()
+        endpoint = self._endpoint
+        if endpoint is None:
+            endpoint = self.endpoint
         try:
-            return self._rt.call(self.endpoint, op, args, self._timeout)
+            return rt.call(endpoint, op, args, self._timeout)
         except NoSuchEndpoint:
             if self._name is None:
                 raise
@@ -68,10 +76,26 @@ class Proxy:
     def __getattr__(self, op: str) -> Any:
         if op.startswith("_"):
             raise AttributeError(op)
-        return lambda **args: self.call(op, **args)
+        method = _op_method(op)
+        # not over a class attribute (a property that raised AttributeError comes here too)
+        if len(_cached_ops) < MAX_CACHED_OPS and not hasattr(Proxy, op):
+            _cached_ops.add(op)
+            setattr(Proxy, op, method)
+        return method.__get__(self, type(self))
 
     def __repr__(self) -> str:
         return f"Proxy({self._name or self._endpoint})"
+
+
+_cached_ops: set[str] = set()
+
+
+def _op_method(op: str) -> Any:
+    def method(self: Proxy, **args: Any) -> Any:
+        return self.call(op, **args)
+    method.__name__ = method.__qualname__ = op
+    method.__doc__ = f"Call {op!r} at the proxy's target."
+    return method
 
 
 def lookup(name: str, timeout: float | None = None) -> Proxy:
