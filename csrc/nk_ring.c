@@ -124,6 +124,28 @@ uint32_t nk_ring_max_payload(const nk_ring *r)
     return m > UINT32_MAX ? UINT32_MAX : (uint32_t)m;
 }
 
+/* The two rings of one channel, seen from one side: `recv` we consume, `send` the
+ * other side consumes.  Our running word is recv's consumer_cpu, the peer's is
+ * send's; both rings' waits know both.  We run now: say so. */
+void nk_ring_pair(nk_ring *recv, nk_ring *send)
+{
+    _Atomic uint32_t *own = &recv->sh->consumer_cpu, *peer = &send->sh->consumer_cpu;
+    recv->own_cpu = send->own_cpu = own;
+    recv->peer_cpu = send->peer_cpu = peer;
+    int cpu = sched_getcpu();
+    atomic_store_explicit(own, cpu < 0 ? 0xFFFFFFFFu : (uint32_t)cpu + 1, memory_order_relaxed);
+}
+
+/* While a wait sleeps or spins we are not running: publish 0, and our CPU after. */
+static void publish_running(nk_ring *r, int running)
+{
+    if (!r->own_cpu)
+        return;
+    int cpu = running ? sched_getcpu() : -1;
+    uint32_t word = !running ? 0 : cpu < 0 ? 0xFFFFFFFFu : (uint32_t)cpu + 1;
+    atomic_store_explicit(r->own_cpu, word, memory_order_relaxed);
+}
+
 void nk_ring_set_spin(nk_ring *r, uint64_t spin_max_ns)
 {
     r->spin_max_ns = spin_max_ns;
@@ -551,6 +573,9 @@ static void adapt_spin(nk_ring *r, int slept)
         r->spin_ns = r->spin_ns / 2 > floor ? r->spin_ns / 2 : floor;
 }
 
+static int wait_slow(nk_ring *r, ready_fn pred, uint32_t len, _Atomic uint32_t *seq,
+                     _Atomic uint32_t *waiters, int64_t timeout_ns, uint32_t seq0);
+
 static int wait_for(nk_ring *r, ready_fn pred, uint32_t len, _Atomic uint32_t *seq,
                     _Atomic uint32_t *waiters, int64_t timeout_ns)
 {
@@ -558,6 +583,16 @@ static int wait_for(nk_ring *r, ready_fn pred, uint32_t len, _Atomic uint32_t *s
     int rc = pred(r, len);
     if (rc != 0 || timeout_ns == 0)
         return rc;
+    publish_running(r, 0);
+    rc = wait_slow(r, pred, len, seq, waiters, timeout_ns, seq0);
+    publish_running(r, 1);
+    return rc;
+}
+
+static int wait_slow(nk_ring *r, ready_fn pred, uint32_t len, _Atomic uint32_t *seq,
+                     _Atomic uint32_t *waiters, int64_t timeout_ns, uint32_t seq0)
+{
+    int rc;
     int64_t start = now_ns();
     int64_t deadline = timeout_ns < 0 ? INT64_MAX : start + timeout_ns;
     int64_t spin_end = start + (int64_t)r->spin_ns;

@@ -27,6 +27,11 @@
  *   process).  The other side publishes its index, issues a seq_cst fence and
  *   bumps/wakes only if a waiter is registered.  Either the sleeper sees the new
  *   index or the waker sees the waiter — no lost wake-ups.
+ *
+ *   Whether to spin first is decided by the peer's "running" word
+ *   (consumer_cpu of the channel's other ring: CPU + 1 while the peer runs, 0
+ *   while it waits).  Spinning only pays while the peer runs on another CPU;
+ *   when it waits, or shares our CPU, the waiter sleeps at once.
  */
 #ifndef NK_RING_H
 #define NK_RING_H
@@ -55,7 +60,9 @@ struct nk_ring_shared {
     _Atomic uint64_t tail;             /* bytes ever consumed */
     _Atomic uint32_t space_seq;        /* futex: bumped when space frees up */
     _Atomic uint32_t producer_waiters; /* producers asleep on space_seq */
-    uint8_t  _pad2[NK_CACHELINE - 16];
+    _Atomic uint32_t consumer_cpu;     /* the consumer's "running" word: CPU + 1 while it
+                                          runs, 0 while it waits (see nk_wait_any.c) */
+    uint8_t  _pad2[NK_CACHELINE - 20];
 
     /* the data area follows at offset NK_RING_HDR_SIZE */
 };
@@ -80,6 +87,11 @@ typedef struct nk_ring {
     uint64_t  spin_max_ns;
     uint64_t  wakes_sent;   /* futex wakes issued (for stats) */
     uint64_t  sleeps;       /* futex waits entered (for stats) */
+    uint64_t  spins;        /* waits that spun because the peer ran elsewhere (stats) */
+    /* Running words (nk_ring_pair): ours is the consumer_cpu of the ring we consume,
+     * the peer's that of the ring it consumes.  NULL: not paired (unknown). */
+    _Atomic uint32_t *own_cpu;
+    _Atomic uint32_t *peer_cpu;
 } nk_ring;
 
 #endif

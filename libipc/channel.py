@@ -5,7 +5,9 @@
 
 The kernel creates the memfd, formats both rings, seals its size and passes
 the fd to the new process (``pass_fds``); the process attaches by fd.  Nothing
-else is shared.  Attaching validates both ring headers (``RingCorrupted``).
+else is shared.  Each side's waits read the other side's "running" word
+(``nk_ring_pair``) to decide whether spinning can pay.  Attaching validates
+both ring headers (``RingCorrupted``).
 Each side closes its mapping in ``close()``: the cffi buffer is released before
 the mmap closes, so no ``BufferError`` and no leaked mapping.
 """
@@ -16,7 +18,7 @@ import fcntl
 import mmap
 import os
 
-from libipc._nkffi import ffi
+from libipc._nkffi import ffi, lib
 from libipc.ring import CONSUMER, PRODUCER, Ring, format_ring, ring_bytes
 
 DEFAULT_RING_CAPACITY = 256 * 1024   # data bytes per direction; max record = half
@@ -60,6 +62,9 @@ class Channel:
             raise
         self.up, self.down = up, down
         self.send, self.recv = (up, down) if side == PROCESS else (down, up)
+        # Our waits on `recv` spin only while the other end runs elsewhere: its running
+        # word is kept on the ring it consumes, our `send` (csrc/nk_wait_any.c).
+        lib.nk_ring_pair(self.recv.cdata, self.send.cdata)
         self.size = size
 
     @classmethod
