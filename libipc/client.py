@@ -21,6 +21,7 @@ from libipc.runtime import Runtime, current
 # found without ``__getattr__``, by every proxy — ``lookup("fs").read(...)`` included.
 MAX_CACHED_OPS = 1024
 
+
 class Proxy:
     """Calls to one endpoint (or one name) as method calls."""
 
