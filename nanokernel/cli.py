@@ -96,7 +96,9 @@ def _add_passthrough(sub: argparse._SubParsersAction, name: str, usage: str, fun
     p.set_defaults(func=func)
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The parser; the bench names are looked up only when ``command`` is "bench" (or
+    unknown): importing the bench package costs every boot ~20 ms otherwise."""
     parser = argparse.ArgumentParser(prog="nanokernel",
                                      description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -107,9 +109,12 @@ def build_parser() -> argparse.ArgumentParser:
     bench = sub.add_parser("bench", help="measure workloads next to their peers",
                            description="Run benchmarks; each row is compared with its peers "
                                        "(os.pipe, socketpair, multiprocessing) in the same run.")
-    from nanokernel.bench.main import BENCHES  # names only: the modules load when they run
+    names = "see nanokernel bench --help"
+    if command in (None, "bench"):
+        from nanokernel.bench.main import BENCHES  # names only: the modules load when run
+        names = ", ".join(BENCHES)
     bench.add_argument("names", nargs="*", metavar="NAME",
-                       help=f"benchmarks to run: {', '.join(BENCHES)} (default: all)")
+                       help=f"benchmarks to run: {names} (default: all)")
     bench.add_argument("--quick", action="store_true", help="fewer iterations (for CI)")
     bench.add_argument("--json", action="store_true", help="one JSON object per row")
     bench.set_defaults(func=_bench)
@@ -130,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
 def _main(argv: list[str]) -> int:
     if argv and argv[0] in PASSTHROUGH:   # these parse their own options (and --help)
         return PASSTHROUGH[argv[0]](argparse.Namespace(rest=argv[1:]))
-    args = build_parser().parse_args(argv)
+    args = build_parser(argv[0] if argv else None).parse_args(argv)
     try:
         return args.func(args)
     except KeyboardInterrupt:

@@ -19,6 +19,9 @@ Ops:
     unregister(name)  → None      only by its owner
     lookup(name)      → endpoint  NoSuchEndpoint when nobody holds it
     list()            → {name: endpoint}
+    wait(name)        → endpoint  as lookup, but deferred until ``name`` registers
+                                  (DS's subscribe: a client started before its server
+                                  waits for the name instead of polling for it)
     restore(names)    → int       init only: after naming restarted, init hands back
                                   the names of the servers still running (each is
                                   checked against the kernel like a register)
@@ -26,10 +29,20 @@ Ops:
 
 from __future__ import annotations
 
-from libipc import IpcError, NoSuchEndpoint, PermissionDenied, Server, kernel, op
+from libipc import (
+    Deferred,
+    IpcError,
+    NoSuchEndpoint,
+    PermissionDenied,
+    Server,
+    TooManyCalls,
+    kernel,
+    op,
+)
 from libipc.message import KERNEL, NOTIFY_EXIT, NOTIFY_REGISTERED
 from libipc.naming import INIT
 
+MAX_WAITERS = 1024   # wait(name) callers held at once (each is a deferred reply)
 SLOT_MASK = 0xFFF   # an endpoint's slot bits (kernel/endpoint.py); init is slot 1
 
 
@@ -40,6 +53,7 @@ class Naming(Server):
     def __init__(self) -> None:
         super().__init__()
         self.names: dict[str, int] = {}
+        self.waiters: dict[str, list[Deferred]] = {}   # wait(name) callers, per name
 
     def start(self) -> None:
         kernel().watch(on=True)
@@ -59,6 +73,7 @@ class Naming(Server):
         if holder is not None and holder != ctx.sender.endpoint and self._alive(holder):
             raise PermissionDenied(f"register: {name!r} is held by endpoint {holder}")
         self.names[name] = ctx.sender.endpoint
+        self._answer_waiters(name)
         self.log.info("registered", name=name, ep=ctx.sender.endpoint)
         self.runtime.notify(INIT, NOTIFY_REGISTERED)   # init waits for it (no polling)
 
@@ -89,6 +104,7 @@ class Naming(Server):
                 continue
             if info["name"] == name and info["state"] != "dead" and name not in self.names:
                 self.names[name] = info["ep"]
+                self._answer_waiters(name)
                 taken += 1
         self.log.info("restored", names=taken, offered=len(names))
         return taken
@@ -100,6 +116,22 @@ class Naming(Server):
         if endpoint is None:
             raise NoSuchEndpoint(f"lookup: no server is registered as {name!r}")
         return endpoint
+
+    @op
+    def wait(self, ctx, name: str) -> int | None:
+        """The endpoint serving ``name``, once it is registered (replies at once if it is).
+        The caller's own call timeout bounds the wait."""
+        endpoint = self.names.get(name)
+        if endpoint is not None:
+            return endpoint
+        if sum(map(len, self.waiters.values())) >= MAX_WAITERS:
+            raise TooManyCalls(f"wait: {MAX_WAITERS} callers are waiting for names already")
+        self.waiters.setdefault(name, []).append(ctx.defer())
+        return None
+
+    def _answer_waiters(self, name: str) -> None:
+        for deferred in self.waiters.pop(name, []):
+            deferred.reply(self.names[name])   # a caller that gave up: the kernel drops it
 
     @op
     def list(self, ctx) -> dict:

@@ -47,10 +47,9 @@ difference from a crash and does not restart a server that cannot help.
 from __future__ import annotations
 
 import sys
-import time
 from typing import Any
 
-from libipc import InvalidArgument, IpcError, NoSuchEndpoint, Server, op
+from libipc import InvalidArgument, IpcError, NoSuchEndpoint, Proxy, Server, op
 from libipc.console import tell_console
 from libipc.errors import CorruptFilesystem
 from libipc.limits import DATA_PER_MESSAGE
@@ -116,16 +115,15 @@ class Fs(Server):
                 self.log.error("unmount_failed", error=str(exc))
 
     def _connect_block(self) -> IpcBlockDevice:
-        deadline = time.monotonic() + BLOCK_WAIT_S
-        while True:
-            try:
-                return IpcBlockDevice()
-            except NoSuchEndpoint:
-                if time.monotonic() > deadline:
-                    raise
-                from libipc.naming import forget
-                forget("block")
-                time.sleep(0.05)
+        """The block server, waiting (naming's ``wait``) while it has not registered yet:
+        init starts fs and block together."""
+        try:
+            return IpcBlockDevice()
+        except NoSuchEndpoint:
+            from libipc.naming import NAMING, forget
+            forget("block")
+            Proxy(NAMING, timeout=BLOCK_WAIT_S).wait(name="block")
+            return IpcBlockDevice()
 
     # --- reading ops ------------------------------------------------------
     @op

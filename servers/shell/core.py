@@ -105,6 +105,11 @@ class Interpreter:
             self.flush()
             self.error(name, exc.message or "failed", exc.code)
             status = 1
+        except Exception as exc:   # a bug in a command must not end the session
+            log.exception("command_crashed", argv=st.argv)
+            self.flush()
+            self.error(name, f"{type(exc).__name__}: {exc}"[:200], "Internal")
+            status = 1
         log.info("command", argv=st.argv, status=status,
                  ms=round((time.monotonic() - t0) * 1000, 2))
         return status
@@ -165,9 +170,15 @@ class Interpreter:
             proxy = self._proxies[name] = lookup(name, timeout=CALL_TIMEOUT_S)
         return proxy
 
-    def call_server(self, name: str, op: str, *, timeout: float | None = CALL_TIMEOUT_S,
+    def call_server(self, name: str, op: str, /, *, timeout: float | None = CALL_TIMEOUT_S,
                     **args: Any) -> Any:
         """Call ``name.op``; a server we reached before gets time to come back."""
+        return self.call_args(name, op, args, timeout=timeout)
+
+    def call_args(self, name: str, op: str, args: dict[str, Any], *,
+                  timeout: float | None = CALL_TIMEOUT_S) -> Any:
+        """``call_server`` with the arguments as a dict: any argument name goes through
+        (``call NAME OP '{"name": …, "timeout": …}'``), none is taken for our own."""
         proxy = self.server(name) if timeout == CALL_TIMEOUT_S else \
             lookup(name, timeout=timeout)
         deadline = time.monotonic() + RESTART_WAIT_S

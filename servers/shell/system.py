@@ -210,7 +210,7 @@ class SystemCommands(Interpreter):
             if target.isdigit():
                 reply = Proxy(int(target)).call(op, **from_json(kwargs))
             else:
-                reply = self.call_server(target, op, **from_json(kwargs))
+                reply = self.call_args(target, op, from_json(kwargs))
         except IpcError as exc:
             detail = f"{target}.{op}" + (f": {exc.message}" if exc.message else "")
             raise CommandError(detail, exc.code) from None

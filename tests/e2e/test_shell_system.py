@@ -73,3 +73,14 @@ class TestSystemCommands:
     def test_exit_sets_the_status(self, nk):
         """exit N ends the session with status N."""
         assert 7 == nk("exit 7; echo never").returncode
+
+    def test_call_passes_any_argument_name(self, nk):
+        """call's JSON arguments reach the server whatever their names — "name" and
+        "timeout" included — and the shell goes on."""
+        r = nk("call naming lookup '{\"name\": \"fs\"}'; "
+               "call naming wait '{\"name\": \"fs\"}'; "
+               "call naming lookup '{\"name\": \"fs\", \"timeout\": 1}'; echo after")
+        out = lines(r.stdout)
+        assert 2 == len([line for line in out if re.fullmatch(r"\d+", line)]), r.output
+        assert any("naming.lookup" in line and "InvalidArgument" in line for line in out), out
+        assert "after" == out[-1]

@@ -14,3 +14,13 @@ class TestNaming:
         assert data["echo_unchanged"] is True
         assert "PermissionDenied" == data["unregister_other"]
         assert "NoSuchEndpoint" == data["lookup_unknown"]
+
+    def test_wait_answers_when_the_name_registers(self, session):
+        """wait(name): at once when registered, deferred until a late server registers,
+        Timeout (the caller's) for a name that never comes."""
+        data, _ = session("name_wait")
+        assert data["at_once"] is True
+        assert data["early"] is False          # the client was still waiting
+        assert data["late_ep"] == data["waited"]
+        assert "Timeout" == data["never"]
+        assert data["never_s"] < 5.0

@@ -50,7 +50,7 @@ def ps_row(name: str) -> dict | None:
     return next((r for r in K.ps() if r["name"] == name), None)
 
 
-def spawn_client(name: str, op: str, **args) -> str:
+def spawn_client(name: str, op: str, /, **args) -> str:
     out = f"{os.environ['NK_TEST_OUT']}.{op}.{time.monotonic_ns()}.json"
     K.spawn(argv=[CLIENT, out, name, op, json.dumps(args)], name="client", acl=["*"])
     return out
@@ -215,6 +215,22 @@ def start_stop() -> dict:
             "stop_unknown": code_of(lambda: INIT_P.stop(name="nobody"))}
 
 
+def name_wait() -> dict:
+    """naming's wait: at once for a registered name, deferred until a late one registers,
+    bounded by the caller's timeout for one that never does."""
+    at_once = NAMES.wait(name="echo") == NAMES.lookup(name="echo")
+    out = spawn_client("naming", "wait", name="late")
+    wait_for(lambda: any(r["name"] == "client" and r["calls_in_flight"] for r in K.ps()),
+             5.0, "the client to wait in naming")
+    early = os.path.exists(out)
+    late = INIT_P.start(path=ECHO, name="late")
+    waited = read_result(out)
+    t0 = time.monotonic()
+    never = code_of(lambda: Proxy(NAMING, timeout=0.3).wait(name="never"))
+    return {"at_once": at_once, "early": early, "waited": waited.get("value"),
+            "late_ep": late["ep"], "never": never, "never_s": time.monotonic() - t0}
+
+
 def idle() -> dict:
     Path(os.environ["NK_TEST_OUT"] + ".ready").write_text("ready")
     rt = current()
@@ -227,4 +243,4 @@ def exit_status() -> dict:
 
 
 SCENARIOS = {f.__name__: f for f in (registered, kill, kill_naming, crashloop, squat, devices,
-                                     console, start_stop, idle, exit_status)}
+                                     console, start_stop, idle, exit_status, name_wait)}
