@@ -47,7 +47,7 @@ class Proxy:
         """The same target, with calls that give up after ``timeout`` seconds."""
         return Proxy(self._endpoint, self._name, timeout, self._runtime)
 
-    def call(self, op: str, **args: Any) -> Any:
+    def call(self, op: str, /, **args: Any) -> Any:
         """Call ``op`` with keyword arguments; errors come back as IpcError subclasses."""
         rt = self._runtime or current()
         endpoint = self._endpoint
@@ -65,7 +65,7 @@ class Proxy:
                 self._forget()
             raise
 
-    def send(self, op: str, **args: Any) -> None:
+    def send(self, op: str, /, **args: Any) -> None:
         """One-way message (no reply)."""
         self._rt.send(self.endpoint, op, args)
 
