@@ -267,6 +267,11 @@ def current() -> Runtime:
         start_process()
         _current = Runtime(Port.from_env(), int(os.environ["NK_ENDPOINT"]),
                            os.environ.get("NK_NAME", "?"))
+        if os.environ.pop("NK_SESSION_WAITS", None):
+            # The session program, started with the servers so that its start-up
+            # overlaps theirs: it goes on once init says they all settled.
+            from libipc.naming import INIT
+            _current.call(INIT, "booted")
     return _current
 
 

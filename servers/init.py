@@ -24,9 +24,12 @@ Boot, as events (init keeps serving calls all along, it never sleeps):
   3. a server whose dependency was given up on (or exited for good) is not
      started, and if it was already spawned and does not run yet it is
      killed: either way one line "X not started: Y is down", state failed;
-  4. once every server is settled: the boot banner, then the session program
-     (the shell); when the session exits, init halts the system with its
-     exit status.
+  4. the session program (the shell) is spawned with the servers, so its
+     start-up overlaps theirs, and waits in init's ``booted`` op (libipc's
+     ``current()`` makes that call when NK_SESSION_WAITS is set); once every
+     server is settled: the boot banner, then ``booted`` answers and the
+     session goes on.  When the session exits, init halts the system with
+     its exit status.
 
 Placement: a server placed "kernel" (boot.toml, or every server with
 ``--monolithic``, fs and block with ``--hybrid``) is hosted inside the kernel
@@ -47,6 +50,7 @@ Ops (for the shell):
     stop(name)  → None   SIGTERM (SIGKILL after STOP_GRACE_S); replies when it exited;
         a stopped server is not restarted
     status()    → [{name, state, ep, pid, restarts, policy, status}]
+    booted()    → True   once every server settled and the banner was said (deferred)
 """
 
 from __future__ import annotations
@@ -132,6 +136,8 @@ class Init(Server):
         self.logfile = os.environ.get("NK_LOG", "the boot log")
         self.console = lookup("console", timeout=2.0)
         self.unsaid: list[str] = []   # console lines from before the console was up
+        self.booted = False            # the banner was said: every server settled
+        self.boot_waiters: list[Deferred] = []   # `booted` callers (the session)
 
     # -- boot --------------------------------------------------------------------------
     def attach(self, runtime) -> None:
@@ -164,11 +170,23 @@ class Init(Server):
                     changed |= self._try_start(svc)
                 elif svc.state == STARTING and svc.doomed is None:
                     changed |= self._settle_started(svc)
+        self._maybe_booted()
+
+    def _maybe_booted(self) -> None:
+        """Every configured server settled: the banner, then the session may go on."""
+        others = [s for s in self.services.values() if not s.spec.session and not s.adhoc]
+        if self.booted or not all(s.state in SETTLED for s in others):
+            return
+        self.booted = True
+        self.banner(others)
+        for waiter in self.boot_waiters:
+            waiter.reply(True)
+        self.boot_waiters.clear()
 
     def deps(self, svc: Service) -> list[str]:
         """What ``svc`` waits for: its ``depends``, and naming (everyone registers)."""
         if svc.spec.session or svc.adhoc:
-            return [NAMING] if svc.adhoc and NAMING in self.services else []
+            return [NAMING] if NAMING in self.services else []
         deps = list(svc.spec.depends)
         if svc.name != NAMING and NAMING in self.services:
             deps.append(NAMING)
@@ -179,9 +197,9 @@ class Init(Server):
 
     def _try_start(self, svc: Service) -> bool:
         if svc.spec.session:
-            others = [s for s in self.services.values() if not s.spec.session and not s.adhoc]
-            if all(s.state in SETTLED for s in others):
-                self.banner(others)
+            # Spawned early, with the servers, so its start-up overlaps theirs; it
+            # waits in `booted` until the banner (servers/shell/main.py does).
+            if all(self.services[d].state in (STARTING, RUNNING) for d in self.deps(svc)):
                 self.spawn_configured(svc)
                 return True
             return False
@@ -251,7 +269,8 @@ class Init(Server):
         else:
             result = kernel().spawn(
                 argv=argv, name=spec.name, acl=acl, privileged=spec.privileged,
-                public=spec.public, console=spec.console, slot=slot, restarts=svc.restarts)
+                public=spec.public, console=spec.console, slot=slot, restarts=svc.restarts,
+                env={"NK_SESSION_WAITS": "1"} if spec.session else None)
         svc.ep, svc.pid, svc.stopping = result["ep"], result["pid"], False
         svc.registered, svc.doomed = False, None
         svc.started = time.monotonic()
@@ -521,6 +540,15 @@ class Init(Server):
         except ServerDied:
             return {"name": name, "placement": "process", "crashed": True}
         return {"name": name, "crashed": False}
+
+    @op
+    def booted(self, ctx) -> bool:
+        """Replies once every configured server has settled and the banner was said (at
+        once after that): the session, started with the servers, waits here."""
+        if self.booted:
+            return True
+        self.boot_waiters.append(ctx.defer())
+        return None
 
     @op
     def status(self, ctx) -> list:

@@ -39,7 +39,7 @@ class Shell(FileCommands, SystemCommands):
 
 
 def main() -> None:
-    current()   # connect first: start-up, signals and logging as every process
+    current()   # connect first (as the session, this waits for init's "booted")
     boot_t0 = float(os.environ.get("NK_BOOT_T0", "0") or 0)
     if boot_t0:
         log.info("shell_ready", since_boot_s=round(time.time() - boot_t0, 3))
