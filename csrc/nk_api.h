@@ -25,6 +25,7 @@ int      nk_msg_put(nk_ring *r, int32_t dst, uint16_t kind, uint16_t flags,
                     uint64_t id, const void *body, uint32_t body_len);
 
 int64_t  nk_ring_get(nk_ring *r, void *buf, uint32_t buflen);
+int64_t  nk_ring_get_wait(nk_ring *r, void *buf, uint32_t buflen, int64_t timeout_ns);
 int64_t  nk_ring_get_many(nk_ring *r, void *buf, uint64_t buflen, uint32_t *lens, uint32_t maxn);
 int64_t  nk_ring_peek(nk_ring *r, void *buf, uint32_t n);
 int64_t  nk_ring_discard(nk_ring *r);

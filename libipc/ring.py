@@ -25,8 +25,9 @@ CONSUMER = lib.NK_CONSUMER
 HEADER_BYTES = lib.NK_RING_HDR_SIZE
 
 # The hot path, bound once (put/get run millions of times in a benchmark).
-_put, _get, _unpack = lib.nk_ring_put, lib.nk_ring_get, ffi.unpack
-_FULL, _EMPTY = lib.NK_ERR_FULL, lib.NK_ERR_EMPTY
+_put, _get, _get_wait, _unpack = lib.nk_ring_put, lib.nk_ring_get, lib.nk_ring_get_wait, ffi.unpack
+_FULL, _EMPTY, _INTR = lib.NK_ERR_FULL, lib.NK_ERR_EMPTY, lib.NK_ERR_INTR
+_now = time.monotonic
 
 
 def ring_bytes(capacity: int) -> int:
@@ -156,10 +157,14 @@ class Ring:
 
     def get(self, timeout: float | None = None) -> bytes:
         """Remove one record, waiting up to ``timeout`` seconds for one (``Timeout``)."""
-        n = _get(self._r, self._buf, self.max_payload)
-        if n < 0:
-            if n == _EMPTY:
-                self.wait_readable(timeout, raise_on_timeout=True)
+        start = _now()
+        n = _get_wait(self._r, self._buf, self.max_payload, _timeout_ns(timeout))
+        if n < 0:   # nothing yet (time up, a kick, a signal): the careful path, for the rest
+            if n in (_EMPTY, _INTR):
+                left = None if timeout is None else timeout - (_now() - start)
+                if left is not None and left <= 0:
+                    raise Timeout(f"{self.name}: no data within {timeout} s")
+                self.wait_readable(left, raise_on_timeout=True)
                 n = _get(self._r, self._buf, self.max_payload)
             self.check(n)
         return _unpack(self._buf, n)
