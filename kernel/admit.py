@@ -26,7 +26,7 @@ from libipc.errors import (
     PermissionDenied,
     TooManyCalls,
 )
-from libipc.message import CALL
+from libipc.message import CALL, ERROR, pack
 
 if TYPE_CHECKING:
     from kernel.kernel import Kernel
@@ -41,6 +41,14 @@ def check_size(k: Kernel, body_len: int) -> None:
 
 def too_large(k: Kernel, body_len: int) -> MessageTooLarge:
     return MessageTooLarge(f"message of {body_len} bytes > limit {k.max_message}")
+
+
+def fitting_reply(k: Kernel, kind: int, body: bytes) -> tuple[int, bytes]:
+    """A reply over the limit cannot travel, but its caller must not wait for ever:
+    it becomes the MessageTooLarge error (any path that delivers replies uses this)."""
+    if len(body) <= k.max_message:
+        return kind, body
+    return ERROR, pack(too_large(k, len(body)).to_body())
 
 
 def allowed(src: Proc, dst: Proc) -> bool:

@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING
 
 from libipc._nkffi import lib
 
-from kernel.admit import admit, check_size, record_call, take_reply_right, too_large
+from kernel.admit import admit, check_size, fitting_reply, record_call, take_reply_right
 from kernel.proc import Proc
 from libipc.errors import InvalidArgument, Timeout, WouldBlock
 from libipc.message import (
@@ -50,7 +50,6 @@ from libipc.message import (
     REPLY,
     SEND,
     Message,
-    pack,
 )
 from libipc.runtime import Runtime, running_as
 from libipc.server import Server
@@ -101,9 +100,7 @@ class HostedServer:
         if msg.kind in (REPLY, ERROR):
             self.replies.append(msg)
             return
-        self.inbox.append(msg)
-        self.proc.msgs_in += 1
-        self.proc.bytes_in += len(msg.body)
+        self.inbox.append(msg)   # (counted by whoever handed it over: router.py)
 
     def run(self, fn: Callable[[], None]) -> None:
         """Run server code as this server; a fault escaping it is a kernel panic."""
@@ -182,13 +179,20 @@ class HostedTransport:
         """SEND back-pressure for a hosted sender: nested passes until the receiver has
         room (it may die meanwhile: then the admission error)."""
         deadline = None if timeout is None else time.monotonic() + timeout
-        while True:
-            dst = admit(self.k, self.hosted.proc, dst_ep, SEND, 0, body_len)
-            if self.k.router.has_room(dst, HEADER_SIZE + body_len):
-                return dst
-            if deadline is not None and time.monotonic() >= deadline:
-                raise Timeout(f"send: {dst.name}'s ring stayed full for {timeout} s")
-            self.k.step(nested=True, timeout=_left(deadline))
+        wanted = self.k.room_wanted   # so the kernel's wait wakes when room appears
+        dst = None
+        try:
+            while True:
+                dst = admit(self.k, self.hosted.proc, dst_ep, SEND, 0, body_len)
+                if self.k.router.has_room(dst, HEADER_SIZE + body_len):
+                    return dst
+                if deadline is not None and time.monotonic() >= deadline:
+                    raise Timeout(f"send: {dst.name}'s ring stayed full for {timeout} s")
+                wanted[dst] = max(wanted.get(dst, 0), HEADER_SIZE + body_len)
+                self.k.step(nested=True, timeout=_left(deadline))
+        finally:
+            if dst is not None:
+                wanted.pop(dst, None)
 
     def _answer(self, dst_ep: int, kind: int, msg_id: int, body: bytes) -> None:
         src, k = self.hosted.proc, self.k
@@ -198,8 +202,7 @@ class HostedTransport:
             src.dropped += 1
             return
         dst, t0 = right
-        if len(body) > k.max_message:   # undeliverable: the caller must not wait forever
-            kind, body = ERROR, pack(too_large(k, len(body)).to_body())
+        kind, body = fitting_reply(k, kind, body)   # too big: the caller gets the error
         latency = (time.monotonic() - t0) * 1e6 if k.tracer.enabled else None
         k.router.deliver_made(src, dst, kind, msg_id, body, latency_us=latency)
 

@@ -80,6 +80,7 @@ class Kernel:
         self._live: list[Proc] | None = None   # process entries that run (not hosted)
         self.mail: set[Proc] = set()      # those the kernel holds messages or bits for
         self.blocked: set[Proc] = set()   # those whose next SEND waits for room
+        self.room_wanted: dict[Proc, int] = {}   # receivers a hosted sender waits on: bytes
         self._arrays: dict[str, tuple[list[Proc], Any, tuple[int, ...]]] = {}   # _ring_array
         self._no_lens = ffi.new("uint32_t[]", 1)
         self._no_rings = ffi.new("nk_ring *[]", 1)
@@ -188,6 +189,7 @@ class Kernel:
         proc.notify_bits.clear()
         self.mail.discard(proc)
         self.blocked.discard(proc)
+        self.room_wanted.pop(proc, None)
         proc.blocked_on = None
         self._live = None
         for other in list(self.blocked):
@@ -301,13 +303,14 @@ class Kernel:
     def _pass(self, cap_ns: int | None = None) -> None:
         live = self.live_procs()
         seen = lib.nk_bell_read(self.bell)
-        if not self.mail and not self.blocked:   # the usual case: only rings to read
+        if not self.mail and not self.blocked and not self.room_wanted:   # the usual case
             readers, writers, coalescing = live, [], False
             wlen = self._no_lens
         else:
             readers = [p for p in live if p.blocked_on is None and not self.router.backlogged(p)]
             writers = list(dict.fromkeys([p for p in self.mail if p.pending]
-                                         + [p.blocked_on for p in self.blocked]))
+                                         + [p.blocked_on for p in self.blocked]
+                                         + [p for p in self.room_wanted if p.alive]))
             coalescing = any(p.notify_bits for p in self.mail)
             wlen = ffi.new("uint32_t[]", [self._need(p) for p in writers] or 1)
         rd = self._ring_array("rd", readers)
@@ -353,6 +356,7 @@ class Kernel:
 
     def _need(self, proc: Proc) -> int:
         need = self.router.pending_len(proc) if proc.pending else 0
+        need = max(need, self.room_wanted.get(proc, 0))
         for p in self.blocked:
             if p.blocked_on is proc:
                 need = max(need, p.blocked_len)
@@ -360,6 +364,8 @@ class Kernel:
 
     def _unblock_if_room(self, proc: Proc) -> None:
         dst = proc.blocked_on
+        if dst is None:   # unblocked meanwhile (an earlier drain this pass corrupted it)
+            return
         # Pending messages go first; held notification bits do not hold a sender back
         # (they wait for an empty ring: waiting for them here spins while room is there).
         if not dst.alive or (not dst.pending

@@ -37,7 +37,15 @@ from typing import TYPE_CHECKING
 
 from libipc._nkffi import ffi, lib
 
-from kernel.admit import admit, record_call, take_reply_right, too_large, withdraw_call
+from kernel.admit import (
+    admit,
+    check_size,
+    fitting_reply,
+    record_call,
+    take_reply_right,
+    too_large,
+    withdraw_call,
+)
 from kernel.endpoint import KERNEL
 from kernel.proc import Proc
 from libipc.errors import IpcError, WouldBlock
@@ -97,9 +105,12 @@ class Router:
         if kind not in KINDS or h.flags & ~FLAG_NONBLOCK:
             self._discard(src, f"bad kind {kind} or flags {h.flags}")
             return
-        if size > self.k.max_record and (kind not in (REPLY, ERROR) or dst_ep == KERNEL):
-            self._refuse(src, kind, msg_id, too_large(self.k, size - HEADER_SIZE))
-            return
+        if kind not in (REPLY, ERROR) or dst_ep == KERNEL:   # (replies: see _reply)
+            try:
+                check_size(self.k, size - HEADER_SIZE)
+            except IpcError as exc:
+                self._refuse(src, kind, msg_id, exc)
+                return
         if dst_ep == KERNEL:
             self._to_kernel(src, kind, msg_id)
             return
@@ -258,9 +269,12 @@ class Router:
         """A message a server hosted in the kernel sends (already admitted): counted and
         traced like a routed one; to another hosted server it is a function call."""
         self._trace(src, dst, kind, msg_id, HEADER_SIZE + len(body), latency_us=latency_us)
-        if dst.hosted is not None:   # not a routed message: a function call (its inbox
-            src.msgs_out += 1        # counts it in)
-            src.bytes_out += HEADER_SIZE + len(body)
+        if dst.hosted is not None:   # not a routed message: a function call
+            size = HEADER_SIZE + len(body)
+            src.msgs_out += 1
+            src.bytes_out += size
+            dst.msgs_in += 1
+            dst.bytes_in += size
             self.counters.direct_calls += kind == CALL
             dst.hosted.deliver(Message(src.endpoint, dst.endpoint, kind, flags, msg_id, body))
             return
@@ -269,10 +283,10 @@ class Router:
 
     def post(self, dst: Proc, src_ep: int, kind: int, msg_id: int, body: bytes) -> None:
         """A message made by the kernel itself (reply, error): queue it, deliver when room."""
-        if kind in (REPLY, ERROR) and len(body) > self.k.max_message:
+        if kind in (REPLY, ERROR):
             # A huge ps, a hosted server's result: the caller gets the error, where an
             # over-long record would have been taken for a corrupt ring and killed it.
-            kind, body = ERROR, pack(too_large(self.k, len(body)).to_body())
+            kind, body = fitting_reply(self.k, kind, body)
         if dst.hosted is not None:
             dst.hosted.deliver(Message(src_ep, dst.endpoint, kind, 0, msg_id, body))
             return

@@ -267,11 +267,12 @@ def current() -> Runtime:
         start_process()
         _current = Runtime(Port.from_env(), int(os.environ["NK_ENDPOINT"]),
                            os.environ.get("NK_NAME", "?"))
-        if os.environ.pop("NK_SESSION_WAITS", None):
+        if os.environ.get("NK_SESSION_WAITS"):
             # The session program, started with the servers so that its start-up
             # overlaps theirs: it goes on once init says they all settled.
             from libipc.naming import INIT
             _current.call(INIT, "booted")
+            del os.environ["NK_SESSION_WAITS"]   # waited: not again, nor in its children
     return _current
 
 

@@ -184,8 +184,11 @@ class Init(Server):
         self.boot_waiters.clear()
 
     def deps(self, svc: Service) -> list[str]:
-        """What ``svc`` waits for: its ``depends``, and naming (everyone registers)."""
-        if svc.spec.session or svc.adhoc:
+        """What ``svc`` waits for: its ``depends``, and naming (everyone registers).
+        The session waits for nothing here: it starts at once and waits in `booted`."""
+        if svc.spec.session:
+            return []
+        if svc.adhoc:
             return [NAMING] if NAMING in self.services else []
         deps = list(svc.spec.depends)
         if svc.name != NAMING and NAMING in self.services:
@@ -260,6 +263,8 @@ class Init(Server):
         acl = list(spec.calls)
         if "*" not in acl and NAMING not in acl:
             acl.append(NAMING)
+        if spec.session and "*" not in acl and "init" not in acl:
+            acl.append("init")   # it waits in our `booted` before it goes on
         slot = NAMING_SLOT if spec.name == NAMING and not svc.adhoc else None
         argv = spec.argv(dict(os.environ))
         if self.placement(svc) == "kernel":

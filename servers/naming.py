@@ -35,14 +35,17 @@ from libipc import (
     NoSuchEndpoint,
     PermissionDenied,
     Server,
+    Timeout,
     TooManyCalls,
     kernel,
     op,
 )
+from libipc.limits import DEFAULT_MAX_CALLS
 from libipc.message import KERNEL, NOTIFY_EXIT, NOTIFY_REGISTERED
 from libipc.naming import INIT
 
 MAX_WAITERS = 1024   # wait(name) callers held at once (each is a deferred reply)
+MAX_WAITS_PER_CALLER = DEFAULT_MAX_CALLS   # one caller's: no more than it can call
 SLOT_MASK = 0xFFF   # an endpoint's slot bits (kernel/endpoint.py); init is slot 1
 
 
@@ -102,7 +105,7 @@ class Naming(Server):
                 info = kernel().whoami(ep=int(endpoint))
             except (IpcError, TypeError, ValueError):
                 continue
-            if info["name"] == name and info["state"] != "dead" and name not in self.names:
+            if info["name"] == name and info["state"] == "running" and name not in self.names:
                 self.names[name] = info["ep"]
                 self._answer_waiters(name)
                 taken += 1
@@ -124,10 +127,24 @@ class Naming(Server):
         endpoint = self.names.get(name)
         if endpoint is not None:
             return endpoint
+        mine = [d for ds in self.waiters.values() for d in ds if d.dst == ctx.sender.endpoint]
+        if len(mine) >= MAX_WAITS_PER_CALLER:
+            # Its oldest waits were given up on (its calls time out; the kernel allows
+            # only max_calls at once): answer them, so no caller can fill the table.
+            self._drop_waiter(mine[0], Timeout("wait: superseded by newer waits"))
         if sum(map(len, self.waiters.values())) >= MAX_WAITERS:
             raise TooManyCalls(f"wait: {MAX_WAITERS} callers are waiting for names already")
         self.waiters.setdefault(name, []).append(ctx.defer())
         return None
+
+    def _drop_waiter(self, deferred: Deferred, error: IpcError | None = None) -> None:
+        for name, ds in list(self.waiters.items()):
+            if deferred in ds:
+                ds.remove(deferred)
+                if not ds:
+                    del self.waiters[name]
+        if error is not None:
+            deferred.error(error)
 
     def _answer_waiters(self, name: str) -> None:
         for deferred in self.waiters.pop(name, []):
@@ -147,11 +164,13 @@ class Naming(Server):
         for name in [n for n, e in self.names.items() if e == endpoint]:
             del self.names[name]
             self.log.info("freed", name=name, ep=endpoint)
+        for deferred in [d for ds in self.waiters.values() for d in ds if d.dst == endpoint]:
+            self._drop_waiter(deferred)   # it died waiting: nobody to answer
 
     def _alive(self, endpoint: int) -> bool:
         """Whether ``endpoint`` still runs (its exit may not have reached us yet)."""
         try:
-            alive = kernel().whoami(ep=endpoint)["state"] != "dead"
+            alive = kernel().whoami(ep=endpoint)["state"] == "running"
         except NoSuchEndpoint:
             alive = False
         if not alive:

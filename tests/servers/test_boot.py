@@ -127,3 +127,16 @@ class TestDefaultConfig:
         assert "nanokernel: 5 servers up in" in res.stdout, res.output + res.log
         assert "hello-from-shell" in res.stdout
         assert 0 == res.returncode
+
+    def test_a_session_with_a_narrow_acl_still_starts(self, boot, tmp_path):
+        """A session whose calls name only the servers it uses (not init) boots: init
+        grants it the one call it makes at start, `booted`."""
+        from pathlib import Path
+        text = (Path(__file__).resolve().parents[2] / "servers" / "boot.toml").read_text()
+        narrow = text.replace('calls = ["*"]', 'calls = ["console", "fs", "devices"]')
+        assert narrow != text
+        config = tmp_path / "narrow.toml"
+        config.write_text(narrow)
+        res = boot("--config", str(config), "-c", "echo narrow-session")
+        assert "narrow-session" in res.stdout, res.output + res.log
+        assert 0 == res.returncode

@@ -1,0 +1,108 @@
+"""The kernel loop driven in-process: real channels (memfds), real child processes
+(`sleep`) behind each table entry, the Kernel object stepped by the test — for the
+orderings a whole boot reaches only by chance.
+"""
+
+from __future__ import annotations
+
+import mmap
+import os
+import struct
+import subprocess
+import threading
+import time
+
+import pytest
+from libipc._nkffi import ffi, lib
+
+from kernel import endpoint as ep
+from kernel.hosted import HostedServer
+from kernel.kernel import Kernel
+from kernel.proc import Proc, State
+from libipc.channel import PROCESS, Channel
+from libipc.message import SEND, pack
+
+FILLER = b"x" * 1000
+
+
+@pytest.fixture
+def table():
+    """``add(name)`` → (Proc, the process side of its channel); all torn down after."""
+    k = Kernel(ring_capacity=64 * 1024)
+    made: list[tuple[subprocess.Popen, Channel]] = []
+
+    def add(name: str) -> tuple[Proc, Channel]:
+        slot = ep.FIRST_DYNAMIC + len(made)
+        chan = Channel.create(k.ring_capacity, name=name)
+        side = Channel(os.dup(chan.fd), PROCESS, owns_fd=True)
+        child = subprocess.Popen(["sleep", "60"])
+        made.append((child, side))
+        proc = Proc(ep.make(slot, 1), slot, name, chan, child, 0, False, frozenset({"*"}))
+        k.procs[proc.endpoint] = proc
+        k.slots[slot] = proc
+        k._live = None
+        return proc, side
+
+    yield k, add
+    for child, side in made:
+        child.kill()
+        child.wait()
+        side.close()
+    k.close()
+
+
+def fill(ring) -> None:
+    while lib.nk_ring_put(ring, FILLER, len(FILLER)) >= 0:
+        pass
+
+
+class TestBlockedSenders:
+    def test_a_sender_unblocked_by_an_earlier_one_in_the_same_pass_is_skipped(self, table):
+        """A's drain corrupts B (B scribbled its ring) and so unblocks it, while the pass
+        still has B in its list: the kernel goes on (it used to die of an AttributeError)."""
+        k, add = table
+        a, a_side = add("a")
+        b, b_side = add("b")
+        x, _ = add("x")
+        c, _ = add("c")
+        first, second = list({a, b})   # the pass's own order
+        first_side = a_side if first is a else b_side
+        second_side = b_side if first is a else a_side
+        k.block(first, x, 64)               # x has room: first is unblocked and drained
+        k.block(second, c, 10 ** 9)         # never room
+        body = pack(["hello", {}])
+        assert 0 == lib.nk_msg_put(first_side.up.cdata, second.endpoint, SEND, 0, 0, body,
+                                   len(body))
+        fill(second.down)                   # full: the kernel re-reads second's tail...
+        half = second.channel.size // 2
+        with mmap.mmap(second_side.fd, second.channel.size) as mm:
+            mm[half + 128:half + 136] = struct.pack("<Q", 12345678)   # ...and finds junk
+        k._pass(0)
+        assert State.CORRUPT == second.state
+        assert second not in k.blocked
+
+
+class TestHostedBackPressure:
+    def test_a_hosted_send_to_a_full_ring_goes_when_room_appears(self, table):
+        """The kernel's wait includes the room a hosted sender waits for: the SEND goes
+        as soon as the process reads, not at the end of its timeout."""
+        k, add = table
+        p, p_side = add("p")
+        h = k.add_hosted_proc("h", parent=0, acl=["*"], public=False, privileged=False,
+                              argv=[])
+        hosted = HostedServer(k.host, h, server=None)
+        h.hosted = hosted
+        fill(p.down)
+
+        def reader() -> None:
+            time.sleep(0.2)
+            buf = ffi.new("uint8_t[]", 70000)
+            while lib.nk_ring_get(p_side.recv.cdata, buf, 70000) >= 0:
+                pass
+
+        threading.Thread(target=reader, daemon=True).start()
+        t0 = time.monotonic()
+        hosted.transport.send(p.endpoint, SEND, 0, pack(["op", {"data": b"y" * 2000}]), 0,
+                              timeout=5.0)
+        assert time.monotonic() - t0 < 2.0
+        assert not k.room_wanted
