@@ -64,6 +64,7 @@ int      nk_ring_attach(nk_ring *r, void *mem, uint64_t size, int role);
 uint32_t nk_ring_max_payload(const nk_ring *r);
 void     nk_ring_set_spin(nk_ring *r, uint64_t spin_max_ns);
 void     nk_ring_pair(nk_ring *recv, nk_ring *send);
+void     nk_ring_mark_running(nk_ring *r, int running);
 
 /* producer */
 int      nk_ring_put(nk_ring *r, const void *buf, uint32_t len);

@@ -146,6 +146,13 @@ static void publish_running(nk_ring *r, int running)
     atomic_store_explicit(r->own_cpu, word, memory_order_relaxed);
 }
 
+/* For a waiter that does not wait on this ring itself (the kernel, on the ring of a
+ * process it does not read from this pass): publish our running word by hand. */
+void nk_ring_mark_running(nk_ring *r, int running)
+{
+    publish_running(r, running);
+}
+
 void nk_ring_set_spin(nk_ring *r, uint64_t spin_max_ns)
 {
     r->spin_max_ns = spin_max_ns;

@@ -325,8 +325,15 @@ class Kernel:
                 timeout = timer if timeout < 0 else min(timeout, timer)
         if cap_ns is not None:
             timeout = cap_ns if timeout < 0 else min(timeout, cap_ns)
+        # Processes we do not read from this pass would see our running word stale
+        # (only the readers' rings get it from the wait): say we wait, and then run.
+        unread = [] if readers is live else [p for p in live if p not in readers]
+        for p in unread:
+            lib.nk_ring_mark_running(p.up, 0)
         n = lib.nk_wait_any(rd, len(readers), wr, wlen, len(writers), self.bell, seen,
                             SPIN_NS, timeout, self._ready)
+        for p in unread:
+            lib.nk_ring_mark_running(p.up, 1)
         if n < 0:
             return  # a signal: the loop looks at it
         ready = [readers[self._ready[i]] for i in range(n)]
