@@ -186,20 +186,14 @@ class Runtime:
         """
         transport = self.transport
         seen = transport.bell_seen()   # before looking: a later post/signal rings it
-        signals = self._signals = self._signals | _signals_take()
-        if signals:
+        if self.signals():
             return None   # a watched signal came: the caller decides what it means
-        # posted work, then due timers (both run); each looked at before paying for it
-        ran = not self._posted.empty() and self._run_posted()
-        timers = self._timers
-        if timers and timers[0][0] <= _monotonic() and self._run_timers():
-            ran = True
-        if ran:
+        if self.has_due_work() and self.run_due():   # posted work, then due timers
             return None
         inbox = self._inbox
         if inbox:
             return inbox.popleft()
-        wait = self._wait_budget(timeout) if timers else timeout
+        wait = self._wait_budget(timeout)
         for msg in transport.recv_many(wait, seen):   # all that is there, in one call
             if msg.kind not in _ANSWERS:   # a late reply to a cancelled call: dropped
                 inbox.append(msg)
@@ -209,15 +203,19 @@ class Runtime:
     def has_due_work(self) -> bool:
         """Posted work waiting, or a timer due now."""
         return not self._posted.empty() or (bool(self._timers)
-                                            and self._timers[0][0] <= time.monotonic())
+                                            and self._timers[0][0] <= _monotonic())
 
     def run_due(self) -> bool:
         """Run posted work and due timers; True when anything ran."""
         return self._run_posted() | self._run_timers()
 
     def next_deadline(self) -> float | None:
-        """``time.monotonic()`` of the next timer (cancelled ones included), or None."""
-        return self._timers[0][0] if self._timers else None
+        """``time.monotonic()`` of the next live timer, or None (cancelled ones at the
+        front are dropped here: they must not wake the loop that drives us)."""
+        timers = self._timers
+        while timers and timers[0][2].cancelled:
+            heapq.heappop(timers)
+        return timers[0][0] if timers else None
 
     def _wait_budget(self, timeout: float | None) -> float | None:
         if self._timers:

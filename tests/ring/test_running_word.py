@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import time
+from contextlib import contextmanager
 
 import pytest
 from libipc._nkffi import ffi, lib
@@ -45,7 +46,7 @@ def child_waits(fd: int, cpu: int | None) -> None:
     chan.send.put(json.dumps(facts).encode(), timeout=10)
 
 
-def run_peer(chan: Channel, busy: bool) -> None:
+def run_peer(chan: Channel, busy: bool) -> dict:
     """The kernel side: mark itself running (one wait that returns), then either
     spin on the CPU (busy) or go to sleep in a wait (not running)."""
     assert {"ready": True} == json.loads(chan.recv.get(timeout=10))
@@ -70,6 +71,26 @@ def cpus() -> list[int]:
     return sorted(os.sched_getaffinity(0))
 
 
+@contextmanager
+def pinned(cpu: int):
+    """This process on ``cpu`` for the block (the peer side of the channel)."""
+    saved = os.sched_getaffinity(0)
+    os.sched_setaffinity(0, {cpu})
+    try:
+        yield
+    finally:
+        os.sched_setaffinity(0, saved)
+
+
+def peer_busy_with_waiter_on(mine: int, theirs: int) -> dict:
+    """The peer busy on CPU ``mine`` while the waiter waits on CPU ``theirs``."""
+    with pinned(mine), Channel.create(4096) as chan, \
+            Child(child_waits, chan.fd, theirs) as child:
+        facts = run_peer(chan, busy=True)
+        assert 0 == child.join(10)
+    return facts
+
+
 class TestRunningWord:
     def test_a_waiter_whose_peer_waits_sleeps_at_once(self):
         """Peer asleep: a one-second wait with a 10 s spin budget costs almost no CPU."""
@@ -83,27 +104,12 @@ class TestRunningWord:
     def test_a_waiter_whose_peer_shares_its_cpu_sleeps_at_once(self):
         """Peer busy on the waiter's own CPU: spinning could only delay it, so no spin."""
         cpu = cpus()[0]
-        saved = os.sched_getaffinity(0)
-        os.sched_setaffinity(0, {cpu})
-        try:
-            with Channel.create(4096) as chan, Child(child_waits, chan.fd, cpu) as child:
-                facts = run_peer(chan, busy=True)
-                assert 0 == child.join(10)
-        finally:
-            os.sched_setaffinity(0, saved)
+        facts = peer_busy_with_waiter_on(cpu, cpu)
         assert facts["cpu"] < 0.1 * facts["wall"], facts
 
     @pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="needs two CPUs")
     def test_a_waiter_whose_peer_runs_elsewhere_spins(self):
         """The control: with the peer busy on another CPU the waiter does spin (so the
         tests above could fail), and stops once the peer stops running."""
-        mine, theirs = cpus()[0], cpus()[1]
-        saved = os.sched_getaffinity(0)
-        os.sched_setaffinity(0, {mine})
-        try:
-            with Channel.create(4096) as chan, Child(child_waits, chan.fd, theirs) as child:
-                facts = run_peer(chan, busy=True)
-                assert 0 == child.join(10)
-        finally:
-            os.sched_setaffinity(0, saved)
+        facts = peer_busy_with_waiter_on(cpus()[0], cpus()[1])
         assert facts["cpu"] > 0.5 * facts["wall"], facts
