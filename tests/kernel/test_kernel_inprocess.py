@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import mmap
 import os
+import signal
 import struct
 import subprocess
 import threading
@@ -20,7 +21,9 @@ from kernel.hosted import HostedServer
 from kernel.kernel import Kernel
 from kernel.proc import Proc, State
 from libipc.channel import PROCESS, Channel
+from libipc.errors import ServerDied, Timeout
 from libipc.message import SEND, pack
+from libipc.runtime import running_as
 
 FILLER = b"x" * 1000
 
@@ -41,6 +44,7 @@ def table():
         k.procs[proc.endpoint] = proc
         k.slots[slot] = proc
         k._live = None
+        threading.Thread(target=k._reap, args=(proc,), daemon=True).start()
         return proc, side
 
     yield k, add
@@ -88,10 +92,7 @@ class TestHostedBackPressure:
         as soon as the process reads, not at the end of its timeout."""
         k, add = table
         p, p_side = add("p")
-        h = k.add_hosted_proc("h", parent=0, acl=["*"], public=False, privileged=False,
-                              argv=[])
-        hosted = HostedServer(k.host, h, server=None)
-        h.hosted = hosted
+        hosted = hosted_server(k)
         fill(p.down)
 
         def reader() -> None:
@@ -106,3 +107,42 @@ class TestHostedBackPressure:
                               timeout=5.0)
         assert time.monotonic() - t0 < 2.0
         assert not k.room_wanted
+
+
+def hosted_server(k: Kernel, name: str = "h") -> HostedServer:
+    proc = k.add_hosted_proc(name, parent=0, acl=["*"], public=False, privileged=False,
+                             argv=[])
+    hosted = HostedServer(k.host, proc, server=None)
+    proc.hosted = hosted
+    return hosted
+
+
+class TestHostedCallerFaults:
+    def test_a_hosted_call_to_a_process_killed_mid_call_is_server_died(self, table):
+        """The callee is SIGKILLed while the hosted caller waits: ServerDied, at once."""
+        k, add = table
+        p, _ = add("p")
+        hosted = hosted_server(k)
+        threading.Timer(0.2, lambda: p.signal(signal.SIGKILL)).start()
+        t0 = time.monotonic()
+        with running_as(hosted.runtime), pytest.raises(ServerDied):
+            hosted.runtime.call(p.endpoint, "anything", {}, timeout=10.0)
+        assert time.monotonic() - t0 < 5.0
+        assert not hosted.proc.calls_out
+
+    def test_a_hosted_call_to_a_stopped_process_times_out_and_is_withdrawn(self, table):
+        """The callee is SIGSTOPped: the hosted caller's timeout ends the call, and the
+        call is withdrawn (a late reply would be dropped)."""
+        k, add = table
+        p, _ = add("p")
+        hosted = hosted_server(k)
+        p.signal(signal.SIGSTOP)
+        try:
+            t0 = time.monotonic()
+            with running_as(hosted.runtime), pytest.raises(Timeout):
+                hosted.runtime.call(p.endpoint, "anything", {}, timeout=0.3)
+            assert 0.3 <= time.monotonic() - t0 < 5.0
+            assert not hosted.proc.calls_out
+            assert not p.calls_in
+        finally:
+            p.signal(signal.SIGCONT)

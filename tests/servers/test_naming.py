@@ -24,3 +24,13 @@ class TestNaming:
         assert data["late_ep"] == data["waited"]
         assert "Timeout" == data["never"]
         assert data["never_s"] < 5.0
+
+    def test_a_wait_ends_when_naming_hangs_or_dies(self, session):
+        """naming SIGSTOPped: the waiter's own timeout ends its wait (Timeout); naming
+        SIGKILLed: the waiter gets ServerDied at once; the restarted naming answers."""
+        data, _ = session("name_wait_faults")
+        assert "Timeout" == data["stopped"]
+        assert data["stopped_s"] < 3.0
+        assert "ServerDied" == data["killed"]
+        assert data["killed_s"] < 3.0
+        assert data["after"] is True

@@ -231,6 +231,31 @@ def name_wait() -> dict:
             "late_ep": late["ep"], "never": never, "never_s": time.monotonic() - t0}
 
 
+def name_wait_faults() -> dict:
+    """A client waiting in naming's wait when naming is SIGSTOPped (its own timeout
+    ends the wait) and when naming is SIGKILLed (ServerDied at once, not a hang)."""
+    pid = ps_row("naming")["pid"]
+    os.kill(pid, signal.SIGSTOP)
+    t0 = time.monotonic()
+    stopped = code_of(lambda: Proxy(NAMING, timeout=0.5).wait(name="later"))
+    stopped_s = time.monotonic() - t0
+    os.kill(pid, signal.SIGCONT)
+    out = spawn_client("naming", "wait", name="later")
+    wait_for(lambda: any(r["name"] == "client" and r["calls_in_flight"] for r in K.ps()),
+             5.0, "the client to wait in naming")
+    t0 = time.monotonic()
+    os.kill(pid, signal.SIGKILL)
+    killed = read_result(out)
+    killed_s = time.monotonic() - t0
+
+    def back() -> bool:
+        return code_of(lambda: NAMES.lookup(name="echo")) == "no error"
+
+    wait_for(back, 5.0, "naming back")
+    return {"stopped": stopped, "stopped_s": stopped_s, "killed": killed.get("error"),
+            "killed_s": killed_s, "after": NAMES.wait(name="echo") == NAMES.lookup(name="echo")}
+
+
 def idle() -> dict:
     Path(os.environ["NK_TEST_OUT"] + ".ready").write_text("ready")
     rt = current()
@@ -243,4 +268,5 @@ def exit_status() -> dict:
 
 
 SCENARIOS = {f.__name__: f for f in (registered, kill, kill_naming, crashloop, squat, devices,
-                                     console, start_stop, idle, exit_status, name_wait)}
+                                     console, start_stop, idle, exit_status, name_wait,
+                                     name_wait_faults)}
