@@ -21,9 +21,8 @@ MANY = 256   # messages per batch call
 # How long a receive wait may spin before it sleeps — only while the kernel runs on
 # another CPU (csrc/nk_wait_any.c: the running word ends the spin as soon as it
 # sleeps).  A routed reply needs the kernel, the server and the kernel again, so it
-# takes tens of µs, and a shorter budget gave up just before it came (on a 2-vCPU VM,
-# placement free, a null call was ~10 µs faster at p50 with 60 µs than with 20 µs;
-# under one-cpu nothing spins at all).  `nanokernel bench call` shows both placements.
+# takes tens of µs, and a 20 µs budget often gave up just before it came (placement
+# free; under one-cpu nothing spins at all).  `nanokernel bench call` shows both.
 RECV_SPIN_NS = 60_000
 
 # bound once: the per-message path is a few C calls, and looking these up cost as much
