@@ -34,6 +34,15 @@
 #define NK_HEADER_SIZE ...
 #define NK_EP_KERNEL ...
 #define NK_EP_ANY ...
+#define NK_SLOT_BITS ...
+#define NK_MAX_SLOTS ...
+#define NK_FIRST_DYNAMIC ...
+#define NK_SLOT_ALIVE ...
+#define NK_SLOT_RINGS ...
+#define NK_SLOT_HELD ...
+#define NK_ROUTE_EMPTY ...
+#define NK_ROUTE_SLOW ...
+#define NK_ROUTE_BUDGET ...
 
 typedef struct nk_msg_header {
     int32_t  src;
@@ -56,6 +65,34 @@ typedef struct nk_ring {
     uint64_t spins;
     ...;
 } nk_ring;
+
+typedef struct nk_call {
+    uint64_t id;
+    int32_t  callee;
+    int64_t  t0_ns;
+    ...;
+} nk_call;
+
+typedef struct nk_slot {
+    int32_t  endpoint;
+    uint32_t flags;
+    uint32_t ncalls;
+    uint64_t msgs_in;
+    uint64_t msgs_out;
+    uint64_t bytes_in;
+    uint64_t bytes_out;
+    uint64_t ring_high_water;
+    ...;
+} nk_slot;
+
+typedef struct nk_table {
+    uint32_t max_calls;
+    uint32_t max_record;
+    uint64_t messages_routed;
+    uint64_t ring_crossings;
+    nk_slot  slot[...];
+    ...;
+} nk_table;
 
 /* creation */
 uint64_t nk_ring_bytes_for(uint64_t capacity);
@@ -108,3 +145,25 @@ int64_t  nk_ring_forward_run(nk_ring *src, nk_ring *dst, int32_t stamp, int32_t 
                              uint16_t kind, uint32_t max_len, uint32_t max_n, uint64_t *bytes);
 int64_t  nk_msg_get_many(nk_ring *r, nk_msg_header *hdrs, void *bodies, uint64_t buflen,
                          uint32_t *lens, uint32_t maxn);
+
+/* the routing table and the forward path (nk_route.c) */
+void     nk_table_init(nk_table *t, uint32_t max_calls, uint32_t max_record);
+void     nk_slot_register(nk_table *t, uint32_t slot, int32_t endpoint, nk_ring *up,
+                          nk_ring *down, nk_call *calls);
+void     nk_slot_clear(nk_table *t, uint32_t slot);
+void     nk_slot_flag(nk_table *t, uint32_t slot, uint32_t flag, int on);
+void     nk_acl_remember(nk_table *t, uint32_t slot, int32_t dst_ep);
+void     nk_acl_forget(nk_table *t, uint32_t slot);
+int64_t  nk_call_find(const nk_table *t, uint32_t slot, uint64_t id);
+uint32_t nk_call_count(const nk_table *t, uint32_t slot);
+int      nk_call_record(nk_table *t, uint32_t slot, uint64_t id, int32_t callee, int64_t t0_ns);
+int      nk_call_take(nk_table *t, uint32_t slot, uint64_t id, int32_t callee, int64_t *t0_ns);
+int32_t  nk_call_withdraw(nk_table *t, uint32_t slot, uint64_t id);
+uint32_t nk_call_waiting_on(const nk_table *t, int32_t callee, int32_t *callers,
+                            uint64_t *ids, uint32_t max);
+int      nk_call_cycle(const nk_table *t, uint32_t src, uint32_t dst);
+int      nk_route_drain(nk_table *t, uint32_t src, uint32_t max_n, nk_msg_header *h,
+                        int64_t *len, uint32_t *moved);
+int64_t  nk_route_loop(nk_table *t, nk_ring **rd, const uint32_t *slots, uint32_t nrd,
+                       uint32_t *bell, uint32_t bell_seen, int64_t spin_ns,
+                       uint32_t batch, uint32_t max_rounds, uint32_t *ready);

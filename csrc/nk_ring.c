@@ -699,3 +699,4 @@ void nk_bell_ring(uint32_t *bell)
 
 #include "nk_wait_any.c"
 #include "nk_batch.c"
+#include "nk_route.c"

@@ -11,11 +11,18 @@ one check, whoever asks).
                                            right — used up by the one answer
     record_call / withdraw_call            the outstanding-call book-keeping
 
+The outstanding calls themselves live in the C routing table (kernel/table.py,
+csrc/nk_route.c), the one copy the forward path in C uses too: a right taken
+here is gone there.  The C path admits a message itself only when these rules
+are known to pass (an ACL decision made here, remembered per pair); for
+anything else it hands the message to the router, which calls these.
+
 Each check raises the IpcError the sender gets back; nothing here moves bytes.
 """
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING
 
 from libipc.errors import (
@@ -65,57 +72,36 @@ def admit(k: Kernel, src: Proc, dst_ep: int, kind: int, msg_id: int, body_len: i
         raise NoSuchEndpoint(f"no process at endpoint {dst_ep}")
     if not allowed(src, dst):
         raise PermissionDenied(f"{src.name} may not call {dst.name}")
+    k.table.remember(src, dst)   # the C path may now admit this pair itself
     if kind == CALL:
-        if msg_id in src.calls_out:   # else the first callee would serve a call nobody tracks
+        calls = k.table
+        if calls.has_call(src, msg_id):   # else the first callee would serve a call nobody tracks
             raise InvalidArgument(f"call id {msg_id} is already outstanding")
-        if len(src.calls_out) >= k.max_calls:
-            raise TooManyCalls(f"{src.name} has {len(src.calls_out)} calls outstanding")
+        if calls.calls_of(src) >= k.max_calls:
+            raise TooManyCalls(f"{src.name} has {calls.calls_of(src)} calls outstanding")
         # (a callee that waits on nobody closes no cycle, unless it is the caller itself)
-        if (dst is src or dst.calls_out) and closes_cycle(k, src, dst):
+        if (dst is src or calls.calls_of(dst)) and calls.closes_cycle(src, dst):
             raise Deadlock(f"{src.name} → {dst.name} would close a cycle of waiting calls")
     return dst
 
 
-def closes_cycle(k: Kernel, src: Proc, dst: Proc) -> bool:
-    """MINIX's check: does ``dst`` (transitively) wait on ``src``?"""
-    seen, stack = set(), [dst]
-    while stack:
-        p = stack.pop()
-        if p is src:
-            return True
-        if p.endpoint in seen:
-            continue
-        seen.add(p.endpoint)
-        for callee_ep, _ in p.calls_out.values():
-            callee = k.procs.get(callee_ep)
-            if callee is not None:
-                stack.append(callee)
-    return False
-
-
-def record_call(src: Proc, dst: Proc, msg_id: int, now: float) -> None:
+def record_call(k: Kernel, src: Proc, dst: Proc, msg_id: int) -> None:
     """``src`` now waits for ``dst``'s answer to call ``msg_id``: give ``dst`` the right."""
-    src.calls_out[msg_id] = (dst.endpoint, now)
-    dst.calls_in[(src.endpoint, msg_id)] = now
+    k.table.record(src, dst, msg_id, time.monotonic_ns())
 
 
 def take_reply_right(k: Kernel, src: Proc, dst_ep: int, msg_id: int) -> tuple[Proc, float] | None:
     """Use up ``src``'s right to answer call ``msg_id`` of ``dst_ep``: the caller and
-    the time of its call, or None when there is no such right (the reply is dropped)."""
+    the time of its call (time.monotonic()), or None when there is no such right (the
+    reply is dropped)."""
     dst = k.procs.get(dst_ep)
-    outstanding = dst.calls_out.get(msg_id) if dst is not None else None
-    if dst is None or not dst.alive or outstanding is None or outstanding[0] != src.endpoint:
+    if dst is None or not dst.alive:
         return None
-    del dst.calls_out[msg_id]
-    return dst, src.calls_in.pop((dst.endpoint, msg_id), outstanding[1])
+    t0_ns = k.table.take(dst, msg_id, src.endpoint)
+    return None if t0_ns is None else (dst, t0_ns / 1e9)
 
 
 def withdraw_call(k: Kernel, caller: Proc, msg_id: int) -> Proc | None:
     """CANCEL: forget the call; returns the callee whose right was taken back."""
-    call = caller.calls_out.pop(msg_id, None)
-    if call is None:
-        return None
-    callee = k.procs.get(call[0])
-    if callee is not None:
-        callee.calls_in.pop((caller.endpoint, msg_id), None)
-    return callee
+    callee_ep = k.table.withdraw(caller, msg_id)
+    return None if callee_ep is None else k.procs.get(callee_ep)

@@ -38,6 +38,9 @@ class BootOptions:
     max_message: int = DEFAULT_MAX_MESSAGE
     max_calls: int = DEFAULT_MAX_CALLS
     interactive: bool = False   # stdin is a TTY: Ctrl-C belongs to the console
+    # The forward path in C (the default) or every message through kernel/router.py
+    # (NK_ROUTER=python: the reference path, which the router tests run too).
+    c_path: bool = field(default_factory=lambda: os.environ.get("NK_ROUTER") != "python")
 
 
 def run(options: BootOptions) -> int:
@@ -49,7 +52,7 @@ def run(options: BootOptions) -> int:
     configure_logging("kernel", log_file, bind=False)
     kernel = Kernel(log_fd=log_file.fileno(), log_path=log_path,
                     trace_path=options.trace_path, max_message=options.max_message,
-                    max_calls=options.max_calls)
+                    max_calls=options.max_calls, c_path=options.c_path)
     if options.trace_path is not None:
         kernel.tracer.turn(True)
     old = _install_signals(kernel, options.interactive)

@@ -172,7 +172,7 @@ class HostedTransport:
                 raise WouldBlock(f"{dst.name}'s ring is full")
             dst = self._wait_for_room(dst_ep, len(body), timeout)
         if kind == CALL:
-            record_call(src, dst, msg_id, time.monotonic())
+            record_call(k, src, dst, msg_id)
         k.router.deliver_made(src, dst, kind, msg_id, body, flags)
 
     def _wait_for_room(self, dst_ep: int, body_len: int, timeout: float | None) -> Proc:

@@ -33,8 +33,9 @@ from kernel.counters import Counters
 from kernel.halt import Halter
 from kernel.hosted import Host, KernelPanic
 from kernel.proc import Proc, State
-from kernel.router import Router
+from kernel.router import BATCH, Router
 from kernel.syscalls import dispatch_syscall
+from kernel.table import RouteTable
 from kernel.trace import Tracer
 from libipc.channel import Channel
 from libipc.errors import Halted, InvalidArgument, IpcError, ServerDied
@@ -42,6 +43,7 @@ from libipc.limits import DEFAULT_MAX_CALLS, DEFAULT_MAX_MESSAGE
 from libipc.message import HEADER_SIZE, NOTIFY_EXIT, REPLY, pack
 
 SPIN_NS = 20_000
+C_ROUNDS = 1024   # waits nk_route_loop may do before Python looks around
 MAX_RANKED = 1024   # names whose first start halt remembers
 PANIC_STATUS = 70   # EX_SOFTWARE: what a boot that ended in a kernel panic exits with
 
@@ -49,7 +51,8 @@ PANIC_STATUS = 70   # EX_SOFTWARE: what a boot that ended in a kernel panic exit
 class Kernel:
     def __init__(self, *, log_fd: int | None = None, log_path: Path | None = None,
                  trace_path: Path | None = None, max_message: int = DEFAULT_MAX_MESSAGE,
-                 max_calls: int = DEFAULT_MAX_CALLS, ring_capacity: int | None = None) -> None:
+                 max_calls: int = DEFAULT_MAX_CALLS, ring_capacity: int | None = None,
+                 c_path: bool = True) -> None:
         self.max_message = max_message
         self.max_record = max_message + HEADER_SIZE
         self.max_calls = max_calls
@@ -66,7 +69,8 @@ class Kernel:
         self.generation = [0] * ep.MAX_SLOTS
         self.rank: dict[str, int] = {}        # name -> first spawn (halt goes backwards)
         self.counters = Counters()
-        self.router = Router(self)
+        self.table = RouteTable(max_calls, self.max_record)
+        self.router = Router(self, c_path)   # c_path=False: every message in Python
         self.bell = ffi.new("uint32_t *")
         self.exits: SimpleQueue[tuple[Proc, int]] = SimpleQueue()
         self.halter: Halter | None = None
@@ -105,9 +109,7 @@ class Kernel:
             raise
         proc = Proc(endpoint, slot, name, channel, popen, parent, privileged,
                     frozenset(acl or ()), public, restarts, list(argv))
-        self.procs[endpoint] = proc
-        self.slots[slot] = proc
-        self._live = None
+        self.enter(proc)
         self._rank(name)
         threading.Thread(target=self._reap, args=(proc,), daemon=True,
                          name=f"reap-{name}").start()
@@ -123,10 +125,16 @@ class Kernel:
         self.generation[slot] += 1
         proc = Proc(ep.make(slot, self.generation[slot]), slot, name, None, None, parent,
                     privileged, frozenset(acl), public, 0, argv)
-        self.procs[proc.endpoint] = proc
-        self.slots[slot] = proc
+        self.enter(proc)
         self.log.info("hosted", name=name, ep=proc.endpoint, argv=argv)
         return proc
+
+    def enter(self, proc: Proc) -> None:
+        """Put ``proc`` in the process table and its row in the routing table."""
+        self.procs[proc.endpoint] = proc
+        self.slots[proc.slot] = proc
+        self.table.register(proc)
+        self._live = None
 
     def _take_slot(self, wanted: int | None) -> int:
         if wanted is not None:
@@ -173,17 +181,12 @@ class Kernel:
         if self.slots.get(proc.slot) is proc:
             del self.slots[proc.slot]
         self.procs.pop(proc.endpoint, None)   # its exit record lives on in `exits` only
-        for (caller_ep, call_id) in list(proc.calls_in):
+        for caller_ep, call_id in self.table.waiting_on(proc):
             caller = self.procs.get(caller_ep)
-            if caller is not None and caller.calls_out.pop(call_id, None) is not None:
+            if caller is not None and self.table.take(caller, call_id, proc.endpoint):
                 self.router.post_error(caller, proc.endpoint, call_id,
                                        ServerDied(f"{proc.name} exited with {status}"))
-        proc.calls_in.clear()
-        for call_id, (callee_ep, _) in proc.calls_out.items():
-            callee = self.procs.get(callee_ep)
-            if callee is not None:
-                callee.calls_in.pop((proc.endpoint, call_id), None)
-        proc.calls_out.clear()
+        self.table.clear(proc)   # its own calls go with its row
         proc.pending.clear()
         proc.pending_bytes = 0
         proc.notify_bits.clear()
@@ -214,6 +217,7 @@ class Kernel:
             self.log.error("ring_corrupt", name=proc.name, ep=proc.endpoint, pid=proc.pid)
             self.unblock(proc)
             proc.set_state(State.CORRUPT)
+            self.table.set_alive(proc, False)
             self._live = None
             proc.signal(signal.SIGKILL)
 
@@ -313,8 +317,8 @@ class Kernel:
                                          + [p for p in self.room_wanted if p.alive]))
             coalescing = any(p.notify_bits for p in self.mail)
             wlen = ffi.new("uint32_t[]", [self._need(p) for p in writers] or 1)
-        rd = self._ring_array("rd", readers)
-        wr = self._ring_array("wr", writers) if writers else self._no_rings
+        rd, rd_slots = self._ring_array("rd", readers)
+        wr = self._ring_array("wr", writers)[0] if writers else self._no_rings
         # Held notifications wait for their receiver to drain its ring: look again soon.
         timeout = 50_000_000 if self.halter is not None else 5_000_000 if coalescing else -1
         if self.host.servers:   # servers hosted in the kernel: their timers and work
@@ -330,8 +334,13 @@ class Kernel:
         unread = [] if readers is live else [p for p in live if p not in readers]
         for p in unread:
             lib.nk_ring_mark_running(p.up, 0)
-        n = lib.nk_wait_any(rd, len(readers), wr, wlen, len(writers), self.bell, seen,
-                            SPIN_NS, timeout, self._ready)
+        if readers is live and timeout < 0 and self.router.fast():
+            # The quiet state: C waits and routes until a message needs Python.
+            n = lib.nk_route_loop(self.table.c, rd, rd_slots, len(readers), self.bell, seen,
+                                  SPIN_NS, BATCH, C_ROUNDS, self._ready)
+        else:
+            n = lib.nk_wait_any(rd, len(readers), wr, wlen, len(writers), self.bell, seen,
+                                SPIN_NS, timeout, self._ready)
         for p in unread:
             lib.nk_ring_mark_running(p.up, 1)
         if n < 0:
@@ -357,7 +366,9 @@ class Kernel:
         key = tuple(p.endpoint for p in procs)
         if cached is None or cached[2] != key:
             rings = [p.up if which == "rd" else p.down for p in procs] or 1
-            cached = (procs, ffi.new("nk_ring *[]", rings), key)
+            slots = [p.slot for p in procs] or 1
+            arrays = (ffi.new("nk_ring *[]", rings), ffi.new("uint32_t[]", slots))
+            cached = (procs, arrays, key)
         self._arrays[which] = (procs, cached[1], key)
         return cached[1]
 

@@ -18,9 +18,12 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from libipc.channel import Channel
+
+if TYPE_CHECKING:
+    from kernel.table import RouteTable
 
 
 class State(StrEnum):
@@ -47,10 +50,7 @@ class Proc:
     state: State = State.RUNNING
     started: float = field(default_factory=time.monotonic)
     status: int | None = None
-    # calls this process made and still waits for: call id -> (callee endpoint, t0)
-    calls_out: dict[int, tuple[int, float]] = field(default_factory=dict)
-    # calls to this process not answered yet: (caller endpoint, call id) -> t0
-    calls_in: dict[tuple[int, int], float] = field(default_factory=dict)
+    # (its outstanding calls live in the C routing table: kernel/table.py)
     # messages the kernel holds for this process until its ring has room
     pending: deque[tuple[Any, bytes]] = field(default_factory=deque)
     pending_bytes: int = 0           # … their size, headers included (bounded: max_pending)
@@ -59,7 +59,7 @@ class Proc:
     watcher: bool = False            # told of every exit, not only its children's
     blocked_on: Proc | None = None   # its next CALL/SEND waits for room at this process
     blocked_len: int = 0             # … and needs this many bytes there
-    msgs_in: int = 0
+    msgs_in: int = 0                 # what the Python path moved (the C path: table.moved)
     msgs_out: int = 0
     bytes_in: int = 0
     bytes_out: int = 0
@@ -93,15 +93,18 @@ class Proc:
     def has_mail(self) -> bool:
         return bool(self.pending) or bool(self.notify_bits)
 
-    def info(self) -> dict[str, Any]:
-        """The row ``ps`` and ``stats`` show."""
+    def info(self, table: RouteTable) -> dict[str, Any]:
+        """The row ``ps`` and ``stats`` show: what both paths moved, added up."""
+        c = table.moved(self)
         return {
             "ep": self.endpoint, "name": self.name, "pid": self.pid, "state": str(self.state),
             "parent": self.parent, "privileged": self.privileged,
-            "msgs_in": self.msgs_in, "msgs_out": self.msgs_out,
-            "bytes_in": self.bytes_in, "bytes_out": self.bytes_out,
-            "calls_in_flight": len(self.calls_out), "serving": len(self.calls_in),
-            "ring_high_water": self.ring_high_water, "dropped": self.dropped,
+            "msgs_in": self.msgs_in + c["msgs_in"], "msgs_out": self.msgs_out + c["msgs_out"],
+            "bytes_in": self.bytes_in + c["bytes_in"],
+            "bytes_out": self.bytes_out + c["bytes_out"],
+            "calls_in_flight": table.calls_of(self), "serving": len(table.waiting_on(self)),
+            "ring_high_water": max(self.ring_high_water, c["ring_high_water"]),
+            "dropped": self.dropped,
             "restarts": self.restarts,
             "placement": "kernel" if self.hosted is not None else "process",
             "uptime_s": round(time.monotonic() - self.started, 3),

@@ -25,6 +25,15 @@ receiver's ring is full they wait in the receiver's ``pending`` queue.
 The admission rules themselves live in kernel/admit.py, shared with the
 hosted path (kernel/hosted.py); this file only moves bytes and keeps books.
 
+Two paths, one set of rules: the forward path in C (csrc/nk_route.c) takes
+runs of messages off a ring and moves every one it can decide from the
+routing table (kernel/table.py) — CALL, SEND, REPLY, ERROR between processes
+when every rule is known to pass — and stops at the first it cannot; this
+file handles that one (kernel calls, NOTIFY, CANCEL, refusals, full rings,
+hosted servers) and calls C again.  With tracing on, or ``NK_ROUTER=python``,
+every message takes this file's path: the reference, and what the router
+tests run against too.
+
 Fairness: each pass visits every ready ring, starting one further each time,
 and takes at most ``BATCH`` messages from each, so a flooding sender cannot
 starve the others.
@@ -70,24 +79,42 @@ if TYPE_CHECKING:
 BATCH = 32
 KINDS = frozenset((CALL, REPLY, ERROR, SEND, NOTIFY, CANCEL))
 _peek, _EMPTY, _CORRUPT = lib.nk_msg_peek, lib.NK_ERR_EMPTY, lib.NK_ERR_CORRUPT
+_route_c, _SLOW = lib.nk_route_drain, lib.NK_ROUTE_SLOW
 
 
 class Router:
-    def __init__(self, kernel: Kernel) -> None:
+    def __init__(self, kernel: Kernel, c_path: bool = True) -> None:
         self.k = kernel
         self.counters = kernel.counters
+        self.c_path = c_path
+        self._table = kernel.table.c
+        self._len = ffi.new("int64_t *")
+        self._n = ffi.new("uint32_t *")
         self._hdr = ffi.new("nk_msg_header *")
         self._out = ffi.new("nk_msg_header *")
         self._body = ffi.new("uint8_t[]", kernel.max_record)
         self._moved = ffi.new("uint64_t *")
 
     # -- one pass ---------------------------------------------------------------
+    def fast(self) -> bool:
+        """May the forward path in C route now?  (Tracing wants every message here.)"""
+        return self.c_path and not self.k.tracer.enabled
+
     def drain(self, proc: Proc) -> None:
         """Route up to BATCH messages from ``proc``'s ring."""
         peek, hdr, limit = _peek, self._hdr, self.k.max_pending
-        for _ in range(BATCH):
+        fast = self.fast()
+        budget = BATCH
+        while budget > 0:
             if not proc.alive or proc.blocked_on is not None or proc.pending_bytes > limit:
                 return   # (the last test is backlogged(), inlined: this runs per message)
+            if fast:
+                stop = _route_c(self._table, proc.slot, budget, hdr, self._len, self._n)
+                budget -= self._n[0]
+                if stop != _SLOW:
+                    return   # empty, or its share of this pass used up
+                # the message at the head needs the rules below
+            budget -= 1
             n = peek(proc.up, hdr)
             if n < 0:
                 if n == _EMPTY:
@@ -147,7 +174,7 @@ class Router:
                 self.k.block(src, dst, size)   # SEND back-pressure: it stays in src's ring
                 return
         if kind == CALL:
-            record_call(src, dst, msg_id, time.monotonic())
+            record_call(self.k, src, dst, msg_id)
         self._trace(src, dst, kind, msg_id, size, op=op)
         if kind == SEND and dst.hosted is None and not self.k.tracer.enabled:
             self._forward_run(src, dst, dst_ep)
@@ -186,13 +213,14 @@ class Router:
         if callee is not None:
             self._unqueue_call(callee, src.endpoint, msg_id)
 
-    @staticmethod
-    def _unqueue_call(callee: Proc, caller_ep: int, msg_id: int) -> None:
+    def _unqueue_call(self, callee: Proc, caller_ep: int, msg_id: int) -> None:
         """A cancelled call still waiting in the callee's queue is not delivered at all."""
         for i, ((src_ep, kind, _, pending_id), body) in enumerate(callee.pending):
             if (src_ep, kind, pending_id) == (caller_ep, CALL, msg_id):
                 del callee.pending[i]
                 callee.pending_bytes -= HEADER_SIZE + len(body)
+                if not callee.pending:
+                    self.k.table.set_held(callee, False)
                 return
 
     def _notify(self, src: Proc, dst_ep: int, bits: int, size: int) -> None:
@@ -261,6 +289,7 @@ class Router:
         h = self._hdr
         dst.pending.append(((src.endpoint, h.kind, h.flags, h.id), ffi.buffer(self._body, n)[:]))
         dst.pending_bytes += HEADER_SIZE + n
+        self.k.table.set_held(dst, True)   # nothing may overtake it on the C path
         self.k.mail.add(dst)
         self._count(src, dst, HEADER_SIZE + n, crossings=1)   # the put is counted in flush
 
@@ -296,6 +325,7 @@ class Router:
                  body: bytes) -> None:
         dst.pending.append(((src_ep, kind, flags, msg_id), body))
         dst.pending_bytes += HEADER_SIZE + len(body)
+        self.k.table.set_held(dst, True)   # nothing may overtake it on the C path
         self.k.mail.add(dst)
         self.flush(dst)
 
@@ -326,6 +356,8 @@ class Router:
                 return
             dst.pending.popleft()
             dst.pending_bytes -= HEADER_SIZE + len(body)
+            if not dst.pending:
+                self.k.table.set_held(dst, False)
             self.counters.ring_crossings += 1
             if rc < 0:
                 self.k.ring_corrupt(dst)

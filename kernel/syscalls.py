@@ -72,13 +72,16 @@ def do_exit(k: Kernel, caller: Proc, status: int = 0) -> bool:
 
 def do_ps(k: Kernel, caller: Proc) -> list:
     """Every live process, in endpoint order."""
-    return [p.info() for p in sorted(k.slots.values(), key=lambda p: p.slot)]
+    return [p.info(k.table) for p in sorted(k.slots.values(), key=lambda p: p.slot)]
 
 
 def do_stats(k: Kernel, caller: Proc) -> dict:
     """Kernel-wide counters and the per-process rows of ``ps``."""
+    counts = k.counters.as_dict()
+    counts["messages_routed"] += k.table.c.messages_routed   # (the C path counts its own)
+    counts["ring_crossings"] += k.table.c.ring_crossings
     return {
-        **k.counters.as_dict(),
+        **counts,
         "processes": len(k.slots), "uptime_s": round(__import__("time").monotonic()
                                                      - k.started, 3),
         "max_message": k.max_message, "max_calls": k.max_calls,
@@ -153,6 +156,7 @@ def do_set_acl(k: Kernel, caller: Proc, ep: int, acl: list) -> bool:
     if target is None:
         raise NoSuchEndpoint(f"set_acl: no process at endpoint {ep}")
     target.acl = frozenset(str(a) for a in acl)
+    k.table.forget(target)   # the C path's remembered ACL decisions are void
     return True
 
 

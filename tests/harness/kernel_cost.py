@@ -31,14 +31,12 @@ def entry(k: Kernel, slot: int, name: str) -> tuple[Proc, Channel]:
     k.generation[slot] += 1
     proc = Proc(ep.make(slot, k.generation[slot]), slot, name, chan, None, 0, False,
                 frozenset(["*"]), False)
-    k.procs[proc.endpoint] = proc
-    k.slots[slot] = proc
-    k._live = None
+    k.enter(proc)
     return proc, Channel.attach(os.dup(chan.fd))
 
 
-def main(n: int) -> None:
-    k = Kernel()
+def main(n: int, c_path: bool) -> None:
+    k = Kernel(c_path=c_path)
     a, a_side = entry(k, ep.FIRST_DYNAMIC, "a")
     b, b_side = entry(k, ep.FIRST_DYNAMIC + 1, "b")
     call, reply = pack(["ping", {"text": "x" * 64}]), pack("x" * 64)
@@ -48,17 +46,18 @@ def main(n: int) -> None:
     def round_trip() -> None:
         i = next(ids)
         lib.nk_msg_put(a_side.send.cdata, b.endpoint, CALL, 0, i, call, len(call))
-        k.step()
+        k.step(timeout=0)   # (no wait: nk_route_loop would wait for the next message)
         assert lib.nk_msg_get(b_side.recv.cdata, hdr, buf, 70000) > 0
         lib.nk_msg_put(b_side.send.cdata, a.endpoint, REPLY, 0, i, reply, len(reply))
-        k.step()
+        k.step(timeout=0)   # (no wait: nk_route_loop would wait for the next message)
         assert lib.nk_msg_get(a_side.recv.cdata, hdr, buf, 70000) > 0 and hdr.kind == REPLY
 
     gc.disable()
     for _ in range(n // 10):
         round_trip()
     best = min(_timed(round_trip, n) for _ in range(5))
-    print(f"kernel Python per routed round trip: {best:.2f} µs (best of 5 × {n})")
+    path = "C forward path" if c_path else "Python path (NK_ROUTER=python)"
+    print(f"kernel per routed round trip, {path}: {best:.2f} µs (best of 5 × {n})")
 
 
 def _timed(fn, n: int) -> float:
@@ -69,4 +68,6 @@ def _timed(fn, n: int) -> float:
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]) if len(sys.argv) > 1 else 20000)
+    rounds = int(sys.argv[1]) if len(sys.argv) > 1 else 20000
+    for c_path in (False, True):
+        main(rounds, c_path)

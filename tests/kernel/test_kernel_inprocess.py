@@ -41,9 +41,7 @@ def table():
         child = subprocess.Popen(["sleep", "60"])
         made.append((child, side))
         proc = Proc(ep.make(slot, 1), slot, name, chan, child, 0, False, frozenset({"*"}))
-        k.procs[proc.endpoint] = proc
-        k.slots[slot] = proc
-        k._live = None
+        k.enter(proc)
         threading.Thread(target=k._reap, args=(proc,), daemon=True).start()
         return proc, side
 
@@ -128,7 +126,7 @@ class TestHostedCallerFaults:
         with running_as(hosted.runtime), pytest.raises(ServerDied):
             hosted.runtime.call(p.endpoint, "anything", {}, timeout=10.0)
         assert time.monotonic() - t0 < 5.0
-        assert not hosted.proc.calls_out
+        assert 0 == k.table.calls_of(hosted.proc)
 
     def test_a_hosted_call_to_a_stopped_process_times_out_and_is_withdrawn(self, table):
         """The callee is SIGSTOPped: the hosted caller's timeout ends the call, and the
@@ -142,7 +140,7 @@ class TestHostedCallerFaults:
             with running_as(hosted.runtime), pytest.raises(Timeout):
                 hosted.runtime.call(p.endpoint, "anything", {}, timeout=0.3)
             assert 0.3 <= time.monotonic() - t0 < 5.0
-            assert not hosted.proc.calls_out
-            assert not p.calls_in
+            assert 0 == k.table.calls_of(hosted.proc)
+            assert [] == k.table.waiting_on(p)
         finally:
             p.signal(signal.SIGCONT)
