@@ -32,9 +32,12 @@ def run_scenario(name: str, tmp_path: Path, env: dict, timeout: float = 30) -> d
     return result
 
 
-@pytest.fixture
-def scenario(tmp_path, nk_env):
-    return lambda name, **kw: run_scenario(name, tmp_path, nk_env, **kw)
+@pytest.fixture(params=["c", "python"])
+def scenario(request, tmp_path, nk_env):
+    """Each scenario boots twice: on the forward path in C (the default) and with
+    every message on the Python path (NK_ROUTER=python) — the same behaviour."""
+    env = dict(nk_env, NK_ROUTER=request.param)
+    return lambda name, **kw: run_scenario(name, tmp_path, env, **kw)
 
 
 class TestCalls:

@@ -6,56 +6,21 @@ orderings a whole boot reaches only by chance.
 from __future__ import annotations
 
 import mmap
-import os
 import signal
 import struct
-import subprocess
 import threading
 import time
 
 import pytest
 from libipc._nkffi import ffi, lib
 
-from kernel import endpoint as ep
 from kernel.hosted import HostedServer
 from kernel.kernel import Kernel
-from kernel.proc import Proc, State
-from libipc.channel import PROCESS, Channel
+from kernel.proc import State
 from libipc.errors import ServerDied, Timeout
 from libipc.message import SEND, pack
 from libipc.runtime import running_as
-
-FILLER = b"x" * 1000
-
-
-@pytest.fixture
-def table():
-    """``add(name)`` → (Proc, the process side of its channel); all torn down after."""
-    k = Kernel(ring_capacity=64 * 1024)
-    made: list[tuple[subprocess.Popen, Channel]] = []
-
-    def add(name: str) -> tuple[Proc, Channel]:
-        slot = ep.FIRST_DYNAMIC + len(made)
-        chan = Channel.create(k.ring_capacity, name=name)
-        side = Channel(os.dup(chan.fd), PROCESS, owns_fd=True)
-        child = subprocess.Popen(["sleep", "60"])
-        made.append((child, side))
-        proc = Proc(ep.make(slot, 1), slot, name, chan, child, 0, False, frozenset({"*"}))
-        k.enter(proc)
-        threading.Thread(target=k._reap, args=(proc,), daemon=True).start()
-        return proc, side
-
-    yield k, add
-    for child, side in made:
-        child.kill()
-        child.wait()
-        side.close()
-    k.close()
-
-
-def fill(ring) -> None:
-    while lib.nk_ring_put(ring, FILLER, len(FILLER)) >= 0:
-        pass
+from tests.kernel.conftest import fill
 
 
 class TestBlockedSenders:
