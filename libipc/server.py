@@ -27,8 +27,7 @@ import typing
 from collections.abc import Callable
 from typing import Any, ClassVar
 
-import structlog
-
+from libipc import jsonlog
 from libipc.errors import (
     BadMessage,
     Internal,
@@ -161,7 +160,7 @@ class Server:
 
     def __init__(self) -> None:
         self.runtime: Runtime | None = None
-        self.log = structlog.get_logger().bind(server=self.name or type(self).__name__)
+        self.log = jsonlog.get_logger(server=self.name or type(self).__name__)
         self._stopping = False
 
     # -- hooks a server may override ------------------------------------------

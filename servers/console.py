@@ -27,7 +27,7 @@ Rules:
 Threads: the server loop runs in a helper thread that owns the runtime; the
 main thread reads the terminal (Python delivers Ctrl-C to the main thread
 only, which is what readline needs) and hands each line over with
-``runtime.post``.  The terminal is this process's stdout, so structlog is
+``runtime.post``.  The terminal is this process's stdout, so the log is
 pointed at stderr, which the kernel sends to the boot log.
 """
 
@@ -43,9 +43,7 @@ import time
 from collections import deque
 from pathlib import Path
 
-import structlog
-
-from libipc import Deferred, Server, op
+from libipc import Deferred, Server, jsonlog, op
 from libipc.process import start_process
 from libipc.runtime import Timer, current
 
@@ -311,8 +309,8 @@ def main() -> None:
         signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
         try:
             runtime = current()   # created here: this thread owns the runtime
-            structlog.configure(logger_factory=structlog.PrintLoggerFactory(sys.stderr))
-            structlog.contextvars.bind_contextvars(proc=runtime.name, pid=os.getpid())
+            jsonlog.configure(sys.stderr)
+            jsonlog.bind_contextvars(proc=runtime.name, pid=os.getpid())
             console = holder["console"] = Console(sys.stdout, interactive, reads_stdin)
             console.own_reader = False   # the main thread reads the terminal (Ctrl-C)
             console.attach(runtime)
@@ -320,7 +318,7 @@ def main() -> None:
             console.serve_forever()
             console.stop()
         except BaseException:
-            structlog.get_logger().exception("console_failed")
+            jsonlog.get_logger().exception("console_failed")
             os._exit(1)
         if interactive:
             _save_history(_history_path())

@@ -21,15 +21,13 @@ import posixpath
 import time
 from typing import Any
 
-import structlog
-
-from libipc import IpcError, NoSuchEndpoint, lookup
+from libipc import IpcError, NoSuchEndpoint, jsonlog, lookup
 from libipc.client import Proxy
 from libipc.limits import DATA_PER_MESSAGE
 from libipc.naming import INIT
 from servers.shell.lexer import ShellSyntaxError, Statement, statements
 
-log = structlog.get_logger()
+log = jsonlog.get_logger()
 
 RESTART_WAIT_S = 5.0      # how long a call waits for a known server that is restarting
 CALL_TIMEOUT_S = 30.0     # a server that does not answer in this long is reported

@@ -10,14 +10,12 @@ import os
 import sys
 import time
 
-import structlog
-
-from libipc import IpcError
+from libipc import IpcError, jsonlog
 from libipc.runtime import current
 from servers.shell.files import FileCommands
 from servers.shell.system import SystemCommands
 
-log = structlog.get_logger()
+log = jsonlog.get_logger()
 
 
 class Shell(FileCommands, SystemCommands):
