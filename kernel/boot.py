@@ -17,7 +17,6 @@ from __future__ import annotations
 import os
 import signal
 import sys
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -110,6 +109,7 @@ def main(argv: list[str] | None = None) -> int:
               file=sys.stderr)
         return 2
     if log_path is None:
+        import tempfile  # here: `nanokernel boot`, which names its log, need not load it
         stamp = time.strftime("%Y%m%d-%H%M%S")
         log_path = Path(tempfile.gettempdir()) / f"nk-boot-{stamp}-{os.getpid()}.log"
     return run(BootOptions(init_argv=argv, log_path=log_path))
