@@ -18,7 +18,6 @@ answers through it, so the same server can be hosted in the kernel process.
 
 from __future__ import annotations
 
-import inspect
 import os
 import signal
 import sys
@@ -155,8 +154,9 @@ class Server:
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        cls.ops = {n: f for n, f in inspect.getmembers(cls, callable)
-                   if getattr(f, "__nk_op__", False)}
+        # what inspect.getmembers(cls, callable) gives, without importing inspect
+        members = ((n, getattr(cls, n, None)) for n in dir(cls))
+        cls.ops = {n: f for n, f in members if callable(f) and getattr(f, "__nk_op__", False)}
 
     def __init__(self) -> None:
         self.runtime: Runtime | None = None
@@ -297,10 +297,48 @@ Validator = Callable[[str, dict[str, Any]], None]
 
 _validators: dict[Callable[..., Any], Validator] = {}
 
-_POSITIONAL_ONLY = inspect.Parameter.POSITIONAL_ONLY
-_VAR_POSITIONAL = inspect.Parameter.VAR_POSITIONAL
-_KEYWORD_ONLY = inspect.Parameter.KEYWORD_ONLY
-_VAR_KEYWORD = inspect.Parameter.VAR_KEYWORD
+# Parameter kinds, numbered as inspect.Parameter's; _EMPTY: no default, no annotation.
+# A plain function's parameters are read off its code object, as inspect.signature
+# reads them: importing inspect (with ast, dis, tokenize…) cost every process ~9 ms.
+_POSITIONAL_ONLY, _POSITIONAL_OR_KEYWORD, _VAR_POSITIONAL, _KEYWORD_ONLY, _VAR_KEYWORD = range(5)
+_EMPTY: Any = object()
+_CO_VARARGS, _CO_VARKEYWORDS = 0x04, 0x08
+
+
+class _Param(typing.NamedTuple):
+    name: str
+    kind: int
+    has_default: bool
+    annotation: Any
+
+
+def _parameters(handler: Callable[..., Any]) -> list[_Param]:
+    """``inspect.signature(handler).parameters``, in the little the validators need."""
+    code = getattr(handler, "__code__", None)
+    if (type(handler) is not types.FunctionType or code is None
+            or hasattr(handler, "__wrapped__") or hasattr(handler, "__signature__")):
+        import inspect  # a wrapper, a partial, a builtin…: inspect knows them all
+        empty = inspect.Parameter.empty
+        return [_Param(p.name, int(p.kind), p.default is not empty,
+                       _EMPTY if p.annotation is empty else p.annotation)
+                for p in inspect.signature(handler).parameters.values()]
+    names = code.co_varnames
+    n_pos, n_posonly, n_kwonly = code.co_argcount, code.co_posonlyargcount, code.co_kwonlyargcount
+    n_defaults = len(handler.__defaults__ or ())
+    kwdefaults = handler.__kwdefaults__ or {}
+    hints = handler.__annotations__
+    params = [_Param(name, _POSITIONAL_ONLY if i < n_posonly else _POSITIONAL_OR_KEYWORD,
+                     i >= n_pos - n_defaults, hints.get(name, _EMPTY))
+              for i, name in enumerate(names[:n_pos])]
+    at = n_pos + n_kwonly
+    if code.co_flags & _CO_VARARGS:
+        params.append(_Param(names[at], _VAR_POSITIONAL, False, hints.get(names[at], _EMPTY)))
+        at += 1
+    params += [_Param(name, _KEYWORD_ONLY, name in kwdefaults, hints.get(name, _EMPTY))
+               for name in names[n_pos:n_pos + n_kwonly]]
+    if code.co_flags & _CO_VARKEYWORDS:
+        params.append(_Param(names[at], _VAR_KEYWORD, False, hints.get(names[at], _EMPTY)))
+    return params
 
 
 def validator_for(handler: Callable[..., Any]) -> Validator:
@@ -323,7 +361,7 @@ class _Shape:
     """What bind(None, None, **args) needs of a signature, worked out once."""
 
     def __init__(self, handler: Callable[..., Any]) -> None:
-        params = list(inspect.signature(handler).parameters.values())
+        params = _parameters(handler)
         # the two positional Nones: a keyword naming the parameter one of them
         # fills is "multiple values"; no parameter for one is "too many positional"
         self.shadowed: list[str] = []
@@ -347,7 +385,7 @@ class _Shape:
                 self.var_keyword = True
             elif param.kind != _VAR_POSITIONAL:
                 self.keyword.append((param.name, param.kind == _POSITIONAL_ONLY,
-                                     param.default is inspect.Parameter.empty))
+                                     not param.has_default))
         self.allowed = frozenset(n for n, posonly, _ in self.keyword if not posonly)
         self.required = frozenset(n for n, _, req in self.keyword if req)
         self.forbidden = frozenset(self.shadowed) | frozenset(
@@ -488,7 +526,7 @@ def _alternatives(expected: Any) -> list[Any]:
 
 def _resolve_hint(handler: Callable[..., Any], annotation: Any) -> Any:
     """An annotation as a type; None when absent or not resolvable (then unchecked)."""
-    if annotation is inspect.Parameter.empty:
+    if annotation is _EMPTY:
         return None
     if not isinstance(annotation, str):
         return annotation

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import collections.abc
 import enum
+import functools
 import inspect
 import types
 import typing
@@ -23,7 +24,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from libipc.errors import InvalidArgument
-from libipc.server import Context, check_arguments, validator_for
+from libipc.server import _EMPTY, Context, _parameters, check_arguments, validator_for
 
 # -- the reference model: the checker before it was compiled ------------------------
 _ref_cache: dict[Callable[..., Any], tuple[inspect.Signature, dict[str, Any]]] = {}
@@ -309,3 +310,54 @@ def real_handlers() -> list[Callable[..., Any]]:
 
 def test_real_ops_are_many() -> None:
     assert len(real_handlers()) > 40
+
+
+def _decorated(fn):
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        return fn(*args, **kwargs)
+    return wrapper
+
+
+class _WithMethods:
+    def method(self, ctx, a: int, *, b: str = "") -> None: ...
+
+    @classmethod
+    def klass(cls, ctx, a: int) -> None: ...
+
+    @staticmethod
+    def static(self, ctx, *rest, a: int, **kw) -> None: ...
+
+
+EXTRA_CALLABLES = [
+    lambda self, ctx, a, b=1, *c, d, e=2, **f: None,
+    lambda: None,
+    _decorated(h_kwonly), _decorated(h_posonly_late),
+    functools.partial(h_defaults, None),
+    _WithMethods.method, _WithMethods.klass, _WithMethods.static, _WithMethods().method,
+    len, dict.get,
+]
+
+
+class TestParameters:
+    @pytest.mark.parametrize("handler", HANDLERS + EXTRA_CALLABLES,
+                             ids=lambda h: getattr(h, "__name__", type(h).__name__))
+    def test_as_inspect_signature(self, handler) -> None:
+        """The parameters read off a code object are inspect.signature's, kind for kind."""
+        empty = inspect.Parameter.empty
+        expected = [(p.name, int(p.kind), p.default is not empty,
+                     None if p.annotation is empty else p.annotation)
+                    for p in inspect.signature(handler).parameters.values()]
+        got = [(p.name, p.kind, p.has_default,
+                None if p.annotation is _EMPTY else p.annotation)
+               for p in _parameters(handler)]
+        assert expected == got
+
+    @pytest.mark.parametrize("handler", EXTRA_CALLABLES[:9],
+                             ids=lambda h: getattr(h, "__name__", type(h).__name__))
+    def test_validators_of_other_callables(self, handler) -> None:
+        """Decorated handlers, partials, methods: the validator still follows the model."""
+        names = params_of(handler)
+        for args in ({}, {"zzz": 1}, {n: 1 for n in names}, {n: 1 for n in names[2:]},
+                     {n: "s" for n in names[2:]}):
+            assert_same(handler, args)
