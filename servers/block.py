@@ -53,9 +53,6 @@ from servers.blockdev import (
     is_blank,
     max_blocks_for,
 )
-from servers.reincarnation import EXIT_WONT_HELP
-
-EXIT_NO_DISK = EXIT_WONT_HELP   # no disk to serve: a restart cannot help
 
 
 def open_device(env: dict[str, str]) -> tuple[BlockDevice, str]:
@@ -76,12 +73,15 @@ def open_device(env: dict[str, str]) -> tuple[BlockDevice, str]:
 
 
 def refuse(log: Any, exc: Exception) -> NoReturn:
-    """Log why there is no disk to serve (one line) and exit with EXIT_NO_DISK (78)."""
+    """Log why there is no disk to serve (one line) and exit with EXIT_WONT_HELP (78)."""
     message = exc.message if isinstance(exc, IpcError) else str(exc)
     log.error("block_no_disk", error=message)
     print(f"block: cannot serve the disk: {message}", file=sys.stderr, flush=True)
     tell_console(f"block: cannot serve the disk: {message}")
-    raise SystemExit(EXIT_NO_DISK)
+    # imported here: the restart policy's module (its dataclasses, and the inspect
+    # they import) would cost every boot's block ~15 ms of start-up for one constant
+    from servers.reincarnation import EXIT_WONT_HELP
+    raise SystemExit(EXIT_WONT_HELP)   # no disk to serve: a restart cannot help
 
 
 class Block(Server):

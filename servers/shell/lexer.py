@@ -15,18 +15,34 @@ error (unclosed quote, `>` without a file) raises ``ShellSyntaxError``.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 
 
 class ShellSyntaxError(ValueError):
     """The input is not a well-formed command line."""
 
 
-@dataclass
 class Statement:
-    argv: list[str] = field(default_factory=list)
-    redirect: str | None = None   # ">" (truncate) or ">>" (append)
-    target: str | None = None     # the file after the redirection
+    """One command: its words and where its output goes.  (A ``@dataclass`` written
+    out: dataclasses, and the inspect it imports, would cost the shell ~10 ms of start-up.)"""
+
+    __match_args__ = ("argv", "redirect", "target")
+
+    def __init__(self, argv: list[str] | None = None, redirect: str | None = None,
+                 target: str | None = None) -> None:
+        self.argv: list[str] = [] if argv is None else argv
+        self.redirect = redirect   # ">" (truncate) or ">>" (append)
+        self.target = target       # the file after the redirection
+
+    def __repr__(self) -> str:
+        return f"Statement(argv={self.argv!r}, redirect={self.redirect!r}, target={self.target!r})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return ((self.argv, self.redirect, self.target)
+                == (other.argv, other.redirect, other.target))
+
+    __hash__ = None   # mutable, compared by value
 
 
 _OPERATORS = (";", ">", "\n")
