@@ -25,7 +25,6 @@ Passes, in order (a pass that cannot run explains why and stops the check):
 
 from __future__ import annotations
 
-import argparse
 import math
 import os
 import stat
@@ -123,6 +122,7 @@ def fsck(target: str | os.PathLike[str] | BlockDevice) -> FsckReport:
 
 def main(argv: list[str] | None = None) -> int:
     """`nanokernel fsck PATH`: print the report; exit 0 clean, 1 problems, 2 unreadable."""
+    import argparse  # here: the fs server imports this module, and never parses
     parser = argparse.ArgumentParser(prog="nanokernel fsck",
                                      description="Check a nanokernel disk image.")
     parser.add_argument("path", help="image file to check")

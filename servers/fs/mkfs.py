@@ -21,7 +21,6 @@ system serves) and MAX_SIZE (block numbers are 32 bits).
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import os
 import re
@@ -171,6 +170,7 @@ def _make_root(device: BlockDevice, sb: Superblock) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """`nanokernel mkfs PATH [--size 32M] [--force]`; 0 on success, 1 on error."""
+    import argparse  # here: the fs server imports this module, and never parses
     parser = argparse.ArgumentParser(prog="nanokernel mkfs",
                                      description="Create a nanokernel disk image.")
     parser.add_argument("path", help="image file to create")
