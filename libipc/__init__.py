@@ -16,7 +16,7 @@ import importlib
 TYPE_CHECKING = False   # typing.TYPE_CHECKING without importing typing (~3 ms)
 
 _ERRORS = (
-    "BadMessage", "Deadlock", "DirectoryNotEmpty", "FileExists", "FileNotFound",
+    "BadMessage", "BrokenPipe", "Deadlock", "DirectoryNotEmpty", "FileExists", "FileNotFound",
     "Internal", "InvalidArgument", "InvalidPath", "IpcError", "IsADirectory",
     "MessageTooLarge", "NameTooLong", "NoSpace", "NoSuchEndpoint", "NoSuchOp",
     "NotADirectory", "PermissionDenied", "ServerDied", "Timeout", "TooManyCalls",
@@ -27,14 +27,15 @@ _WHERE = {
     **dict.fromkeys(("Proxy", "kernel", "lookup"), "libipc.client"),
     **dict.fromkeys(("Context", "Deferred", "Server", "op"), "libipc.server"),
     "File": "libipc.file",
+    "pipe": "libipc.pipe",
 }
 
 __all__ = [
-    "BadMessage", "Context", "Deadlock", "Deferred", "DirectoryNotEmpty", "File",
+    "BadMessage", "BrokenPipe", "Context", "Deadlock", "Deferred", "DirectoryNotEmpty", "File",
     "FileExists", "FileNotFound", "Internal", "InvalidArgument", "InvalidPath", "IpcError",
     "IsADirectory", "MessageTooLarge", "NameTooLong", "NoSpace", "NoSuchEndpoint", "NoSuchOp",
     "NotADirectory", "PermissionDenied", "Proxy", "Server", "ServerDied", "Timeout",
-    "TooManyCalls", "WouldBlock", "kernel", "lookup", "op",
+    "TooManyCalls", "WouldBlock", "kernel", "lookup", "op", "pipe",
 ]
 
 
@@ -55,6 +56,7 @@ if TYPE_CHECKING:   # for type checkers and IDEs: the names, statically
     from libipc.client import Proxy, kernel, lookup
     from libipc.errors import (
         BadMessage,
+        BrokenPipe,
         Deadlock,
         DirectoryNotEmpty,
         FileExists,
@@ -77,4 +79,5 @@ if TYPE_CHECKING:   # for type checkers and IDEs: the names, statically
         WouldBlock,
     )
     from libipc.file import File
+    from libipc.pipe import pipe
     from libipc.server import Context, Deferred, Server, op

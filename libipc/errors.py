@@ -120,6 +120,10 @@ class Halted(IpcError):
     """The system is halting; no new work is accepted."""
 
 
+class BrokenPipe(IpcError):
+    """A write to a pipe (or FIFO) that no process has open for reading."""
+
+
 # --- filesystem errors (raised by the fs server) ---------------------------
 class FileNotFound(IpcError):
     """No file or directory at that path."""

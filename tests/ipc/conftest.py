@@ -1,0 +1,53 @@
+"""The pipe tests boot a small system — naming, console, pipe — whose session
+program (programs/pipe_session.py) runs one scenario and writes JSON."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+PROGRAMS = Path(__file__).resolve().parent / "programs"
+
+CONFIG = """
+[servers.naming]
+module = "servers.naming"
+privileged = true
+
+[servers.console]
+module = "servers.console"
+console = true
+public = true
+
+[servers.pipe]
+module = "servers.pipe"
+public = true
+privileged = true
+
+[servers.session]
+path = "{session}"
+args = ["{scenario}", "{out}"]
+session = true
+privileged = true
+calls = ["*"]
+depends = ["pipe"]
+"""
+
+
+@pytest.fixture
+def pipes(boot, tmp_path):
+    """``pipes("bulk")`` → what the scenario saw (a dict)."""
+
+    def run(scenario: str, timeout: float = 60.0) -> dict:
+        out = tmp_path / f"{scenario}.json"
+        config = tmp_path / f"{scenario}.toml"
+        config.write_text(CONFIG.format(session=PROGRAMS / "pipe_session.py",
+                                        scenario=scenario, out=out))
+        result = boot("--config", str(config), timeout=timeout)
+        assert out.exists(), f"no result\n{result.output}\n{result.log}"
+        data = json.loads(out.read_text())
+        assert "session_error" not in data, data.get("traceback", "") + "\n" + result.log
+        return data
+
+    return run

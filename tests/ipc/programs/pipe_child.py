@@ -1,0 +1,52 @@
+"""A user process at one end of a pipe: ``pipe_child.py MODE TOKEN [ARGS]``.
+
+    write N SEED      write N pseudo-random bytes (64 KiB writes), then exit
+    forever           write 4 KiB records until killed (or BrokenPipe: exit 32)
+    records BYTE N    write N records of PIPE_BUF bytes, each all BYTE
+    read              wait in one read (the test kills it there)
+    exit              exit at once (the end dies with it)
+"""
+
+from __future__ import annotations
+
+import random
+import sys
+
+from libipc import BrokenPipe
+from libipc.pipe import PipeEnd
+
+PIPE_BUF = 4096
+
+
+def stream(n: int, seed: int, chunk: int = 65536):
+    rng = random.Random(seed)
+    while n > 0:
+        k = min(chunk, n)
+        yield rng.randbytes(k)
+        n -= k
+
+
+if __name__ == "__main__":
+    mode, token = sys.argv[1], int(sys.argv[2])
+    if mode == "write":
+        w = PipeEnd.from_token(token, writing=True)
+        for block in stream(int(sys.argv[3]), int(sys.argv[4])):
+            w.write(block)
+        w.close()
+    elif mode == "forever":
+        w = PipeEnd.from_token(token, writing=True)
+        try:
+            while True:
+                w.write(b"f" * PIPE_BUF)
+        except BrokenPipe:
+            sys.exit(32)
+    elif mode == "records":
+        w = PipeEnd.from_token(token, writing=True)
+        byte, n = int(sys.argv[3]), int(sys.argv[4])
+        for _ in range(n):
+            assert PIPE_BUF == w.write(bytes([byte]) * PIPE_BUF)
+        w.close()
+    elif mode == "read":
+        PipeEnd.from_token(token, writing=False).read(100)
+    elif mode == "exit":
+        pass

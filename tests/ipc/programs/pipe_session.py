@@ -1,0 +1,226 @@
+"""The session program of the pipe tests: ``pipe_session.py SCENARIO OUT.json``.
+
+Runs one scenario inside a real boot (privileged, calls "*": it spawns the
+user processes at the other ends and kills them) and writes what it saw.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import signal
+import sys
+import time
+import traceback
+from pathlib import Path
+
+from libipc import IpcError, Proxy, kernel, lookup
+from libipc.naming import NAMING
+from libipc.pipe import PipeEnd, pipe
+
+CHILD = str(Path(__file__).resolve().parent / "pipe_child.py")
+K = kernel()
+PIPE_BUF = 4096
+
+
+def child(mode: str, end: PipeEnd, *args) -> dict:
+    """Spawn a user process holding ``end`` (it becomes the end's holder)."""
+    proc = K.spawn(argv=[CHILD, mode, str(end.token), *map(str, args)], name=f"pipe-{mode}",
+                   acl=["@public", "naming"])
+    end.give(proc["ep"])
+    return proc
+
+
+EXITS: dict[int, int] = {}   # endpoint -> status (the kernel's wait() hands each out once)
+
+
+def exited(proc: dict, timeout: float = 20.0) -> int:
+    """The child's exit status, waiting for it with a deadline."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        EXITS.update((record["ep"], record["status"]) for record in K.wait())
+        if proc["ep"] in EXITS:
+            return EXITS[proc["ep"]]
+        time.sleep(0.01)
+    raise TimeoutError(f"{proc} did not exit")
+
+
+def code_of(fn) -> str:
+    try:
+        fn()
+    except IpcError as exc:
+        return exc.code
+    return "no error"
+
+
+def expected_sha(n: int, seed: int) -> str:
+    sys.path.insert(0, str(Path(CHILD).parent))
+    from pipe_child import stream
+    h = hashlib.sha256()
+    for block in stream(n, seed):
+        h.update(block)
+    return h.hexdigest()
+
+
+# -- scenarios --------------------------------------------------------------------
+def basic() -> dict:
+    r, w = pipe()
+    wrote = w.write(b"hello")
+    st = r.stat()
+    w.close()
+    return {"wrote": wrote, "stat": st, "read": r.read(100).decode(),
+            "eof": r.read(100).decode(), "eof_again": r.read(1).decode(),
+            "write_to_read_end": code_of(lambda: lookup("pipe").write(end=r.token, data=b"x")),
+            "closed_token": code_of(lambda: lookup("pipe").read(end=w.token, size=1)),
+            "bad_size": code_of(lambda: lookup("pipe").read(end=r.token, size=0)),
+            "forged_token": code_of(lambda: lookup("pipe").read(end=12345, size=1))}
+
+
+def bulk() -> dict:
+    n, seed = 6 * 1024 * 1024 + 123, 7
+    r, w = pipe()
+    proc = child("write", w, n, seed)
+    h, got, t0 = hashlib.sha256(), 0, time.monotonic()
+    while data := r.read(1 << 20):
+        h.update(data)
+        got += len(data)
+    return {"bytes": got, "n": n, "sha_ok": h.hexdigest() == expected_sha(n, seed),
+            "status": exited(proc), "seconds": time.monotonic() - t0}
+
+
+def writer_killed() -> dict:
+    r, w = pipe()
+    proc = child("forever", w)
+    got = len(r.read(PIPE_BUF))
+    K.kill(ep=proc["ep"], signal_name="KILL")
+    while data := r.read(1 << 16):   # the rest that was buffered, then end of file
+        got += len(data)
+    return {"eof": True, "status": exited(proc), "got_some": got > 0}
+
+
+def reader_gone() -> dict:
+    r, w = pipe()
+    proc = child("exit", r)
+    status = exited(proc)
+    deadline = time.monotonic() + 10
+    while r.token and time.monotonic() < deadline and w.stat()["readers"]:
+        time.sleep(0.01)   # the pipe server hears of the exit through the kernel
+    return {"status": status, "write": code_of(lambda: w.write(b"x"))}
+
+
+def blocked_writer_reader_dies() -> dict:
+    """A writer waiting on a full pipe gets BrokenPipe when the last reader goes."""
+    r, w = pipe()
+    proc_w = child("forever", w)
+    deadline = time.monotonic() + 10
+    while r.stat()["buffered"] < r.stat()["capacity"] - PIPE_BUF and time.monotonic() < deadline:
+        time.sleep(0.01)
+    full = r.stat()["buffered"]
+    r.close()
+    return {"full": full, "writer_status": exited(proc_w)}
+
+
+def atomic() -> dict:
+    """Two writers of PIPE_BUF records: every record arrives whole."""
+    r, w = pipe()
+    w2 = w.dup()
+    n = 150
+    procs = [child("records", w, 65, n), child("records", w2, 66, n)]
+    data = bytearray()
+    while chunk := r.read(5000):   # not a multiple of PIPE_BUF: room comes in odd sizes
+        data += chunk
+    records = [bytes(data[i:i + PIPE_BUF]) for i in range(0, len(data), PIPE_BUF)]
+    whole = all(rec == rec[:1] * PIPE_BUF for rec in records)
+    return {"bytes": len(data), "records": len(records), "whole": whole,
+            "counts": sorted([sum(rec[:1] == b"A" for rec in records),
+                              sum(rec[:1] == b"B" for rec in records)]),
+            "status": [exited(p) for p in procs]}
+
+
+def nonblock() -> dict:
+    r, w = pipe()
+    r.nonblock = w.nonblock = True
+    empty = code_of(lambda: r.read(10))
+    total = 0
+    while (n := w.write(b"z" * 10000)) == 10000:
+        total += n
+    partial = n
+    full = code_of(lambda: w.write(b"z" * 100))
+    r.read(100)   # room for 100 bytes now
+    small = code_of(lambda: w.write(b"q" * PIPE_BUF))   # atomic: all or nothing
+    large = w.write(b"q" * (PIPE_BUF + 1))              # may be split: what fits
+    return {"empty": empty, "filled": total + partial, "capacity": r.stat()["capacity"],
+            "full": full, "small": small, "large": large}
+
+
+def dead_reader_takes_nothing() -> dict:
+    """A reader killed while it waits leaves no data behind in its dead call."""
+    r, w = pipe()
+    r2 = r.dup()
+    proc = child("read", r)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and not any(
+            row["name"] == "pipe-read" and row["calls_in_flight"] for row in K.ps()):
+        time.sleep(0.01)
+    K.kill(ep=proc["ep"], signal_name="KILL")
+    status = exited(proc)
+    while r2.stat()["readers"] != 1 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    w.write(b"precious")
+    return {"status": status, "read": r2.read(100).decode()}
+
+
+def server_killed() -> dict:
+    """The pipe server dies while a read waits: ServerDied at once, and its pipes are gone."""
+    r, w = pipe()
+    pid = next(row["pid"] for row in K.ps() if row["name"] == "pipe")
+    t0 = time.monotonic()
+    import threading
+    threading.Timer(0.3, lambda: os.kill(pid, signal.SIGKILL)).start()
+    waited = code_of(lambda: r.read(10))
+    elapsed = time.monotonic() - t0
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:   # init restarts it, and it registers again
+        names = Proxy(NAMING).list()
+        row = next((row for row in K.ps() if row["name"] == "pipe"), None)
+        if row and row["pid"] != pid and names.get("pipe") == row["ep"]:
+            break
+        time.sleep(0.02)
+    try:
+        after = code_of(lambda: w.write(b"x"))
+    except Exception as exc:   # noqa: BLE001
+        after = repr(exc)
+    r2, w2 = pipe()
+    w2.write(b"new")
+    return {"waited": waited, "elapsed": elapsed, "after": after, "new": r2.read(3).decode()}
+
+
+def server_stopped() -> dict:
+    """A hung pipe server: control calls give Timeout, never a hang."""
+    r, w = pipe()
+    pid = next(row["pid"] for row in K.ps() if row["name"] == "pipe")
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        t0 = time.monotonic()
+        stat = code_of(lambda: lookup("pipe", timeout=0.5).stat(end=r.token))
+        elapsed = time.monotonic() - t0
+    finally:
+        os.kill(pid, signal.SIGCONT)
+    w.write(b"after")
+    return {"stat": stat, "elapsed": elapsed, "read": r.read(5).decode()}
+
+
+SCENARIOS = {f.__name__: f for f in (basic, bulk, writer_killed, reader_gone,
+                                     blocked_writer_reader_dies, atomic, nonblock,
+                                     dead_reader_takes_nothing, server_killed,
+                                     server_stopped)}
+
+if __name__ == "__main__":
+    name, out = sys.argv[1], sys.argv[2]
+    try:
+        result = SCENARIOS[name]()
+    except BaseException as exc:   # noqa: BLE001
+        result = {"session_error": repr(exc), "traceback": traceback.format_exc()}
+    with open(out, "w") as f:
+        json.dump(result, f)

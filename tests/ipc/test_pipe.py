@@ -1,0 +1,77 @@
+"""The pipe server (servers/pipe.py) through libipc.pipe, in a real boot: user
+processes at the ends, killed and hung where the test says."""
+
+from __future__ import annotations
+
+PIPE_BUF = 4096
+
+
+class TestPipeSemantics:
+    def test_bytes_then_end_of_file_and_bad_requests(self, pipes):
+        d = pipes("basic")
+        assert 5 == d["wrote"]
+        assert {"buffered": 5, "readers": 1, "writers": 1} == {
+            k: d["stat"][k] for k in ("buffered", "readers", "writers")}
+        assert ("hello", "", "") == (d["read"], d["eof"], d["eof_again"])
+        assert "InvalidArgument" == d["write_to_read_end"]
+        assert "InvalidArgument" == d["closed_token"]
+        assert "InvalidArgument" == d["bad_size"]
+        assert "InvalidArgument" == d["forged_token"]
+
+    def test_megabytes_between_two_processes_exactly(self, pipes):
+        d = pipes("bulk")
+        assert d["n"] == d["bytes"]
+        assert d["sha_ok"]
+        assert 0 == d["status"]
+
+    def test_records_of_pipe_buf_bytes_never_interleave(self, pipes):
+        """(The server queues waiting writers first come, first served, so even a split
+        write stays whole in the stream; the all-or-nothing rule shows in nonblock.)"""
+        d = pipes("atomic")
+        assert 2 * 150 * PIPE_BUF == d["bytes"]
+        assert d["whole"]
+        assert [150, 150] == d["counts"]
+        assert [0, 0] == d["status"]
+
+    def test_nonblocking_ends_say_would_block(self, pipes):
+        d = pipes("nonblock")
+        assert "WouldBlock" == d["empty"]
+        assert d["capacity"] == d["filled"]   # the last write was partial, to the brim
+        assert "WouldBlock" == d["full"]
+        assert "WouldBlock" == d["small"]   # PIPE_BUF bytes do not fit in 100: none go
+        assert 100 == d["large"]            # a bigger write takes what fits
+
+
+class TestPipeFaults:
+    def test_a_writer_killed_mid_stream_gives_the_reader_end_of_file(self, pipes):
+        d = pipes("writer_killed")
+        assert d["eof"] and d["got_some"]
+        assert -9 == d["status"]
+
+    def test_a_write_without_reader_is_broken_pipe(self, pipes):
+        d = pipes("reader_gone")
+        assert 0 == d["status"]
+        assert "BrokenPipe" == d["write"]
+
+    def test_a_writer_waiting_on_a_full_pipe_gets_broken_pipe(self, pipes):
+        d = pipes("blocked_writer_reader_dies")
+        assert d["full"] > 0
+        assert 32 == d["writer_status"]   # the child exits 32 on BrokenPipe
+
+    def test_a_reader_killed_while_waiting_takes_no_data(self, pipes):
+        d = pipes("dead_reader_takes_nothing")
+        assert -9 == d["status"]
+        assert "precious" == d["read"]
+
+    def test_the_pipe_server_killed_while_a_read_waits(self, pipes):
+        d = pipes("server_killed")
+        assert "ServerDied" == d["waited"]
+        assert d["elapsed"] < 5
+        assert d["after"] in ("InvalidArgument", "ServerDied")   # its pipes died with it
+        assert "new" == d["new"]
+
+    def test_a_hung_pipe_server_gives_timeout(self, pipes):
+        d = pipes("server_stopped")
+        assert "Timeout" == d["stat"]
+        assert 0.5 <= d["elapsed"] < 5
+        assert "after" == d["read"]
