@@ -25,30 +25,24 @@ WAIT_S = 1.0
 SPIN_BUDGET_NS = 10_000_000_000   # 10 s of allowed spinning: only the peer's word limits it
 
 
-def wait_once(chan: Channel, timeout_s: float, how: str) -> dict:
-    """One wait on the channel's receive ring with a huge spin budget: the kernel's
-    nk_wait_any, or a process's own wait on one ring (nk_ring_wait_readable)."""
-    ring = chan.recv.cdata
-    rd = ffi.new("nk_ring *[1]", [ring])
+def wait_once(chan: Channel, timeout_s: float) -> dict:
+    """One nk_wait_any on the channel's receive ring with a huge spin budget."""
+    rd = ffi.new("nk_ring *[1]", [chan.recv.cdata])
     bell, ready = ffi.new("uint32_t *"), ffi.new("uint32_t[1]")
-    lib.nk_ring_set_spin(ring, SPIN_BUDGET_NS)
     cpu0, t0 = time.process_time(), time.monotonic()
-    if how == "wait_any":
-        lib.nk_wait_any(rd, 1, ffi.NULL, ffi.NULL, 0, bell, 0, SPIN_BUDGET_NS,
-                        int(timeout_s * 1e9), ready)
-    else:
-        lib.nk_ring_wait_readable(ring, int(timeout_s * 1e9))
+    lib.nk_wait_any(rd, 1, ffi.NULL, ffi.NULL, 0, bell, 0, SPIN_BUDGET_NS,
+                    int(timeout_s * 1e9), ready)
     return {"cpu": time.process_time() - cpu0, "wall": time.monotonic() - t0,
             "spins": chan.recv.cdata.spins}
 
 
-def child_waits(fd: int, cpu: int | None, how: str) -> None:
+def child_waits(fd: int, cpu: int | None) -> None:
     if cpu is not None:
         os.sched_setaffinity(0, {cpu})
     chan = Channel.attach(os.dup(fd))
     chan.send.put(json.dumps({"ready": True}).encode(), timeout=10)
     chan.recv.get(timeout=10)                    # "go": the peer's word is set by now
-    facts = wait_once(chan, WAIT_S, how)
+    facts = wait_once(chan, WAIT_S)
     chan.send.put(json.dumps(facts).encode(), timeout=10)
 
 
@@ -88,35 +82,34 @@ def pinned(cpu: int):
         os.sched_setaffinity(0, saved)
 
 
-def peer_busy_with_waiter_on(mine: int, theirs: int, how: str) -> dict:
+def peer_busy_with_waiter_on(mine: int, theirs: int) -> dict:
     """The peer busy on CPU ``mine`` while the waiter waits on CPU ``theirs``."""
     with pinned(mine), Channel.create(4096) as chan, \
-            Child(child_waits, chan.fd, theirs, how) as child:
+            Child(child_waits, chan.fd, theirs) as child:
         facts = run_peer(chan, busy=True)
         assert 0 == child.join(10)
     return facts
 
 
-@pytest.mark.parametrize("how", ["wait_any", "ring_wait"])
 class TestRunningWord:
-    def test_a_waiter_whose_peer_waits_sleeps_at_once(self, how):
+    def test_a_waiter_whose_peer_waits_sleeps_at_once(self):
         """Peer asleep: a one-second wait with a 10 s spin budget costs almost no CPU."""
-        with Channel.create(4096) as chan, Child(child_waits, chan.fd, None, how) as child:
+        with Channel.create(4096) as chan, Child(child_waits, chan.fd, None) as child:
             facts = run_peer(chan, busy=False)
             assert 0 == child.join(10)
         assert WAIT_S <= facts["wall"] + 0.01
         assert facts["cpu"] < 0.1 * facts["wall"], facts
         assert 0 == facts["spins"]
 
-    def test_a_waiter_whose_peer_shares_its_cpu_sleeps_at_once(self, how):
+    def test_a_waiter_whose_peer_shares_its_cpu_sleeps_at_once(self):
         """Peer busy on the waiter's own CPU: spinning could only delay it, so no spin."""
         cpu = cpus()[0]
-        facts = peer_busy_with_waiter_on(cpu, cpu, how)
+        facts = peer_busy_with_waiter_on(cpu, cpu)
         assert facts["cpu"] < 0.1 * facts["wall"], facts
 
     @pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="needs two CPUs")
-    def test_a_waiter_whose_peer_runs_elsewhere_spins(self, how):
+    def test_a_waiter_whose_peer_runs_elsewhere_spins(self):
         """The control: with the peer busy on another CPU the waiter does spin (so the
         tests above could fail), and stops once the peer stops running."""
-        facts = peer_busy_with_waiter_on(cpus()[0], cpus()[1], how)
+        facts = peer_busy_with_waiter_on(cpus()[0], cpus()[1])
         assert facts["cpu"] > 0.5 * facts["wall"], facts
