@@ -39,6 +39,7 @@ class PipeEnd(io.RawIOBase):
     def __init__(self, token: int, writing: bool, nonblock: bool = False) -> None:
         super().__init__()
         self.token, self.writing, self.nonblock = token, writing, nonblock
+        self.discard = False   # set once the reader is gone and the writer gives up
         self._data = _server()                      # reads and writes may wait
         self._control = _server(CONTROL_TIMEOUT_S)
 
@@ -76,6 +77,8 @@ class PipeEnd(io.RawIOBase):
         self._checkClosed()
         if not self.writing:
             raise io.UnsupportedOperation("write: this is the read end")
+        if self.discard:
+            return len(b)
         data = bytes(b)
         written = 0
         while written < len(data):

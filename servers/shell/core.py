@@ -73,11 +73,33 @@ class Interpreter:
             for statement in statements(text):
                 if self.halted:
                     break
-                self.status = self.run_statement(statement)
+                if statement.next is not None or statement.stdin is not None:
+                    self.status = self.run_pipeline_guarded(statement)
+                else:
+                    self.status = self.run_statement(statement)
         except ShellSyntaxError as exc:
             self.error("sh", str(exc), "SyntaxError")
             self.status = 2
         return self.status
+
+    def run_pipeline(self, first: Statement) -> int:
+        raise CommandError("pipelines are not available in this interpreter", "Unsupported")
+
+    def run_pipeline_guarded(self, first: Statement) -> int:
+        """A pipeline (servers/shell/pipeline.py), its errors reported like a command's."""
+        self.flush()
+        try:
+            return self.run_pipeline(first)
+        except CommandError as exc:
+            self.error(first.argv[0], exc.detail, exc.code)
+            return exc.status
+        except IpcError as exc:
+            self.error(first.argv[0], exc.message or "failed", exc.code)
+            return 1
+        except Exception as exc:   # a bug in the shell must not end the session
+            log.exception("pipeline_crashed", argv=first.argv)
+            self.error(first.argv[0], f"{type(exc).__name__}: {exc}"[:200], "Internal")
+            return 1
 
     def run_statement(self, st: Statement) -> int:
         name, args = st.argv[0], st.argv[1:]

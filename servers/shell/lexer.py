@@ -1,15 +1,19 @@
-"""The shell's command language: words, quotes, comments, `;` and redirections.
+"""The shell's command language: words, quotes, comments, `;`, pipes and redirections.
 
-A small POSIX-like lexer (what `shlex` does for words, plus the two operators
+A small POSIX-like lexer (what `shlex` does for words, plus the operators
 `shlex` cannot tell from quoted text):
 
-    statement := word* [('>' | '>>') word]      statements are separated by ';' or newlines
+    statement := stage ('|' stage)*             statements are separated by ';' or newlines
+    stage     := word* ['<' word] [('>' | '>>') word]
     'text' and "text" quote (no expansion inside either), \\x escapes one character,
     '#' at the start of a word comments out the rest of the line.
 
 `parse("echo 'a;b' > f; ls")` → `[Statement(["echo", "a;b"], ">", "f"), Statement(["ls"])]`.
-An unquoted `;`, `>` or `>>` is an operator; quoted, it is text.  A syntax
-error (unclosed quote, `>` without a file) raises ``ShellSyntaxError``.
+A pipeline is its first stage, each stage linking the next (``Statement.next``):
+`parse("cat < f | wc -l")` → `[Statement(["cat"], stdin="f", next=Statement(["wc", "-l"]))]`.
+An unquoted `;`, `|`, `<`, `>` or `>>` is an operator; quoted, it is text.  A syntax
+error (unclosed quote, `>` without a file, `|` without a command) raises
+``ShellSyntaxError``.
 """
 
 from __future__ import annotations
@@ -25,31 +29,45 @@ class Statement:
     """One command: its words and where its output goes.  (A ``@dataclass`` written
     out: dataclasses, and the inspect it imports, would cost the shell ~10 ms of start-up.)"""
 
-    __match_args__ = ("argv", "redirect", "target")
+    __match_args__ = ("argv", "redirect", "target", "stdin", "next")
 
     def __init__(self, argv: list[str] | None = None, redirect: str | None = None,
-                 target: str | None = None) -> None:
+                 target: str | None = None, stdin: str | None = None,
+                 next: Statement | None = None) -> None:
         self.argv: list[str] = [] if argv is None else argv
         self.redirect = redirect   # ">" (truncate) or ">>" (append)
         self.target = target       # the file after the redirection
+        self.stdin = stdin         # the file after "<"
+        self.next = next           # the stage this one's output is piped into
+
+    def stages(self) -> list[Statement]:
+        """This statement and every stage piped after it."""
+        out, st = [], self
+        while st is not None:
+            out.append(st)
+            st = st.next
+        return out
 
     def __repr__(self) -> str:
-        return f"Statement(argv={self.argv!r}, redirect={self.redirect!r}, target={self.target!r})"
+        extra = "".join(f", {k}={v!r}" for k, v in (("stdin", self.stdin), ("next", self.next))
+                        if v is not None)
+        return (f"Statement(argv={self.argv!r}, redirect={self.redirect!r}, "
+                f"target={self.target!r}{extra})")
 
     def __eq__(self, other: object) -> bool:
         if other.__class__ is not self.__class__:
             return NotImplemented
-        return ((self.argv, self.redirect, self.target)
-                == (other.argv, other.redirect, other.target))
+        return ((self.argv, self.redirect, self.target, self.stdin, self.next)
+                == (other.argv, other.redirect, other.target, other.stdin, other.next))
 
     __hash__ = None   # mutable, compared by value
 
 
-_OPERATORS = (";", ">", "\n")
+_OPERATORS = (";", ">", "<", "|", "\n")
 
 
 def tokens(text: str) -> Iterator[tuple[str, str]]:
-    """Split ``text`` into ("word", text) and ("op", ";"|">"|">>") tokens, lazily
+    """Split ``text`` into ("word", text) and ("op", ";"|"|"|"<"|">"|">>") tokens, lazily
     (so the statements before a syntax error still run)."""
     out: list[tuple[str, str]] = []
     word: list[str] | None = None   # None: not inside a word
@@ -102,27 +120,41 @@ def parse(text: str) -> list[Statement]:
 
 def statements(text: str) -> Iterator[Statement]:
     """The statements of ``text`` one by one; a syntax error raises when reached."""
-    current = Statement()
+    first = current = Statement()
     toks = tokens(text)
     for kind, value in toks:
         if kind == "word":
             current.argv.append(value)
         elif value == ";":
-            if current.argv or current.redirect:
-                yield _check(current)
-            current = Statement()
-        else:  # > or >>
+            if current.argv or current.redirect or current.stdin or current is not first:
+                yield _check(first)
+            first = current = Statement()
+        elif value == "|":
+            if not current.argv:
+                raise ShellSyntaxError("| needs a command on each side")
             if current.redirect is not None:
-                raise ShellSyntaxError("only one redirection per command")
+                raise ShellSyntaxError(f"{current.redirect} before | (output goes to the pipe)")
+            current.next = Statement()
+            current = current.next
+        else:  # <, > or >>
             target = next(toks, ("op", ""))
             if target[0] != "word":
                 raise ShellSyntaxError(f"{value} needs a file name")
+            if value == "<":
+                if current.stdin is not None or current is not first:
+                    raise ShellSyntaxError("< only once, on the first command of a pipeline")
+                current.stdin = target[1]
+                continue
+            if current.redirect is not None:
+                raise ShellSyntaxError("only one redirection per command")
             current.redirect, current.target = value, target[1]
-    if current.argv or current.redirect:
-        yield _check(current)
+    if current.argv or current.redirect or current.stdin or current is not first:
+        yield _check(first)
 
 
 def _check(statement: Statement) -> Statement:
-    if not statement.argv:
-        raise ShellSyntaxError("a redirection without a command")
+    for stage in statement.stages():
+        if not stage.argv:
+            raise ShellSyntaxError("| needs a command on each side" if statement.next
+                                   else "a redirection without a command")
     return statement

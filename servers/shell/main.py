@@ -13,12 +13,13 @@ import time
 from libipc import IpcError, jsonlog
 from libipc.runtime import current
 from servers.shell.files import FileCommands
+from servers.shell.pipeline import PipelineCommands
 from servers.shell.system import SystemCommands
 
 log = jsonlog.get_logger()
 
 
-class Shell(FileCommands, SystemCommands):
+class Shell(FileCommands, SystemCommands, PipelineCommands):
     """Every command of the shell (``do_NAME``), over the interpreter in core.py."""
 
     def interact(self) -> int:

@@ -57,6 +57,9 @@ def from_json(value: Any) -> Any:
     return value
 
 
+MAX_KEPT_EXITS = 1024   # exit statuses of children kept for a later wait
+
+
 class SystemCommands(Interpreter):
     def do_help(self, args: list[str]) -> int:
         """help [COMMAND]
@@ -177,13 +180,18 @@ class SystemCommands(Interpreter):
         return self._wait_for(child["ep"])
 
     def _wait_for(self, ep: int) -> int:
-        """Wait for the child at ``ep`` to exit (NOTIFY_EXIT from the kernel, then wait())."""
+        """Wait for the child at ``ep`` to exit (NOTIFY_EXIT from the kernel, then wait());
+        the exits of other children seen meanwhile are kept for their own waits."""
         rt = current()
+        exits = self.__dict__.setdefault("_exits", {})
         while True:
             for record in kernel().wait():
-                if record["ep"] == ep:
-                    status = record["status"]
-                    return 128 - status if status < 0 else status
+                status = record["status"]
+                exits[record["ep"]] = 128 - status if status < 0 else status
+            if ep in exits:
+                return exits.pop(ep)
+            while len(exits) > MAX_KEPT_EXITS:   # children nobody waits for
+                exits.pop(next(iter(exits)))
             msg = rt.next_event(timeout=1.0)
             if msg is None or (msg.kind == NOTIFY and msg.src == KERNEL
                                and msg.id & NOTIFY_EXIT):

@@ -1,0 +1,74 @@
+"""Shell pipelines over the pipe server: `a | b | c`, `< FILE`, filters that read
+stdin, `run PROG.py` as a stage — booted for real, bytes counted and hashed."""
+
+from __future__ import annotations
+
+import hashlib
+import random
+from pathlib import Path
+
+from tests.e2e.conftest import lines
+
+PROGRAMS = Path(__file__).resolve().parent / "programs"
+
+
+def expected(n: int, seed: int) -> str:
+    rng, h, left = random.Random(seed), hashlib.sha256(), n
+    while left > 0:
+        k = min(left, 65536)
+        h.update(rng.randbytes(k))
+        left -= k
+    return f"{n} {h.hexdigest()}"
+
+
+class TestPipelines:
+    def test_echo_into_wc_in_every_mode(self, nk):
+        r = nk("echo hello | wc -c")
+        assert 0 == r.returncode, r.output
+        assert "6" in lines(r.stdout)
+
+    def test_megabytes_through_two_programs_exactly(self, boot):
+        n, seed = 8 * 1024 * 1024 + 5, 11
+        r = boot("-c", f"run {PROGRAMS}/gen.py {n} {seed} | run {PROGRAMS}/sha.py",
+                 timeout=120)
+        assert 0 == r.returncode, r.output + r.log
+        assert expected(n, seed) in lines(r.stdout)
+
+    def test_filters_read_stdin_and_files(self, boot):
+        r = boot("-c", "echo b > /home/f; echo a >> /home/f; echo b >> /home/f;"
+                       " cat /home/f | sort | uniq | wc -l;"
+                       " grep b < /home/f | wc -l;"
+                       " cat /home/f | head -n 1; cat /home/f | tail -n 1;"
+                       " cat /home/f | tee /home/g | wc -w; cat /home/g | wc -c;"
+                       " ls / | grep ho")
+        out = lines(r.stdout)
+        assert 0 == r.returncode, r.output
+        assert ["2", "2", "b", "b", "3", "6", "home"] == out[-7:], out
+
+    def test_status_is_the_last_stages(self, boot):
+        r = boot("-c", "echo x | grep nothing")
+        assert 1 == r.returncode, r.output
+        r = boot("-c", "echo x | grep nothing | wc -l")
+        assert 0 == r.returncode, r.output
+        assert "0" in lines(r.stdout)
+
+    def test_an_early_reader_exit_ends_the_writer(self, boot):
+        """yes | head: head stops reading, yes gets BrokenPipe (SIGPIPE's 141)."""
+        r = boot("-c", f"run {PROGRAMS}/yes.py | head -n 3; echo after", timeout=60)
+        out = lines(r.stdout)
+        assert 0 == r.returncode, r.output
+        assert ["y", "y", "y", "after"] == out[-4:], out
+
+    def test_input_and_print_are_the_pipe_ends(self, boot):
+        r = boot("-c", f"echo shout | run {PROGRAMS}/upper.py | cat")
+        assert "SHOUT" in lines(r.stdout), r.output
+
+    def test_output_of_a_pipeline_into_a_file(self, boot):
+        r = boot("-c", "echo one | cat > /home/o; echo two | cat >> /home/o; cat /home/o")
+        assert ["one", "two"] == lines(r.stdout)[-2:], r.output
+
+    def test_bad_pipelines_are_clear_errors(self, boot):
+        r = boot("-c", "echo x | nosuch; echo x |; echo done")
+        out = lines(r.stdout)
+        assert any("nosuch: command not found" in line for line in out), out
+        assert any("| needs a command on each side" in line for line in out), out
