@@ -39,6 +39,7 @@ BENCHES: dict[str, str] = {
     "boot": "nanokernel.bench.boot",
     "compare": "nanokernel.bench.compare",
     "call": "nanokernel.bench.call",
+    "ipc": "nanokernel.bench.pipes",
 }
 
 
