@@ -73,7 +73,8 @@ class Interpreter:
             for statement in statements(text):
                 if self.halted:
                     break
-                if statement.next is not None or statement.stdin is not None:
+                if statement.next is not None or statement.stdin is not None \
+                        or statement.background:
                     self.status = self.run_pipeline_guarded(statement)
                 else:
                     self.status = self.run_statement(statement)
@@ -84,6 +85,9 @@ class Interpreter:
 
     def run_pipeline(self, first: Statement) -> int:
         raise CommandError("pipelines are not available in this interpreter", "Unsupported")
+
+    def job_endpoints(self, spec: str) -> list[int]:
+        raise CommandError(f"{spec}: no such job", "NoSuchJob")
 
     def run_pipeline_guarded(self, first: Statement) -> int:
         """A pipeline (servers/shell/pipeline.py), its errors reported like a command's."""

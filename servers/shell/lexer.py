@@ -3,7 +3,7 @@
 A small POSIX-like lexer (what `shlex` does for words, plus the operators
 `shlex` cannot tell from quoted text):
 
-    statement := stage ('|' stage)*             statements are separated by ';' or newlines
+    statement := stage ('|' stage)* ['&']       statements are separated by ';', '&' or newlines
     stage     := word* ['<' word] [('>' | '>>') word]
     'text' and "text" quote (no expansion inside either), \\x escapes one character,
     '#' at the start of a word comments out the rest of the line.
@@ -11,7 +11,8 @@ A small POSIX-like lexer (what `shlex` does for words, plus the operators
 `parse("echo 'a;b' > f; ls")` → `[Statement(["echo", "a;b"], ">", "f"), Statement(["ls"])]`.
 A pipeline is its first stage, each stage linking the next (``Statement.next``):
 `parse("cat < f | wc -l")` → `[Statement(["cat"], stdin="f", next=Statement(["wc", "-l"]))]`.
-An unquoted `;`, `|`, `<`, `>` or `>>` is an operator; quoted, it is text.  A syntax
+A statement ended by `&` runs in the background (``Statement.background``).
+An unquoted `;`, `&`, `|`, `<`, `>` or `>>` is an operator; quoted, it is text.  A syntax
 error (unclosed quote, `>` without a file, `|` without a command) raises
 ``ShellSyntaxError``.
 """
@@ -29,16 +30,17 @@ class Statement:
     """One command: its words and where its output goes.  (A ``@dataclass`` written
     out: dataclasses, and the inspect it imports, would cost the shell ~10 ms of start-up.)"""
 
-    __match_args__ = ("argv", "redirect", "target", "stdin", "next")
+    __match_args__ = ("argv", "redirect", "target", "stdin", "next", "background")
 
     def __init__(self, argv: list[str] | None = None, redirect: str | None = None,
                  target: str | None = None, stdin: str | None = None,
-                 next: Statement | None = None) -> None:
+                 next: Statement | None = None, background: bool = False) -> None:
         self.argv: list[str] = [] if argv is None else argv
         self.redirect = redirect   # ">" (truncate) or ">>" (append)
         self.target = target       # the file after the redirection
         self.stdin = stdin         # the file after "<"
         self.next = next           # the stage this one's output is piped into
+        self.background = background   # ended by "&": the shell does not wait for it
 
     def stages(self) -> list[Statement]:
         """This statement and every stage piped after it."""
@@ -49,7 +51,8 @@ class Statement:
         return out
 
     def __repr__(self) -> str:
-        extra = "".join(f", {k}={v!r}" for k, v in (("stdin", self.stdin), ("next", self.next))
+        extra = "".join(f", {k}={v!r}" for k, v in (("stdin", self.stdin), ("next", self.next),
+                                                     ("background", self.background or None))
                         if v is not None)
         return (f"Statement(argv={self.argv!r}, redirect={self.redirect!r}, "
                 f"target={self.target!r}{extra})")
@@ -57,13 +60,14 @@ class Statement:
     def __eq__(self, other: object) -> bool:
         if other.__class__ is not self.__class__:
             return NotImplemented
-        return ((self.argv, self.redirect, self.target, self.stdin, self.next)
-                == (other.argv, other.redirect, other.target, other.stdin, other.next))
+        return ((self.argv, self.redirect, self.target, self.stdin, self.next, self.background)
+                == (other.argv, other.redirect, other.target, other.stdin, other.next,
+                    other.background))
 
     __hash__ = None   # mutable, compared by value
 
 
-_OPERATORS = (";", ">", "<", "|", "\n")
+_OPERATORS = (";", "&", ">", "<", "|", "\n")
 
 
 def tokens(text: str) -> Iterator[tuple[str, str]]:
@@ -125,8 +129,11 @@ def statements(text: str) -> Iterator[Statement]:
     for kind, value in toks:
         if kind == "word":
             current.argv.append(value)
-        elif value == ";":
+        elif value in (";", "&"):
+            if value == "&" and not (current.argv or current is not first):
+                raise ShellSyntaxError("& needs a command before it")
             if current.argv or current.redirect or current.stdin or current is not first:
+                first.background = value == "&"
                 yield _check(first)
             first = current = Statement()
         elif value == "|":

@@ -10,6 +10,10 @@ pipeline's status is the last stage's.
 A stage is `run PROG.py ARGS`, one of the filters of tools.py (cat, wc, grep,
 head, tail, sort, uniq, tee, echo), or any other shell command — which runs
 in the shell itself and writes its output into the pipe (it reads no input).
+
+Jobs: a statement ended by `&` is started the same way and not waited for;
+it becomes job %N (`jobs`, `wait [%N]`, `kill %N`).  A shell command on its
+own with `&` has no process to put in the background: it just runs.
 """
 
 from __future__ import annotations
@@ -25,6 +29,26 @@ from servers.shell.tools import TOOLS
 
 TOOLS_PY = str(Path(__file__).resolve().parent / "tools.py")
 STAGE_ACL = ["@public", "naming"]   # what `run` gives a program
+
+
+class Job:
+    __slots__ = ("number", "text", "endpoints", "statuses")
+
+    def __init__(self, number: int, text: str, endpoints: list[int]) -> None:
+        self.number, self.text, self.endpoints = number, text, endpoints
+        self.statuses: dict[int, int] = {}   # endpoint -> exit status, once known
+
+    @property
+    def done(self) -> bool:
+        return len(self.statuses) == len(self.endpoints)
+
+    @property
+    def status(self) -> int:
+        """The last stage's (the job's) status."""
+        return self.statuses.get(self.endpoints[-1], 0) if self.endpoints else 0
+
+
+MAX_JOBS = 64
 
 
 class PipelineCommands(Interpreter):
@@ -50,6 +74,8 @@ class PipelineCommands(Interpreter):
             raise CommandError(f"cannot start the pipeline: {exc.message}", exc.code) from None
         statuses = {i: self._run_in_shell(st, pipes, i) for i, st in mine}
         self._close_all(pipes)   # the shell's own ends: the stages see EOF / BrokenPipe
+        if first.background and children:
+            return self._new_job(stages, [children[i] for i in sorted(children)])
         by_ep = self._wait_all(set(children.values()))
         statuses.update({i: by_ep[ep] for i, ep in children.items()})
         return statuses[len(stages) - 1]
@@ -106,6 +132,72 @@ class PipelineCommands(Interpreter):
                 if end.token and not end.closed:
                     with contextlib.suppress(IpcError):
                         end.close()
+
+    # -- jobs -------------------------------------------------------------------
+    @property
+    def jobs(self) -> dict[int, Job]:
+        return self.__dict__.setdefault("_jobs", {})
+
+    def _new_job(self, stages: list[Statement], endpoints: list[int]) -> int:
+        jobs = self.jobs
+        if len(jobs) >= MAX_JOBS:
+            self._update_jobs()
+            for number in [n for n, j in jobs.items() if j.done]:
+                del jobs[number]
+        number = max(jobs, default=0) + 1
+        text = " | ".join(" ".join(st.argv) for st in stages)
+        jobs[number] = Job(number, text, endpoints)
+        self.print(f"[{number}] {' '.join(map(str, endpoints))}")
+        self.flush()
+        return 0
+
+    def _update_jobs(self) -> None:
+        """Move the exits the kernel reported into the jobs they belong to."""
+        exits = self.__dict__.setdefault("_exits", {})
+        for record in kernel().wait():
+            status = record["status"]
+            exits[record["ep"]] = 128 - status if status < 0 else status
+        for job in self.jobs.values():
+            for ep in job.endpoints:
+                if ep in exits:
+                    job.statuses[ep] = exits.pop(ep)
+
+    def job(self, spec: str) -> Job:
+        """The job ``%N`` names."""
+        number = spec[1:]
+        if not number.isdigit() or int(number) not in self.jobs:
+            raise CommandError(f"{spec}: no such job", "NoSuchJob")
+        return self.jobs[int(number)]
+
+    def job_endpoints(self, spec: str) -> list[int]:
+        return list(self.job(spec).endpoints)
+
+    def do_jobs(self, args: list[str]) -> int:
+        """jobs
+        List the background jobs (started with &); finished ones are listed once."""
+        self._update_jobs()
+        for number, job in sorted(self.jobs.items()):
+            state = f"Done {job.status}" if job.done else "Running"
+            self.print(f"[{number}] {state:<10} {job.text}")
+            if job.done:
+                del self.jobs[number]
+        return 0
+
+    def do_wait(self, args: list[str]) -> int:
+        """wait [%N]
+        Wait for job N (every job, without one); its status is the job's."""
+        if len(args) > 1:
+            raise CommandError("wait [%N]", "Usage", status=2)
+        self._update_jobs()
+        targets = [self.job(args[0])] if args else list(self.jobs.values())
+        status = 0
+        for job in targets:
+            for ep in job.endpoints:
+                if ep not in job.statuses:
+                    job.statuses[ep] = self._wait_for(ep)
+            status = job.status
+            self.jobs.pop(job.number, None)
+        return status
 
     def _wait_all(self, endpoints: set[int]) -> dict[int, int]:
         """Every stage's exit status (128 + N for one killed by signal N)."""

@@ -108,27 +108,34 @@ class SystemCommands(Interpreter):
         return 0
 
     def do_kill(self, args: list[str]) -> int:
-        """kill [-KILL|-TERM|-INT] NAME|EP
-        Signal a process (KILL by default) and wait until it is gone.
+        """kill [-KILL|-TERM|-INT] NAME|EP|%JOB
+        Signal a process, or every process of a background job (KILL by default),
+        and wait until it is gone.
         A server init manages is restarted; try ps or ls / afterwards."""
         sig = "KILL"
         if args and args[0].startswith("-"):
             sig = args.pop(0)[1:].upper().removeprefix("SIG")
         if len(args) != 1:
-            raise usage_error("kill [-KILL|-TERM|-INT] NAME|EP")
-        ep = self.endpoint_of(args[0])
-        try:
-            kernel().kill(ep=ep, signal_name=sig)
-        except IpcError as exc:
-            raise CommandError(args[0], exc.code) from None
-        deadline = time.monotonic() + KILL_WAIT_S
-        while time.monotonic() < deadline:
+            raise usage_error("kill [-KILL|-TERM|-INT] NAME|EP|%JOB")
+        eps = (self.job_endpoints(args[0]) if args[0].startswith("%")
+               else [self.endpoint_of(args[0])])
+        for ep in eps:
             try:
-                if kernel().whoami(ep=ep)["state"] != "running":
-                    break
+                kernel().kill(ep=ep, signal_name=sig)
             except NoSuchEndpoint:
-                break
-            time.sleep(0.01)
+                if len(eps) == 1 and not args[0].startswith("%"):
+                    raise CommandError(args[0], "NoSuchEndpoint") from None
+            except IpcError as exc:
+                raise CommandError(args[0], exc.code) from None
+        deadline = time.monotonic() + KILL_WAIT_S
+        for ep in eps:
+            while time.monotonic() < deadline:
+                try:
+                    if kernel().whoami(ep=ep)["state"] != "running":
+                        break
+                except NoSuchEndpoint:
+                    break
+                time.sleep(0.01)
         return 0
 
     def endpoint_of(self, target: str) -> int:

@@ -35,3 +35,23 @@ class TestParse:
         """Unclosed quotes and dangling redirections are syntax errors."""
         with pytest.raises(ShellSyntaxError):
             parse(text)
+
+
+class TestPipelinesAndJobs:
+    def test_a_pipeline_is_its_first_stage_linking_the_next(self):
+        assert [Statement(["cat"], stdin="f", next=Statement(["wc", "-l"], ">", "out"))] == \
+            parse("cat < f | wc -l > out")
+
+    def test_background_statements(self):
+        assert [Statement(["run", "a.py"], background=True), Statement(["jobs"]),
+                Statement(["echo", "x"], next=Statement(["wc"]), background=True)] == \
+            parse("run a.py & jobs; echo x|wc &")
+
+    def test_quoted_pipe_and_ampersand_are_text(self):
+        assert [Statement(["echo", "a|b", "c&d", "<"])] == parse("echo 'a|b' \"c&d\" '<'")
+
+    @pytest.mark.parametrize("bad", ["| wc", "echo |", "echo | | wc", "ls > f | wc",
+                                     "a | b < f", "cat < ", "&", "ls; &"])
+    def test_malformed_pipelines_are_syntax_errors(self, bad):
+        with pytest.raises(ShellSyntaxError):
+            parse(bad)

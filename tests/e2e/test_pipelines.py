@@ -72,3 +72,33 @@ class TestPipelines:
         out = lines(r.stdout)
         assert any("nosuch: command not found" in line for line in out), out
         assert any("| needs a command on each side" in line for line in out), out
+
+
+class TestJobs:
+    def test_a_background_job_runs_while_the_shell_goes_on(self, boot):
+        r = boot("-c", f"run {PROGRAMS}/nap.py 0.5 & echo meanwhile; jobs; wait %1;"
+                       " jobs")
+        out = lines(r.stdout)
+        assert 0 == r.returncode, r.output
+        assert out.index("meanwhile") < out.index("woke"), out   # the shell did not wait
+        assert any(line.startswith("[1] ") and line[4:].strip().isdigit() for line in out), out
+        assert any(line.startswith("[1] Running") and "nap.py 0.5" in line for line in out), out
+
+    def test_a_background_pipeline_and_wait_for_all(self, boot):
+        r = boot("-c", f"run {PROGRAMS}/yes.py | head -n 2 & wait; echo done")
+        out = lines(r.stdout)
+        assert 0 == r.returncode, r.output
+        assert ["y", "y", "done"] == out[-3:], out
+
+    def test_kill_a_job(self, boot):
+        r = boot("-c", f"run {PROGRAMS}/nap.py 30 & kill %1; jobs; jobs", timeout=30)
+        out = lines(r.stdout)
+        assert 0 == r.returncode, r.output
+        assert sum("Done 137" in line and "nap.py 30" in line for line in out) == 1, out
+        assert "woke" not in out
+
+    def test_no_such_job(self, boot):
+        r = boot("-c", "wait %9; kill %3; &")
+        out = lines(r.stdout)
+        assert any(line.startswith("wait: %9: no such job: NoSuchJob") for line in out), out
+        assert any(line.startswith("kill: %3: no such job: NoSuchJob") for line in out), out
