@@ -27,6 +27,7 @@ _WHERE = {
     **dict.fromkeys(("Proxy", "kernel", "lookup"), "libipc.client"),
     **dict.fromkeys(("Context", "Deferred", "Server", "op"), "libipc.server"),
     "File": "libipc.file",
+    "open": "libipc.file",
     "pipe": "libipc.pipe",
 }
 
@@ -35,7 +36,7 @@ __all__ = [
     "FileExists", "FileNotFound", "Internal", "InvalidArgument", "InvalidPath", "IpcError",
     "IsADirectory", "MessageTooLarge", "NameTooLong", "NoSpace", "NoSuchEndpoint", "NoSuchOp",
     "NotADirectory", "PermissionDenied", "Proxy", "Server", "ServerDied", "Timeout",
-    "TooManyCalls", "WouldBlock", "kernel", "lookup", "op", "pipe",
+    "TooManyCalls", "WouldBlock", "kernel", "lookup", "op", "open", "pipe",
 ]
 
 
@@ -78,6 +79,6 @@ if TYPE_CHECKING:   # for type checkers and IDEs: the names, statically
         TooManyCalls,
         WouldBlock,
     )
-    from libipc.file import File
+    from libipc.file import File, open
     from libipc.pipe import pipe
     from libipc.server import Context, Deferred, Server, op

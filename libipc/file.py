@@ -276,3 +276,10 @@ class File:
     def _check_open(self) -> None:
         if self._closed:
             raise ValueError("I/O operation on closed file")
+
+
+def open(path: str, mode: str = "r", *, encoding: str = "utf-8",
+         errors: str = "strict") -> File:
+    """``libipc.open(path, mode)``: a file of the nanokernel fs, with the modes of Python's
+    own ``open`` ("r", "w", "a", "x", "+", "b", "t") — a ``File``."""
+    return File(path, mode, encoding=encoding, errors=errors)

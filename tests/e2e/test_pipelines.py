@@ -102,3 +102,10 @@ class TestJobs:
         out = lines(r.stdout)
         assert any(line.startswith("wait: %9: no such job: NoSuchJob") for line in out), out
         assert any(line.startswith("kill: %3: no such job: NoSuchJob") for line in out), out
+
+
+def test_libipc_open_reads_and_writes_fs_files(boot):
+    r = boot("-c", f"run {PROGRAMS}/openfile.py; cat /home/notes.txt")
+    out = lines(r.stdout)
+    assert 0 == r.returncode, r.output
+    assert ["one+two+", "8", "FileNotFound", "one", "two"] == out[-5:], out
