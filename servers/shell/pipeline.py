@@ -54,14 +54,14 @@ MAX_JOBS = 64
 class PipelineCommands(Interpreter):
     def run_pipeline(self, first: Statement) -> int:
         stages = first.stages()
+        argvs = [self._stage_argv(st) for st in stages]   # every stage checked before any runs
         pipes = [pipe() for _ in stages[1:]]          # pipes[i]: stage i → stage i + 1
         children: dict[int, int] = {}                 # stage index -> endpoint
         mine: list[tuple[int, Statement]] = []        # stages the shell runs itself
         try:
-            for i, st in enumerate(stages):
+            for i, (st, argv) in enumerate(zip(stages, argvs, strict=True)):
                 stdin = pipes[i - 1][0] if i else None
                 stdout = pipes[i][1] if i < len(pipes) else None
-                argv = self._stage_argv(st)
                 if argv is None:
                     mine.append((i, st))
                     continue
@@ -70,6 +70,7 @@ class PipelineCommands(Interpreter):
                     if end is not None:
                         end.token = 0   # given away: this shell must not close it
         except IpcError as exc:
+            # The stages already started see end of file or BrokenPipe and end.
             self._close_all(pipes)
             raise CommandError(f"cannot start the pipeline: {exc.message}", exc.code) from None
         statuses = {i: self._run_in_shell(st, pipes, i) for i, st in mine}

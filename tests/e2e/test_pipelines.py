@@ -109,3 +109,13 @@ def test_libipc_open_reads_and_writes_fs_files(boot):
     out = lines(r.stdout)
     assert 0 == r.returncode, r.output
     assert ["one+two+", "8", "FileNotFound", "one", "two"] == out[-5:], out
+
+
+def test_a_stage_that_cannot_start_starts_nothing(boot):
+    """A missing program is found before any stage runs (a writer left without its
+    reader would wait on a full pipe for ever)."""
+    r = boot("-c", f"run {PROGRAMS}/yes.py | run {PROGRAMS}/nosuch.py; echo after", timeout=30)
+    out = lines(r.stdout)
+    assert any("nosuch.py" in line and line.endswith("FileNotFound") for line in out), out
+    assert "after" == out[-1], out
+    assert "y" not in out
