@@ -199,6 +199,16 @@ class Runtime:
                 inbox.append(msg)
         return inbox.popleft() if inbox else None
 
+    def requeue(self, msg: Message) -> None:
+        """Put back a message taken with next_queued: it is the next one again."""
+        self._inbox.appendleft(msg)
+
+    def next_queued(self) -> Message | None:
+        """The next message already taken off the ring (what one wait brought in a
+        batch), without looking at signals, timers or the ring: None when there is none."""
+        inbox = self._inbox
+        return inbox.popleft() if inbox else None
+
     # -- for a loop that drives this runtime from outside (the kernel hosts servers so) --
     def has_due_work(self) -> bool:
         """Posted work waiting, or a timer due now."""

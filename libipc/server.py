@@ -42,6 +42,7 @@ from libipc.runtime import Runtime, current
 
 F = typing.TypeVar("F", bound=Callable[..., Any])
 SIGTERM_BIT = 1 << signal.SIGTERM
+QUEUED_BATCH = 256   # messages served per look at signals and timers (serve_forever)
 
 
 def op(fn: F) -> F:
@@ -219,14 +220,23 @@ class Server:
         SIGTERM is caught in C (csrc/nk_signal.c), which rings this process's
         doorbell: a Python handler could miss a signal landing during the C
         wait's spin, and the server would sleep through its halt."""
-        assert self.runtime is not None
+        rt = self.runtime
+        assert rt is not None
+        handle, queued = self.handle, rt.next_queued
         while not self._stopping:
-            msg = self.runtime.next_event(None)
-            if self.runtime.signals() & SIGTERM_BIT:
+            msg = rt.next_event(None)
+            if rt.signals() & SIGTERM_BIT:
                 self.log.info("sigterm")
                 return
+            # What one wait brought comes as a batch: serve it before looking at signals
+            # and timers again (at most QUEUED_BATCH, so a flood cannot hold off a SIGTERM).
+            for _ in range(QUEUED_BATCH):
+                if msg is None or self._stopping:
+                    break
+                handle(msg)
+                msg = queued()
             if msg is not None:
-                self.handle(msg)
+                rt.requeue(msg)
 
     def handle(self, msg: Message) -> None:
         """Serve one incoming message (CALL, SEND or NOTIFY)."""
