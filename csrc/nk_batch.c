@@ -58,8 +58,11 @@ int64_t nk_ring_forward_run(nk_ring *src, nk_ring *dst, int32_t stamp, int32_t d
             break;
         if (check_put(dst, (uint64_t)len) != NK_OK || has_room(dst, (uint32_t)len) != 1)
             break;
+        /* the copy starts with the header checked here, not what the sender may
+         * have written over its record since (it shares that memory) */
         uint8_t *q = write_record(dst, p, (uint32_t)len, NULL, 0);
-        ((nk_msg_header *)q)->src = stamp;
+        h.src = stamp;
+        memcpy(q, &h, NK_HEADER_SIZE);
         consume(src, (uint32_t)len);
         moved += (uint64_t)len;
     }

@@ -118,7 +118,8 @@ int64_t  nk_ring_peek(nk_ring *r, void *buf, uint32_t n);
 int64_t  nk_ring_discard(nk_ring *r);
 int64_t  nk_msg_get(nk_ring *r, nk_msg_header *h, void *body, uint32_t bodylen);
 int64_t  nk_msg_peek(nk_ring *r, nk_msg_header *h);
-int64_t  nk_ring_forward(nk_ring *src, nk_ring *dst, int32_t stamp);
+int64_t  nk_ring_forward(nk_ring *src, nk_ring *dst, int32_t stamp,
+                         const nk_msg_header *checked);
 
 /* queries and waiting */
 int      nk_ring_readable(nk_ring *r);

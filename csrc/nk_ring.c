@@ -475,18 +475,22 @@ int64_t nk_msg_peek(nk_ring *r, nk_msg_header *h)
     return len;
 }
 
-/* Kernel fast path: move the next record of src into dst, overwriting the
- * header's src field with `stamp` in dst's copy.  Returns the record length,
- * NK_ERR_FULL (dst has no room; src untouched), NK_ERR_EMPTY, NK_ERR_CORRUPT
- * (src corrupt) or NK_ERR_CORRUPT_DST (dst corrupt; src untouched). */
-int64_t nk_ring_forward(nk_ring *src, nk_ring *dst, int32_t stamp)
+/* Kernel fast path: move the next record of src into dst as the message the
+ * kernel checked: `checked` is the header it peeked and admitted, and it is
+ * what dst's copy starts with (its src field `stamp`) — not whatever the
+ * sender may have written over its record since, in memory it shares with us.
+ * A record whose length changed since the peek is a corrupt ring.  Returns the
+ * record length, NK_ERR_FULL (dst has no room; src untouched), NK_ERR_EMPTY,
+ * NK_ERR_CORRUPT (src corrupt) or NK_ERR_CORRUPT_DST (dst corrupt; src untouched). */
+int64_t nk_ring_forward(nk_ring *src, nk_ring *dst, int32_t stamp,
+                        const nk_msg_header *checked)
 {
     uint8_t *p;
     int64_t len = next_record(src, &p);
     if (len < 0)
         return len;
-    if ((uint64_t)len < NK_HEADER_SIZE)
-        return NK_ERR_BADMSG;
+    if ((uint64_t)len != (uint64_t)NK_HEADER_SIZE + checked->body_len)
+        return corrupt(src);
     int rc = check_put(dst, (uint64_t)len);
     if (rc == NK_OK)
         rc = has_room(dst, (uint32_t)len);
@@ -497,8 +501,9 @@ int64_t nk_ring_forward(nk_ring *src, nk_ring *dst, int32_t stamp)
     if (rc == 0)
         return NK_ERR_FULL;
     uint8_t *q = write_record(dst, p, (uint32_t)len, NULL, 0);
-    nk_msg_header *h = (nk_msg_header *)q;
-    h->src = stamp;
+    nk_msg_header h = *checked;
+    h.src = stamp;
+    memcpy(q, &h, NK_HEADER_SIZE);
     consume(src, (uint32_t)len);
     publish_head(dst);
     publish_tail(src);

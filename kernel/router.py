@@ -90,7 +90,8 @@ class Router:
         self._table = kernel.table.c
         self._len = ffi.new("int64_t *")
         self._n = ffi.new("uint32_t *")
-        self._hdr = ffi.new("nk_msg_header *")
+        self._hdr = ffi.new("nk_msg_header *")   # the header at the head, as checked
+        self._got = ffi.new("nk_msg_header *")   # what nk_msg_get finds there (see _take)
         self._out = ffi.new("nk_msg_header *")
         self._body = ffi.new("uint8_t[]", kernel.max_record)
         self._moved = ffi.new("uint64_t *")
@@ -235,17 +236,16 @@ class Router:
         if kind != CALL:
             self._consume(src)
             return  # only CALLs mean anything to the kernel; the rest is dropped
-        n = lib.nk_msg_get(src.up, self._hdr, self._body, self.k.max_record)
-        if n < 0:
+        body = self._take(src)
+        if body is None:
             return
-        body = ffi.buffer(self._body, n)[:]
         src.msgs_out += 1
         self.counters.ring_crossings += 1
         self.k.syscall(src, msg_id, body)
 
     # -- moving bytes ---------------------------------------------------------------
     def _forward(self, src: Proc, dst: Proc, size: int) -> bool:
-        rc = lib.nk_ring_forward(src.up, dst.down, src.endpoint)
+        rc = lib.nk_ring_forward(src.up, dst.down, src.endpoint, self._hdr)
         if rc == lib.NK_ERR_FULL:
             return False
         if rc == lib.NK_ERR_CORRUPT_DST:
@@ -263,13 +263,23 @@ class Router:
 
     def _hand_over(self, src: Proc, dst: Proc) -> None:
         """To a server hosted in the kernel: off the ring, into its inbox (one crossing)."""
-        n = lib.nk_msg_get(src.up, self._hdr, self._body, self.k.max_record)
-        if n < 0:
+        body = self._take(src)
+        if body is None:
             return
         h = self._hdr
-        body = ffi.buffer(self._body, n)[:]
-        self._count(src, dst, HEADER_SIZE + n, crossings=1)
+        self._count(src, dst, HEADER_SIZE + len(body), crossings=1)
         dst.hosted.deliver(Message(src.endpoint, dst.endpoint, h.kind, h.flags, h.id, body))
+
+    def _take(self, src: Proc) -> bytes | None:
+        """Take the message at the head of ``src``'s ring off it: its body.  The header
+        that counts is the one checked (``self._hdr``), not what the sender may have
+        written over its record since — the ring is memory it shares with us; a record
+        whose length changed meanwhile is a corrupt ring (None)."""
+        n = lib.nk_msg_get(src.up, self._got, self._body, self.k.max_record)
+        if n != self._hdr.body_len:
+            self.k.ring_corrupt(src)
+            return None
+        return ffi.buffer(self._body, n)[:]
 
     def _count(self, src: Proc, dst: Proc, size: int, crossings: int = 2,
                messages: int = 1) -> None:
@@ -283,11 +293,11 @@ class Router:
 
     def _queue_copy(self, src: Proc, dst: Proc) -> None:
         """Take the message out of src's ring into dst's pending queue (src stamped)."""
-        n = lib.nk_msg_get(src.up, self._hdr, self._body, self.k.max_record)
-        if n < 0:
+        body = self._take(src)
+        if body is None:
             return
-        h = self._hdr
-        dst.pending.append(((src.endpoint, h.kind, h.flags, h.id), ffi.buffer(self._body, n)[:]))
+        h, n = self._hdr, len(body)
+        dst.pending.append(((src.endpoint, h.kind, h.flags, h.id), body))
         dst.pending_bytes += HEADER_SIZE + n
         self.k.table.set_held(dst, True)   # nothing may overtake it on the C path
         self.k.mail.add(dst)

@@ -205,3 +205,63 @@ class TestForwardPath:
         row = a.info(k.table)
         assert 6 == row["msgs_out"]   # the warm-up call and five SENDs
         assert 6 == b.info(k.table)["msgs_in"]
+
+
+def scribble_after_admit(monkeypatch, proc, side, field: str, value: int) -> None:
+    """The sender rewrites its message in its own ring (shared memory) once the kernel
+    has admitted it and before the kernel moves it: what the receiver gets must be the
+    message that was checked.  ``proc``'s ring must be fresh (its first record)."""
+    import kernel.router as router
+
+    real = router.admit
+    head, tail, data = (ffi.new("uint64_t *") for _ in range(3))
+    lib.nk_ring_layout(head, tail, data)
+    hdr = ffi.cast("nk_msg_header *", ffi.cast("uint8_t *", side._cbuf) + data[0] + 8)
+
+    def admit(k, src, *args):
+        dst = real(k, src, *args)
+        if src is proc:
+            setattr(hdr, field, value)
+        return dst
+
+    monkeypatch.setattr(router, "admit", admit)
+
+
+class TestScribbledHeaders:
+    def test_a_send_turned_reply_after_admission_stays_a_send(self, table, monkeypatch):
+        """b waits for a's answer to its call 7; a SENDs to b and rewrites the SEND into
+        a REPLY 7 while the kernel checks it, then answers honestly: b must get the SEND
+        and one reply, never two answers to one call."""
+        k, add = table
+        (a, a_side), (b, b_side) = add("a"), add("b")
+        a_end, b_end = Ends(a_side), Ends(b_side)
+        b_end.put(a.endpoint, CALL, 7)
+        step(k)
+        assert (b.endpoint, CALL, 7) == a_end.take()[:3]
+        scribble_after_admit(monkeypatch, a, a_side, "kind", REPLY)
+        a_end.put(b.endpoint, SEND, 7)
+        step(k)
+        a_end.put(b.endpoint, REPLY, 7, pack("the answer"))
+        step(k)
+        assert [(a.endpoint, SEND, 7, ["ping", {}]),
+                (a.endpoint, REPLY, 7, "the answer")] == b_end.take_all()
+
+    def test_a_queued_call_keeps_the_id_the_kernel_tracks(self, table, monkeypatch):
+        """A call queued for a full receiver is the call admitted and recorded, whatever
+        the caller wrote over its id meanwhile: b's answer reaches a."""
+        k, add = table
+        (a, a_side), (b, b_side) = add("a"), add("b")
+        a_end, b_end = Ends(a_side), Ends(b_side)
+        scribble_after_admit(monkeypatch, a, a_side, "id", 6)
+        fill(b.down)
+        a_end.put(b.endpoint, CALL, 5)
+        step(k)
+        assert 1 == len(b.pending)
+        while lib.nk_ring_discard(b_side.recv.cdata) >= 0:   # b reads the filler
+            pass
+        step(k)
+        assert [(a.endpoint, CALL, 5)] == [m[:3] for m in b_end.take_all()]
+        b_end.put(a.endpoint, REPLY, 5, pack("ok"))
+        step(k)
+        assert (b.endpoint, REPLY, 5, "ok") == a_end.take()
+
