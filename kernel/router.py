@@ -126,6 +126,7 @@ class Router:
                 self._discard(proc, "malformed header")   # NK_ERR_BADMSG
                 continue
             self._route(proc, n)
+            fast = self.fast()   # (that may have been the kernel call turning tracing on)
 
     def _route(self, src: Proc, size: int) -> None:
         h = self._hdr

@@ -265,3 +265,20 @@ class TestScribbledHeaders:
         step(k)
         assert (b.endpoint, REPLY, 5, "ok") == a_end.take()
 
+
+class TestTracingTurnedOnMidRun:
+    def test_a_call_right_behind_trace_on_is_traced(self, pair, tmp_path):
+        """a turns tracing on and calls b at once: the kernel routes both in one drain of
+        a's ring, and the call must be traced (C does not trace: it must not route it)."""
+        import json
+
+        k, a, a_end, b, b_end = pair
+        trace = tmp_path / "trace.jsonl"
+        a_end.put(0, CALL, 40, pack(["trace", {"on": True, "path": str(trace)}]))
+        a_end.put(b.endpoint, CALL, 41)
+        step(k)
+        assert (a.endpoint, CALL, 41) == b_end.take()[:3]
+        events = [json.loads(line) for line in trace.read_text().splitlines()]
+        assert [("CALL", 41)] == [(e["kind"], e["id"]) for e in events
+                                  if e["src"] == a.endpoint and e["dst"] == b.endpoint]
+        k.tracer.turn(False)
