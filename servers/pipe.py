@@ -188,11 +188,15 @@ class PipeServer(Server):
 
     def _fill(self, p: Pipe, w: Waiter) -> None:
         """Move what fits of ``w``'s data into the buffer (all or nothing up to
-        PIPE_BUF: an atomic write never lands in two pieces)."""
-        room = CAPACITY - len(p.buf)
-        left = len(w.data)
-        n = left if left <= room else 0 if left <= PIPE_BUF else room
-        if n:
+        PIPE_BUF: an atomic write never lands in two pieces).  Waiting readers take
+        their share at once, which may make room for more of it: again, until no more
+        fits (else a writer could wait on an emptied pipe whose readers wait too)."""
+        while w.data:
+            room = CAPACITY - len(p.buf)
+            left = len(w.data)
+            n = left if left <= room else 0 if left <= PIPE_BUF else room
+            if not n:
+                return
             p.buf += w.data[:n]
             w.data, w.written = w.data[n:], w.written + n
             self._serve_readers(p)

@@ -39,11 +39,11 @@ depends = ["pipe"]
 def pipes(boot, tmp_path):
     """``pipes("bulk")`` → what the scenario saw (a dict)."""
 
-    def run(scenario: str, timeout: float = 60.0) -> dict:
+    def run(scenario: str, timeout: float = 60.0, extra: str = "") -> dict:
         out = tmp_path / f"{scenario}.json"
         config = tmp_path / f"{scenario}.toml"
         config.write_text(CONFIG.format(session=PROGRAMS / "pipe_session.py",
-                                        scenario=scenario, out=out))
+                                        scenario=scenario, out=out) + extra)
         result = boot("--config", str(config), timeout=timeout)
         assert out.exists(), f"no result\n{result.output}\n{result.log}"
         data = json.loads(out.read_text())

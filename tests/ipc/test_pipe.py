@@ -42,6 +42,13 @@ class TestPipeSemantics:
         assert 100 == d["large"]            # a bigger write takes what fits
 
 
+    def test_a_write_bigger_than_the_pipe_with_readers_waiting_goes_in_whole(self, pipes):
+        d = pipes("big_write_many_readers", extra="\n[limits]\nmax_message = 1048576\n")
+        assert d["n"] == d["wrote"]
+        assert d["n"] - d["capacity"] == d["rest"]   # the readers took a pipeful
+        assert [-9] * 5 == d["status"]
+
+
 class TestPipeFaults:
     def test_a_writer_killed_mid_stream_gives_the_reader_end_of_file(self, pipes):
         d = pipes("writer_killed")

@@ -4,6 +4,7 @@
     forever           write 4 KiB records until killed (or BrokenPipe: exit 32)
     records BYTE N    write N records of PIPE_BUF bytes, each all BYTE
     read              wait in one read (the test kills it there)
+    readbig           one read of as much as a reply carries, then sleep (killed)
     exit              exit at once (the end dies with it)
 """
 
@@ -48,5 +49,10 @@ if __name__ == "__main__":
         w.close()
     elif mode == "read":
         PipeEnd.from_token(token, writing=False).read(100)
+    elif mode == "readbig":
+        from libipc.pipe import MAX_IO
+        PipeEnd.from_token(token, writing=False).read(MAX_IO)
+        import time
+        time.sleep(60)
     elif mode == "exit":
         pass

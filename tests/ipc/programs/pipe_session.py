@@ -171,6 +171,32 @@ def dead_reader_takes_nothing() -> dict:
     return {"status": status, "read": r2.read(100).decode()}
 
 
+def big_write_many_readers() -> dict:
+    """One write bigger than the pipe (a boot whose message limit allows it) while five
+    readers wait, who take the whole buffer between them: the rest of the write must
+    still go in (the writer does not wait on a pipe that has room).  The readers stay
+    alive: their exits would let the writer go on for another reason."""
+    from libipc.pipe import MAX_IO
+    r, w = pipe()
+    procs = [child("readbig", r.dup()) for _ in range(5)]
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and sum(
+            row["name"] == "pipe-readbig" and row["calls_in_flight"] for row in K.ps()) < 5:
+        time.sleep(0.01)
+    n = 300 * 1024
+    assert 5 * MAX_IO > 256 * 1024 and n > 256 * 1024
+    try:
+        wrote = lookup("pipe", timeout=10).write(end=w.token, data=b"x" * n)
+    except IpcError as exc:
+        wrote = exc.code
+    w.close()
+    rest = r.read()
+    for proc in procs:   # (they hold their ends, and sleep, until now)
+        K.kill(ep=proc["ep"], signal_name="KILL")
+    return {"wrote": wrote, "n": n, "rest": len(rest), "capacity": r.stat()["capacity"],
+            "status": [exited(p) for p in procs]}
+
+
 def server_killed() -> dict:
     """The pipe server dies while a read waits: ServerDied at once, and its pipes are gone."""
     r, w = pipe()
@@ -213,7 +239,8 @@ def server_stopped() -> dict:
 
 SCENARIOS = {f.__name__: f for f in (basic, bulk, writer_killed, reader_gone,
                                      blocked_writer_reader_dies, atomic, nonblock,
-                                     dead_reader_takes_nothing, server_killed,
+                                     dead_reader_takes_nothing, big_write_many_readers,
+                                     server_killed,
                                      server_stopped)}
 
 if __name__ == "__main__":
