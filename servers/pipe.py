@@ -121,13 +121,13 @@ class PipeServer(Server):
         """Make process ``to`` the holder: the end is closed when it dies."""
         e = self._end(end)
         try:
-            alive = kernel().whoami(ep=to)["state"] == "running"
+            who = kernel().whoami(ep=to)
         except NoSuchEndpoint:
-            alive = False
-        if not alive:
+            who = {"state": "dead"}
+        if who["state"] != "running":
             self._close(end)   # its holder-to-be is gone: nobody will close it
             raise NoSuchEndpoint(f"give: no process at endpoint {to}")
-        e.holder = to
+        e.holder = who["ep"]   # (not a well-known slot's bare number: exits name the endpoint)
 
     @op
     def close(self, ctx, end: int) -> None:

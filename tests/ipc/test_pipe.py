@@ -70,6 +70,11 @@ class TestPipeFaults:
         assert -9 == d["status"]
         assert "precious" == d["read"]
 
+    def test_an_end_given_to_a_well_known_slot_closes_when_its_process_dies(self, pipes):
+        d = pipes("given_to_an_alias")
+        assert -9 == d["status"]
+        assert (2, 1) == (d["before"], d["after"])
+
     def test_the_pipe_server_killed_while_a_read_waits(self, pipes):
         d = pipes("server_killed")
         assert "ServerDied" == d["waited"]

@@ -197,6 +197,28 @@ def big_write_many_readers() -> dict:
             "status": [exited(p) for p in procs]}
 
 
+def given_to_an_alias() -> dict:
+    """An end given to a well-known slot's bare number is closed when the process in
+    that slot dies, like one given to its endpoint."""
+    r, w = pipe()
+    r2 = r.dup()
+    slot = 12
+    proc = K.spawn(argv=[CHILD, "read", str(r2.token)], name="pipe-read",
+                   acl=["@public", "naming"], slot=slot)
+    r2.give(slot)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and not any(
+            row["name"] == "pipe-read" and row["calls_in_flight"] for row in K.ps()):
+        time.sleep(0.01)
+    before = r.stat()["readers"]
+    K.kill(ep=proc["ep"], signal_name="KILL")
+    status = exited(proc)
+    deadline = time.monotonic() + 5
+    while r.stat()["readers"] != 1 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return {"status": status, "before": before, "after": r.stat()["readers"]}
+
+
 def server_killed() -> dict:
     """The pipe server dies while a read waits: ServerDied at once, and its pipes are gone."""
     r, w = pipe()
@@ -240,6 +262,7 @@ def server_stopped() -> dict:
 SCENARIOS = {f.__name__: f for f in (basic, bulk, writer_killed, reader_gone,
                                      blocked_writer_reader_dies, atomic, nonblock,
                                      dead_reader_takes_nothing, big_write_many_readers,
+                                     given_to_an_alias,
                                      server_killed,
                                      server_stopped)}
 
