@@ -159,7 +159,7 @@ def main() -> None:
     except SystemExit as exc:
         status = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
         if exc.code is not None and not isinstance(exc.code, int):
-            print(exc.code)
+            print(exc.code, file=sys.stderr)   # as Python does: not into a pipe's reader
     except BrokenPipe:
         status = SIGPIPE_STATUS
         _discard_rest(sys.stdout)

@@ -119,3 +119,13 @@ def test_a_stage_that_cannot_start_starts_nothing(boot):
     assert any("nosuch.py" in line and line.endswith("FileNotFound") for line in out), out
     assert "after" == out[-1], out
     assert "y" not in out
+
+
+def test_an_exit_message_goes_to_stderr_not_down_the_pipe(boot):
+    """sys.exit("message") prints the message on stderr (the console) and exits 1;
+    the next stage reads nothing of it."""
+    r = boot("-c", f"run {PROGRAMS}/die.py | wc -c; run {PROGRAMS}/die.py", timeout=60)
+    out = lines(r.stdout)
+    assert 1 == r.returncode, r.output
+    assert "0" in out, out
+    assert 2 == sum("die.py: giving up" in line for line in out), out
