@@ -22,11 +22,24 @@ from __future__ import annotations
 
 import io
 
-from libipc.client import Proxy, lookup
+from libipc.client import Proxy, kernel, lookup
+from libipc.errors import IpcError
 from libipc.limits import DEFAULT_MAX_MESSAGE, data_per_message
 
 CONTROL_TIMEOUT_S = 10.0   # create, dup, give, close: answered at once by a live server
-MAX_IO = data_per_message(DEFAULT_MAX_MESSAGE)   # bytes one message carries
+MAX_IO = data_per_message(DEFAULT_MAX_MESSAGE)   # bytes one message carries (default limit)
+_max_io: list[int] = []
+
+
+def max_io() -> int:
+    """Bytes one message carries under this boot's limit (asked once: a boot may set a
+    smaller max_message than the default, and a bigger write would be refused)."""
+    if not _max_io:
+        try:
+            _max_io.append(data_per_message(int(kernel(CONTROL_TIMEOUT_S).stats()["max_message"])))
+        except (IpcError, KeyError, TypeError, ValueError):
+            _max_io.append(MAX_IO)
+    return _max_io[0]
 
 
 def _server(timeout: float | None = None) -> Proxy:
@@ -61,7 +74,7 @@ class PipeEnd(io.RawIOBase):
         view = memoryview(b).cast("B")
         if not len(view):
             return 0
-        data = self._data.read(end=self.token, size=min(len(view), MAX_IO),
+        data = self._data.read(end=self.token, size=min(len(view), max_io()),
                                nonblock=self.nonblock)
         view[:len(data)] = data
         return len(data)
@@ -69,7 +82,7 @@ class PipeEnd(io.RawIOBase):
     def readall(self) -> bytes:
         """Everything until every writer has closed."""
         chunks = []
-        while data := self._data.read(end=self.token, size=MAX_IO, nonblock=self.nonblock):
+        while data := self._data.read(end=self.token, size=max_io(), nonblock=self.nonblock):
             chunks.append(data)
         return b"".join(chunks)
 
@@ -80,9 +93,9 @@ class PipeEnd(io.RawIOBase):
         if self.discard:
             return len(b)
         data = bytes(b)
-        written = 0
+        written, step = 0, max_io()
         while written < len(data):
-            chunk = data[written:written + MAX_IO]
+            chunk = data[written:written + step]
             n = self._data.write(end=self.token, data=chunk, nonblock=self.nonblock)
             written += n
             if n < len(chunk):

@@ -40,6 +40,7 @@ from collections import deque
 from libipc import (
     Deferred,
     InvalidArgument,
+    IpcError,
     NoSuchEndpoint,
     Server,
     TooManyCalls,
@@ -55,7 +56,7 @@ PIPE_BUF = 4096                  # writes up to this size are atomic (Linux's va
 CAPACITY = 256 * 1024            # bytes a pipe buffers before writers wait
 MAX_PIPES = 1024                 # pipes at once (each holds up to CAPACITY)
 MAX_TOKENS = 8 * MAX_PIPES       # ends at once, all holders together
-MAX_IO = data_per_message(DEFAULT_MAX_MESSAGE)   # bytes one read reply can carry
+MAX_IO = data_per_message(DEFAULT_MAX_MESSAGE)   # bytes one read reply can carry (default)
 
 
 class Waiter:
@@ -95,9 +96,14 @@ class PipeServer(Server):
         super().__init__()
         self.ends: dict[int, End] = {}
         self.pipes = 0
+        self.max_io = MAX_IO
 
     def start(self) -> None:
         kernel().watch(on=True)   # a holder's death closes its ends
+        try:   # a reply bigger than the boot's limit would be an error: its data lost
+            self.max_io = data_per_message(int(kernel().stats()["max_message"]))
+        except (IpcError, KeyError, TypeError, ValueError):
+            self.max_io = MAX_IO
 
     # -- ends -------------------------------------------------------------------
     @op
@@ -143,11 +149,12 @@ class PipeServer(Server):
     # -- data -------------------------------------------------------------------
     @op
     def read(self, ctx, end: int, size: int = MAX_IO, nonblock: bool = False) -> bytes | None:
-        """Up to ``size`` bytes; waits while the pipe is empty and has a writer."""
+        """Up to ``size`` bytes (at most what one reply carries); waits while the pipe
+        is empty and has a writer."""
         e = self._end(end, writing=False)
         if size < 1:
             raise InvalidArgument(f"read: size must be at least 1, not {size}")
-        want, p = min(size, MAX_IO), e.pipe
+        want, p = min(size, self.max_io), e.pipe
         if p.buf:
             data = self._take(p, want)
             self._serve_writers(p)

@@ -49,6 +49,12 @@ class TestPipeSemantics:
         assert [-9] * 5 == d["status"]
 
 
+    def test_a_small_message_limit_splits_reads_and_writes_and_loses_nothing(self, pipes):
+        d = pipes("small_messages", extra="\n[limits]\nmax_message = 4096\n")
+        assert (None, "no error") == (d["error"], d["wrote"])
+        assert (10240, True) == (d["got"], d["same"])
+
+
 class TestPipeFaults:
     def test_a_writer_killed_mid_stream_gives_the_reader_end_of_file(self, pipes):
         d = pipes("writer_killed")

@@ -219,6 +219,29 @@ def given_to_an_alias() -> dict:
     return {"status": status, "before": before, "after": r.stat()["readers"]}
 
 
+def small_messages() -> dict:
+    """A boot with a small message limit: a read asking for more than one reply can
+    carry gets what fits and leaves the rest in the pipe (nothing lost to an error),
+    and libipc's writes split to fit."""
+    r, w = pipe()
+    data = bytes(range(256)) * 40   # 10240 bytes, more than two messages
+    wrote = code_of(lambda: w.write(data))
+    raw = lookup("pipe")
+    got = bytearray()
+    first = None
+    w.close()
+    while True:
+        try:
+            chunk = raw.read(end=r.token, size=1 << 20)
+        except IpcError as exc:
+            first = first or exc.code
+            break
+        if not chunk:
+            break
+        got += chunk
+    return {"wrote": wrote, "same": bytes(got) == data, "got": len(got), "error": first}
+
+
 def server_killed() -> dict:
     """The pipe server dies while a read waits: ServerDied at once, and its pipes are gone."""
     r, w = pipe()
@@ -262,7 +285,7 @@ def server_stopped() -> dict:
 SCENARIOS = {f.__name__: f for f in (basic, bulk, writer_killed, reader_gone,
                                      blocked_writer_reader_dies, atomic, nonblock,
                                      dead_reader_takes_nothing, big_write_many_readers,
-                                     given_to_an_alias,
+                                     given_to_an_alias, small_messages,
                                      server_killed,
                                      server_stopped)}
 
