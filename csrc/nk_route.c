@@ -166,6 +166,12 @@ uint32_t nk_call_waiting_on(const nk_table *t, int32_t callee, int32_t *callers,
  * calls — does `dst`, following outstanding calls, reach `src`? */
 int nk_call_cycle(const nk_table *t, uint32_t src, uint32_t dst)
 {
+    src &= NK_MAX_SLOTS - 1;
+    dst &= NK_MAX_SLOTS - 1;
+    if (dst == src)
+        return 1;
+    if (t->slot[dst].ncalls == 0)
+        return 0;   /* a callee that waits on nobody closes no cycle: the usual case */
     static uint32_t stack[NK_MAX_SLOTS];    /* the kernel's router thread only */
     uint8_t seen[NK_MAX_SLOTS / 8] = { 0 };
     uint32_t top = 0;
@@ -205,8 +211,7 @@ static int32_t admit_c(const nk_table *t, uint32_t src, const nk_msg_header *h)
         return d;
     if (s->ncalls >= t->max_calls || nk_call_find(t, src, h->id) >= 0)
         return -1;
-    /* (a callee that waits on nobody closes no cycle, unless it is the caller itself) */
-    if (((uint32_t)d == src || r->ncalls) && nk_call_cycle(t, src, (uint32_t)d))
+    if (nk_call_cycle(t, src, (uint32_t)d))
         return -1;
     return d;
 }

@@ -79,8 +79,7 @@ def admit(k: Kernel, src: Proc, dst_ep: int, kind: int, msg_id: int, body_len: i
             raise InvalidArgument(f"call id {msg_id} is already outstanding")
         if calls.calls_of(src) >= k.max_calls:
             raise TooManyCalls(f"{src.name} has {calls.calls_of(src)} calls outstanding")
-        # (a callee that waits on nobody closes no cycle, unless it is the caller itself)
-        if (dst is src or calls.calls_of(dst)) and calls.closes_cycle(src, dst):
+        if calls.closes_cycle(src, dst):
             raise Deadlock(f"{src.name} → {dst.name} would close a cycle of waiting calls")
     return dst
 

@@ -84,12 +84,6 @@ class _ConsoleBytes(io.RawIOBase):
         self._text.flush()
 
 
-def route_print_to_console() -> None:
-    """Point sys.stdout (print) at the console server."""
-    current()
-    sys.stdout = ConsoleWriter(sys.stdout)
-
-
 SIGPIPE_STATUS = 128 + 13
 
 
