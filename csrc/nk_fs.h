@@ -33,6 +33,8 @@
 #define NK_T_FREE 0
 #define NK_T_DIR  1
 #define NK_T_FILE 2
+#define NK_T_FIFO 3    /* a named pipe: size 0 and no blocks; its bytes live in the
+                          pipe server, which an open of it connects to */
 
 /* Block 0. */
 struct nk_superblock {

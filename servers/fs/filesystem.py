@@ -4,7 +4,16 @@ Layer 7, the top.  `FileSystem(device)` mounts an image and offers stateless,
 path-based operations: each call names its file by path and carries its own
 offset, so a restarted server has no client state to lose (NFS's reason).
 
-  stat read write create mkdir readdir unlink rmdir rename truncate sync statfs
+  stat read write create mkdir mkfifo readdir unlink rmdir rename truncate sync statfs
+
+A FIFO (named pipe, `mkfifo`) is an inode of type T_FIFO with size 0 and no
+blocks: a name in the tree and nothing more.  Its bytes live in the pipe
+server (servers/pipe_fifo.py), which a client reaches with the FIFO's key —
+`stat(path)["fifo"]`, "VOLUME.INUM.CREATED": the volume's mkfs time, the
+inode number and the inode's creation time (a FIFO's mtime, which nothing
+changes: read, write and truncate of a FIFO are InvalidArgument).  The key
+survives a rename and a remount, and a FIFO made later in a reused inode gets
+another one.  unlink, rename and readdir treat a FIFO like a file.
 
 Every operation that changes the disk is one log op, or — when it is too big
 for one (a long write, truncating or deleting a big file) — a sequence of
@@ -54,6 +63,7 @@ from .layout import (
     MAX_FILE_SIZE,
     ROOTINO,
     T_DIR,
+    T_FIFO,
     T_FILE,
     T_FREE,
     dinodes,
@@ -65,7 +75,7 @@ from .truncate import shrink
 from .volume import Volume
 
 MAX_NLINK = 0xFFFF  # nlink is a uint16 on disk
-TYPE_NAMES = {T_DIR: "dir", T_FILE: "file"}
+TYPE_NAMES = {T_DIR: "dir", T_FILE: "file", T_FIFO: "fifo"}
 
 
 class FileSystem:
@@ -136,6 +146,7 @@ class FileSystem:
             ip = namei(self._vol_, table, p)
             if ip.is_dir:
                 raise IsADirectory(f"{p}: is a directory")
+            _refuse_fifo(p, ip)
             return readi(self._vol_, ip, offset, size)
 
     def readdir(self, path: str) -> list[dict[str, Any]]:
@@ -174,6 +185,12 @@ class FileSystem:
         p = normalise(path)
         with self._op() as table:
             self._create(table, p, T_DIR, exclusive=True)
+
+    def mkfifo(self, path: str) -> None:
+        """Create FIFO `path` (FileExists if anything is there): a named pipe."""
+        p = normalise(path)
+        with self._op() as table:
+            self._create(table, p, T_FIFO, exclusive=True)
 
     def _create(self, table: InodeTable, p: str, itype: int, *, exclusive: bool) -> Inode:
         vol = self._vol_
@@ -256,11 +273,14 @@ class FileSystem:
     def _file_inum(self, p: str, *, create: bool) -> int:
         if create:
             with self._op() as table:
-                return self._create(table, p, T_FILE, exclusive=False).inum
+                ip = self._create(table, p, T_FILE, exclusive=False)
+                _refuse_fifo(p, ip)
+                return ip.inum
         with self._reading() as table:
             ip = namei(self._vol_, table, p)
             if ip.is_dir:
                 raise IsADirectory(f"{p}: is a directory")
+            _refuse_fifo(p, ip)
             return ip.inum
 
     # --- removing ---------------------------------------------------------
@@ -430,9 +450,12 @@ class FileSystem:
             self._table.forget()
 
     def _stat_of(self, ip: Inode) -> dict[str, Any]:
-        return {"type": TYPE_NAMES[ip.type], "size": ip.size, "nlink": ip.nlink,
+        info = {"type": TYPE_NAMES[ip.type], "size": ip.size, "nlink": ip.nlink,
                 "mtime": ip.mtime_ns / 1e9, "inum": ip.inum,
                 "blocks": count_blocks(self._vol_, ip)}
+        if ip.is_fifo:   # the pipe server's name for it (see the module's comment)
+            info["fifo"] = f"{self._vol_.sb.created_ns:x}.{ip.inum}.{ip.mtime_ns:x}"
+        return info
 
     def _reclaim_orphans(self) -> int:
         """Free inodes in use with no directory entry (left by a crash mid-delete)."""
@@ -448,6 +471,12 @@ class FileSystem:
         for inum in orphans:
             self._release(inum)
         return len(orphans)
+
+
+def _refuse_fifo(p: str, ip: Inode) -> None:
+    """A FIFO holds no bytes here: they are the pipe server's."""
+    if ip.is_fifo:
+        raise InvalidArgument(f"{p}: is a fifo: open it with libipc.open")
 
 
 def _check_count(op: str, path: str, name: str, value: object) -> None:

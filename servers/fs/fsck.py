@@ -12,7 +12,8 @@ Passes, in order (a pass that cannot run explains why and stops the check):
   3. the log: a committed transaction not yet installed is replayed in
      memory (as mount would) and noted; a malformed header is a problem;
   4. the inode table: types, sizes, every block pointer inside the data area,
-     no block used twice, no data block past a file's size (holes are fine);
+     no block used twice, no data block past a file's size (holes are fine),
+     a FIFO of size 0 with no block at all (its bytes are the pipe server's);
   5. the bitmap: in use <=> marked in use, metadata always marked;
   6. the tree from "/": entries name in-use inodes, names are valid and
      unique, "." and ".." are right, no directory is reached twice;
@@ -50,6 +51,7 @@ from .layout import (
     NINDIRECT,
     ROOTINO,
     T_DIR,
+    T_FIFO,
     T_FILE,
     T_FREE,
     Superblock,
@@ -197,11 +199,12 @@ class _Checker:
         self._check_bitmap()
         refs = self._check_tree()
         self._check_links(refs)
-        files = sum(1 for i in self.inodes.values() if i.type == T_FILE)
+        kinds = Counter(i.type for i in self.inodes.values())
+        fifos = f", {kinds[T_FIFO]} fifos" if kinds[T_FIFO] else ""
         self.report.notes.append(
             f"{self.sb.nblocks} blocks ({len(self.owner)} data blocks in use), "
-            f"{len(self.inodes)} inodes in use: {files} files, "
-            f"{len(self.inodes) - files} directories")
+            f"{len(self.inodes)} inodes in use: {kinds[T_FILE]} files, "
+            f"{kinds[T_DIR]} directories{fifos}")
 
     # --- passes 1-3: image, superblock, log --------------------------------
     def _check_image(self) -> bool:
@@ -253,12 +256,14 @@ class _Checker:
         if inum == 0:
             self.problem("inode 0: in use, but inode 0 is reserved")
             return
-        if itype not in (T_DIR, T_FILE):
+        if itype not in (T_DIR, T_FILE, T_FIFO):
             self.problem(f"inode {inum}: bad type {itype}")
             return
         info = _InodeInfo(itype, d.nlink, d.size)
         self.inodes[inum] = info
-        if info.size > MAX_FILE_SIZE:
+        if itype == T_FIFO and info.size:
+            self.problem(f"inode {inum}: fifo of size {info.size} (a fifo holds no bytes)")
+        elif info.size > MAX_FILE_SIZE:
             self.problem(f"inode {inum}: size {info.size} beyond the largest file")
         if itype == T_DIR and info.size % DIRENT_SIZE:
             self.problem(f"inode {inum}: directory size {info.size} is not a multiple "
@@ -266,6 +271,14 @@ class _Checker:
         self._check_block_map(inum, info, d)
 
     def _check_block_map(self, inum: int, info: _InodeInfo, d: Any) -> None:
+        held = len(self.owner)
+        self._claim_block_map(inum, info, d)
+        held = len(self.owner) - held
+        if info.type == T_FIFO and held:
+            self.problem(f"inode {inum}: fifo holding {held} block{'s' if held > 1 else ''} "
+                         "(a fifo holds none)")
+
+    def _claim_block_map(self, inum: int, info: _InodeInfo, d: Any) -> None:
         keep = min(math.ceil(info.size / BSIZE), MAXFILE_BLOCKS)
         beyond = 0
         leaves: list[tuple[int, int, str]] = [
@@ -287,7 +300,7 @@ class _Checker:
                 beyond += 1
             if info.type == T_DIR:
                 info.dir_blocks.append((lbn, ptr))
-        if beyond:
+        if beyond and info.type != T_FIFO:   # (a fifo's blocks are reported as such)
             self.problem(f"inode {inum}: {beyond} data block{'s' if beyond > 1 else ''} "
                          f"allocated past its size {info.size}")
 

@@ -15,6 +15,8 @@ Invariants:
     them), so growing a file never exposes old data;
   - every pointer is 0 or inside the data area; anything else raises
     CorruptFilesystem naming the inode, before the pointer is followed.
+  - a FIFO (T_FIFO) has size 0 and no blocks: its bytes live in the pipe
+    server, and readi/writei are never called on it (filesystem.py refuses).
 
 Interface rules: get inodes from an InodeTable (one Python object per inode
 per op, so two paths to the same inode see each other's changes); after
@@ -41,6 +43,7 @@ from .layout import (
     NINDIRECT,
     SINGLE_BASE,
     T_DIR,
+    T_FIFO,
     T_FILE,
     T_FREE,
     ZERO_BLOCK,
@@ -72,6 +75,10 @@ class Inode:
     @property
     def is_dir(self) -> bool:
         return self.type == T_DIR
+
+    @property
+    def is_fifo(self) -> bool:
+        return self.type == T_FIFO
 
     @property
     def nblocks_for_size(self) -> int:
@@ -114,7 +121,7 @@ class InodeTable:
             raise CorruptFilesystem(f"inode {inum}: number outside the inode table")
         block, index = inode_location(sb, inum)
         d = dinodes(self.vol.cache.read(block))[index]
-        if d.type not in (T_FREE, T_DIR, T_FILE):
+        if d.type not in (T_FREE, T_DIR, T_FILE, T_FIFO):
             raise CorruptFilesystem(f"inode {inum}: bad type {d.type}")
         if d.size > MAX_FILE_SIZE:
             raise CorruptFilesystem(f"inode {inum}: size {d.size} beyond the largest file")

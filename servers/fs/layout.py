@@ -46,6 +46,7 @@ MAXOPBLOCKS: int = lib.NK_MAXOPBLOCKS
 T_FREE: int = lib.NK_T_FREE
 T_DIR: int = lib.NK_T_DIR
 T_FILE: int = lib.NK_T_FILE
+T_FIFO: int = lib.NK_T_FIFO   # a named pipe: size 0, no blocks (its bytes: the pipe server)
 
 DINODE_SIZE: int = ffi.sizeof("struct nk_dinode")
 DIRENT_SIZE: int = ffi.sizeof("struct nk_dirent")

@@ -6,10 +6,11 @@ its memory, and stores every block through the block server (ipcdevice.py).
 Its ops are the FileSystem methods, with the same keyword arguments:
 
   stat(path)                       -> {type, size, nlink, mtime, inum, blocks}
+                                      (a FIFO's also has "fifo": its key, for the pipe server)
   read(path, offset=0, size=4096)  -> bytes  (size is clamped to MAX_READ)
   readdir(path)                    -> [{name, type, size}]
   statfs()                         -> {block_size, blocks, free_blocks, inodes, free_inodes}
-  create(path, exclusive=False)    mkdir(path)
+  create(path, exclusive=False)    mkdir(path)    mkfifo(path)
   write(path, offset, data, create=False) -> bytes written
   truncate(path, size)  unlink(path)  rmdir(path)  rename(src, dst)  sync()
 
@@ -152,6 +153,11 @@ class Fs(Server):
     @op
     def mkdir(self, ctx, path: str) -> None:
         self._change(lambda fs: fs.mkdir(path))
+
+    @op
+    def mkfifo(self, ctx, path: str) -> None:
+        """A named pipe at ``path``: opening it (libipc.open) connects to the pipe server."""
+        self._change(lambda fs: fs.mkfifo(path))
 
     @op
     def write(self, ctx, path: str, offset: int, data: bytes, create: bool = False) -> int:

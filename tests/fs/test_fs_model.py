@@ -15,6 +15,7 @@ from libipc.errors import (
     DirectoryNotEmpty,
     FileExists,
     FileNotFound,
+    InvalidArgument,
     InvalidPath,
     IpcError,
     IsADirectory,
@@ -37,11 +38,12 @@ DATA = st.binary(max_size=2 * BSIZE + 10)
 SIZES = st.one_of(st.integers(0, 3 * BSIZE), st.just((SINGLE_BASE + 1) * BSIZE + 5))
 
 DIR = None  # the model's value for a directory; files map to their bytes
-Tree = dict[str, bytes | None]
+FIFO = "fifo"  # the model's value for a named pipe (no bytes: they are the pipe server's)
+Tree = dict[str, bytes | str | None]
 
 
 class Model:
-    """The filesystem as a dict: path -> bytes (file) or None (directory)."""
+    """The filesystem as a dict: path -> bytes (file), None (directory) or FIFO."""
 
     def __init__(self) -> None:
         self.tree: Tree = {"/": DIR, "/etc": DIR, "/etc/motd": DEFAULT_MOTD.encode(),
@@ -50,14 +52,15 @@ class Model:
     def kind(self, path: str) -> str | None:
         if path not in self.tree:
             return None
-        return "dir" if self.tree[path] is DIR else "file"
+        value = self.tree[path]
+        return "dir" if value is DIR else "fifo" if value == FIFO else "file"
 
     def walk_error(self, path: str) -> type[IpcError] | None:
         """What namei(path) raises, or None."""
         parts = [p for p in path.split("/") if p]
         current = "/"
         for name in parts:
-            if self.kind(current) == "file":
+            if self.kind(current) in ("file", "fifo"):
                 return NotADirectory
             current = current.rstrip("/") + "/" + name
             if self.kind(current) is None:
@@ -68,7 +71,7 @@ class Model:
         """What nameiparent(path) raises, or None."""
         parent = path.rsplit("/", 1)[0] or "/"
         error = self.walk_error(parent)
-        if error is None and self.kind(parent) == "file":
+        if error is None and self.kind(parent) in ("file", "fifo"):
             return NotADirectory
         return error
 
@@ -86,14 +89,17 @@ class Model:
 
     # --- the operations, as the model sees them -----------------------------
     def mkdir(self, path: str) -> None:
-        self.create(path, exclusive=True, is_dir=True)
+        self.create(path, exclusive=True, new=DIR)
 
-    def create(self, path: str, exclusive: bool = False, is_dir: bool = False) -> None:
+    def mkfifo(self, path: str) -> None:
+        self.create(path, exclusive=True, new=FIFO)
+
+    def create(self, path: str, exclusive: bool = False, new: bytes | str | None = b"") -> None:
         error = self.walk_error(path)
         if error is NotADirectory:
             raise error
         if error is None:
-            if exclusive or is_dir:
+            if exclusive or new != b"":
                 raise FileExists
             if self.kind(path) == "dir":
                 raise IsADirectory
@@ -101,7 +107,7 @@ class Model:
         error = self.parent_error(path)
         if error:
             raise error
-        self.tree[path] = DIR if is_dir else b""
+        self.tree[path] = new
 
     def file(self, path: str) -> bytes:
         error = self.walk_error(path)
@@ -109,8 +115,10 @@ class Model:
             raise error
         if self.kind(path) == "dir":
             raise IsADirectory
+        if self.kind(path) == "fifo":
+            raise InvalidArgument
         content = self.tree[path]
-        assert content is not None
+        assert isinstance(content, bytes)
         return content
 
     def write(self, path: str, offset: int, data: bytes) -> int:
@@ -124,7 +132,8 @@ class Model:
         self.tree[path] = self.file(path)[:size].ljust(size, b"\0")
 
     def unlink(self, path: str) -> None:
-        self.file(path)
+        if self.kind(path) != "fifo":
+            self.file(path)
         del self.tree[path]
 
     def rmdir(self, path: str) -> None:
@@ -151,7 +160,7 @@ class Model:
         dst_kind = self.kind(dst)
         if dst_kind == "dir" and not src_dir:
             raise IsADirectory
-        if src_dir and dst_kind == "file":
+        if src_dir and dst_kind in ("file", "fifo"):
             raise NotADirectory
         if dst_kind == "dir" and self.children(dst):
             raise DirectoryNotEmpty
@@ -167,6 +176,8 @@ def read_tree(fs: FileSystem, path: str = "/") -> Tree:
         child = path.rstrip("/") + "/" + entry["name"]
         if entry["type"] == "dir":
             tree.update(read_tree(fs, child))
+        elif entry["type"] == "fifo":
+            tree[child] = FIFO
         else:
             tree[child] = fs.read(child, 0, entry["size"])
     return tree
@@ -229,6 +240,10 @@ class FileSystemMachine(RuleBasedStateMachine):
     @rule(path=PATHS)
     def mkdir(self, path: str) -> None:
         self.both("mkdir", path)
+
+    @rule(path=PATHS)
+    def mkfifo(self, path: str) -> None:
+        self.both("mkfifo", path)
 
     @rule(path=PATHS, offset=OFFSETS, data=DATA)
     def write(self, path: str, offset: int, data: bytes) -> None:
