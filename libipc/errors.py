@@ -124,6 +124,11 @@ class BrokenPipe(IpcError):
     """A write to a pipe (or FIFO) that no process has open for reading."""
 
 
+class NoReader(IpcError):
+    """A non-blocking open of a FIFO for writing found no process that has it open for
+    reading (POSIX's ENXIO): open it blocking to wait for one, or try again later."""
+
+
 # --- filesystem errors (raised by the fs server) ---------------------------
 class FileNotFound(IpcError):
     """No file or directory at that path."""

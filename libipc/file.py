@@ -18,6 +18,9 @@ or a few fs calls:
 CHUNK is libipc/limits.py's DATA_PER_MESSAGE (60 KiB): one call, one message.
   seek/tell only move the client's position; SEEK_END asks fs.stat
 
+``libipc.open(path, mode)`` gives a File — or, for a FIFO (a named pipe), a
+pipe end as Python's file objects (libipc/fifo.py): it asks fs what the path is.
+
 Modes are Python's: "r" (must exist), "w" (create or truncate), "a"
 (create; every write goes to the current end), "x" (create, FileExists if
 there), each optionally with "+" (read and write) and "b" (bytes instead of
@@ -40,7 +43,7 @@ import os
 from typing import Any
 
 from libipc.client import Proxy, lookup
-from libipc.errors import IsADirectory, NoSpace
+from libipc.errors import FileNotFound, IsADirectory, NoSpace
 from libipc.limits import DATA_PER_MESSAGE
 
 CHUNK = DATA_PER_MESSAGE   # bytes per fs read/write call (one message each)
@@ -278,8 +281,23 @@ class File:
             raise ValueError("I/O operation on closed file")
 
 
-def open(path: str, mode: str = "r", *, encoding: str = "utf-8",
-         errors: str = "strict") -> File:
+def open(path: str, mode: str = "r", buffering: int = -1, *, encoding: str = "utf-8",
+         errors: str = "strict", nonblock: bool = False) -> Any:
     """``libipc.open(path, mode)``: a file of the nanokernel fs, with the modes of Python's
-    own ``open`` ("r", "w", "a", "x", "+", "b", "t") — a ``File``."""
+    own ``open`` ("r", "w", "a", "x", "+", "b", "t") — a ``File``; or, when fs says the path
+    is a FIFO, the pipe end it connects to, as Python's file objects (libipc/fifo.py;
+    ``buffering`` and ``nonblock`` are for FIFOs: a File is never buffered nor waits).
+
+    One fs ``stat`` says which (FileNotFound: a File's mode decides what that means)."""
+    _parse_mode(mode)
+    if not isinstance(path, str):
+        raise TypeError(f"path must be a str, not {type(path).__name__}")
+    try:
+        info = _default_fs().stat(path=path)
+    except FileNotFound:
+        info = {}
+    if info.get("type") == "fifo" and "x" not in mode:   # (x: File says FileExists)
+        from libipc.fifo import open_path
+        return open_path(path, mode, info["fifo"], buffering=buffering, encoding=encoding,
+                         errors=errors, nonblock=nonblock)
     return File(path, mode, encoding=encoding, errors=errors)

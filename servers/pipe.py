@@ -27,6 +27,8 @@ Ops (every ``end`` is a token):
     read(end, size, nonblock)   → bytes (b"": end of file)
     write(end, data, nonblock)  → int   bytes written (all, unless nonblock)
     stat(end)                   → {buffered, capacity, readers, writers}
+    open_fifo(key, writing, nonblock) → token  a named pipe's end (servers/pipe_fifo.py)
+    stat_fifo(key)              → {readers, writers, waiting_readers, waiting_writers}
 
 If the pipe server dies its pipes die with it: every token is then unknown
 (InvalidArgument) and a waiting call gets ServerDied — never a hang.
@@ -51,6 +53,7 @@ from libipc import (
 from libipc.errors import BrokenPipe
 from libipc.limits import DEFAULT_MAX_MESSAGE, data_per_message
 from libipc.message import KERNEL, NOTIFY_EXIT
+from servers.pipe_fifo import FifoRendezvous
 
 PIPE_BUF = 4096                  # writes up to this size are atomic (Linux's value)
 CAPACITY = 256 * 1024            # bytes a pipe buffers before writers wait
@@ -89,7 +92,7 @@ class End:
         self.holder = holder        # the endpoint it is closed for when it dies
 
 
-class PipeServer(Server):
+class PipeServer(FifoRendezvous, Server):   # FifoRendezvous: named pipes' open_fifo
     name = "pipe"
 
     def __init__(self) -> None:
@@ -109,10 +112,7 @@ class PipeServer(Server):
     @op
     def create(self, ctx) -> dict:
         """A new pipe; the caller holds both ends."""
-        if self.pipes >= MAX_PIPES:
-            raise TooManyCalls(f"create: {MAX_PIPES} pipes are open already")
-        pipe = Pipe()
-        self.pipes += 1
+        pipe = self._new_pipe("create")
         return {"r": self._new_end(pipe, False, ctx.sender.endpoint),
                 "w": self._new_end(pipe, True, ctx.sender.endpoint)}
 
@@ -223,6 +223,13 @@ class PipeServer(Server):
             w.deferred.reply(w.written)
 
     # -- closing ------------------------------------------------------------------
+    def _new_pipe(self, what: str) -> Pipe:
+        """A pipe with no end yet (``create``'s, or a FIFO's: servers/pipe_fifo.py)."""
+        if self.pipes >= MAX_PIPES:
+            raise TooManyCalls(f"{what}: {MAX_PIPES} pipes are open already")
+        self.pipes += 1
+        return Pipe()
+
     def _new_end(self, pipe: Pipe, writing: bool, holder: int) -> int:
         if len(self.ends) >= MAX_TOKENS:
             raise TooManyCalls(f"{MAX_TOKENS} pipe ends are open already")
@@ -264,6 +271,7 @@ class PipeServer(Server):
                 p.buf.clear()   # nobody can read it any more
         if p.readers == 0 and p.writers == 0:
             self.pipes -= 1
+            self._fifo_unused(p)   # a FIFO's pipe: the FIFO lets go of it
 
     def on_notify(self, src: int, bits: int) -> None:
         if src == KERNEL and bits & NOTIFY_EXIT:
@@ -272,6 +280,7 @@ class PipeServer(Server):
 
     def _forget(self, endpoint: int) -> None:
         """A process died: drop the calls it left waiting, close the ends it held."""
+        self._forget_openers(endpoint)   # its opens of FIFOs still waiting
         for p in {e.pipe for e in self.ends.values()}:
             for queue in (p.waiting_readers, p.waiting_writers):
                 kept = [w for w in queue if w.deferred.dst != endpoint]
