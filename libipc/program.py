@@ -8,7 +8,7 @@ log, which is this process's real stdout.  Its exit status is the program's:
 
 Standard streams (what a pipeline stage is given, by the shell):
     NK_STDIN=TOKEN      sys.stdin reads that pipe end (``input()`` too)
-    NK_STDIN_FILE=PATH  sys.stdin reads that nanokernel file (``< FILE``)
+    NK_STDIN_FILE=PATH  sys.stdin reads that nanokernel file or FIFO (``< FILE``)
     NK_STDOUT=TOKEN     sys.stdout (``print``) writes that pipe end
     NK_STDOUT_FILE=PATH sys.stdout writes that file (``> FILE``; NK_STDOUT_APPEND=1: ``>>``)
 Without them stdin is empty and stdout is the console.  ``sys.stdin.buffer`` and
@@ -29,6 +29,7 @@ import traceback
 from libipc.client import lookup
 from libipc.errors import BrokenPipe, IpcError
 from libipc.file import File
+from libipc.file import open as open_path
 from libipc.pipe import MAX_IO, PipeEnd
 from libipc.runtime import current
 
@@ -95,7 +96,7 @@ def standard_streams() -> None:
     if "NK_STDIN" in env:
         sys.stdin = _text(io.BufferedReader(PipeEnd.from_token(env["NK_STDIN"], False)))
     elif "NK_STDIN_FILE" in env:
-        sys.stdin = _text(io.BufferedReader(_FileRaw(File(env["NK_STDIN_FILE"], "rb"))))
+        sys.stdin = _text(_opened(env["NK_STDIN_FILE"], "rb"))
     else:
         sys.stdin = _text(io.BytesIO())
     if "NK_STDOUT" in env:
@@ -103,13 +104,22 @@ def standard_streams() -> None:
                                              buffer_size=MAX_IO))
     elif "NK_STDOUT_FILE" in env:
         mode = "ab" if env.get("NK_STDOUT_APPEND") == "1" else "wb"
-        sys.stdout = _text(io.BufferedWriter(_FileRaw(File(env["NK_STDOUT_FILE"], mode))))
+        sys.stdout = _text(_opened(env["NK_STDOUT_FILE"], mode))
     else:
         sys.stdout = console
 
 
 def _text(binary) -> io.TextIOWrapper:
     return io.TextIOWrapper(binary, encoding="utf-8", errors="replace", newline="\n")
+
+
+def _opened(path: str, mode: str):
+    """``libipc.open(path, mode)`` as a buffered binary stream: a File's, or a FIFO's
+    (libipc.open gives that one buffered already)."""
+    f = open_path(path, mode)
+    if not isinstance(f, File):
+        return f
+    return io.BufferedReader(_FileRaw(f)) if "r" in mode else io.BufferedWriter(_FileRaw(f))
 
 
 class _FileRaw(io.RawIOBase):

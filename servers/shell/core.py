@@ -23,6 +23,7 @@ from typing import Any
 
 from libipc import IpcError, NoSuchEndpoint, jsonlog, lookup
 from libipc.client import Proxy
+from libipc.file import open as open_path
 from libipc.limits import DATA_PER_MESSAGE
 from libipc.naming import INIT
 from servers.shell.lexer import ShellSyntaxError, Statement, statements
@@ -167,7 +168,14 @@ class Interpreter:
         offset = 0
         if append:
             offset = self.fs(path, "stat", default={"size": 0}, path=path)["size"]
-        self.fs(path, "write", path=path, offset=offset, data=data[:CHUNK], create=True)
+        try:
+            self.fs(path, "write", path=path, offset=offset, data=data[:CHUNK], create=True)
+        except CommandError as exc:   # fs refuses a FIFO's write: is it one?
+            if exc.code != "InvalidArgument" or not self.is_fifo(path, path):
+                raise
+            with open_path(path, "wb") as fifo:   # waits for a reader
+                fifo.write(data)
+            return
         for start in range(CHUNK, len(data), CHUNK):
             self.fs(path, "write", path=path, offset=offset + start,
                     data=data[start:start + CHUNK])
@@ -238,6 +246,9 @@ class Interpreter:
             if default is not None and exc.code == "FileNotFound":
                 return default
             raise CommandError(detail, exc.code) from None
+
+    def is_fifo(self, detail: str, path: str) -> bool:
+        return self.fs(detail, "stat", default={"type": "none"}, path=path)["type"] == "fifo"
 
     def commands(self) -> list[str]:
         return sorted(n[3:] for n in dir(self) if n.startswith("do_"))

@@ -7,10 +7,14 @@ loses nothing a client needs).
 
 from __future__ import annotations
 
+import codecs
 import posixpath
 import time
 
+from libipc.file import open as open_path
 from servers.shell.core import CHUNK, CommandError, Interpreter, usage_error
+
+TYPE_LETTERS = {"dir": "d", "fifo": "p"}   # ls -l's first column ("-": a file)
 
 
 def _flags(args: list[str], allowed: str) -> tuple[set[str], list[str]]:
@@ -31,7 +35,7 @@ def _flags(args: list[str], allowed: str) -> tuple[set[str], list[str]]:
 class FileCommands(Interpreter):
     def do_ls(self, args: list[str]) -> int:
         """ls [-l] [PATH...]
-        List a directory (default: the working directory); -l: type and size."""
+        List a directory (default: the working directory); -l: type (d, p: fifo) and size."""
         flags, names = _flags(args, "l")
         status = 0
         for i, name in enumerate(names or ["."]):
@@ -48,20 +52,26 @@ class FileCommands(Interpreter):
 
     def _ls_row(self, name: str, kind: str, size: int, long: bool) -> None:
         if long:
-            self.print(f"{'d' if kind == 'dir' else '-'} {size:>9}  {name}")
+            self.print(f"{TYPE_LETTERS.get(kind, '-')} {size:>9}  {name}")
         else:
             self.print(name)
 
     def do_cat(self, args: list[str]) -> int:
         """cat FILE...
-        Print files."""
+        Print files (a FIFO: what its writers write, until the last one closes it)."""
         if not args:
             raise usage_error("cat FILE...")
         for name in args:
             path = self.path(name)
             offset, data = 0, b""
             while True:
-                data = self.fs(name, "read", path=path, offset=offset, size=CHUNK)
+                try:
+                    data = self.fs(name, "read", path=path, offset=offset, size=CHUNK)
+                except CommandError as exc:   # fs refuses a FIFO's read: is it one?
+                    if exc.code != "InvalidArgument" or not self.is_fifo(name, path):
+                        raise
+                    offset, data = self._cat_fifo(path)
+                    break
                 if not data:
                     break
                 self.print(data.decode(errors="replace"), end="")
@@ -70,6 +80,28 @@ class FileCommands(Interpreter):
                     break
             if offset and not data.endswith(b"\n") and not self.redirected:
                 self.print("")   # keep the next output on its own line
+        return 0
+
+    def _cat_fifo(self, path: str) -> tuple[int, bytes]:
+        """Print what comes through FIFO ``path`` as it comes; (bytes, the last chunk)."""
+        decoder = codecs.getincrementaldecoder("utf-8")("replace")
+        total, data = 0, b""
+        with open_path(path, "rb", buffering=0) as end:   # waits for a writer
+            while chunk := end.read(CHUNK):
+                total, data = total + len(chunk), chunk
+                self.print(decoder.decode(chunk), end="")
+                if not self.redirected:
+                    self.flush()
+        self.print(decoder.decode(b"", final=True), end="")
+        return total, data
+
+    def do_mkfifo(self, args: list[str]) -> int:
+        """mkfifo PATH...
+        Make named pipes: an open for reading waits for a writer, and the other way round."""
+        if not args:
+            raise usage_error("mkfifo PATH...")
+        for name in args:
+            self.fs(name, "mkfifo", path=self.path(name))
         return 0
 
     def do_echo(self, args: list[str]) -> int:

@@ -3,7 +3,8 @@
     python -m libipc.program servers/shell/tools.py NAME [ARGS]
 
 cat, wc, grep, head, tail, sort, uniq, tee, echo — each reads the files it is
-given (from the nanokernel fs, relative to NK_CWD) or, given none, its
+given (from the nanokernel fs, relative to NK_CWD; a FIFO is read as the pipe
+it connects to) or, given none, its
 standard input (the pipe end libipc.program made sys.stdin), and writes its
 standard output (a pipe end, a file, or the console).  Bytes in, bytes out:
 `cat` and `tee` copy exactly; the line tools split on b"\\n".
@@ -18,7 +19,8 @@ import sys
 from collections import deque
 from collections.abc import Iterator
 
-from libipc import BrokenPipe, File, IpcError
+from libipc import BrokenPipe, IpcError
+from libipc.file import open as open_path
 
 CHUNK = 60 * 1024
 
@@ -41,8 +43,9 @@ def _chunks(names: list[str]) -> Iterator[bytes]:
             yield data
         return
     for name in names:
-        with File(_path(name), "rb") as f:
-            while data := f.read(CHUNK):
+        with open_path(_path(name), "rb") as f:   # a file, or a FIFO's read end
+            read = getattr(f, "read1", f.read)      # (a FIFO's: what is there, no waiting)
+            while data := read(CHUNK):
                 yield data
 
 
@@ -143,7 +146,7 @@ def uniq(args: list[str], out) -> int:
 def tee(args: list[str], out) -> int:
     if len(args) != 1:
         raise Usage("tee FILE")
-    with File(_path(args[0]), "wb") as f:
+    with open_path(_path(args[0]), "wb") as f:
         for data in _chunks([]):
             f.write(data)
             out.write(data)
