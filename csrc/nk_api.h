@@ -43,6 +43,8 @@ void     nk_ring_layout(uint64_t *head_off, uint64_t *tail_off, uint64_t *data_o
 int      nk_ring_wait_readable(nk_ring *r, int64_t timeout_ns);
 int      nk_ring_wait_writable(nk_ring *r, uint32_t len, int64_t timeout_ns);
 void     nk_ring_kick(nk_ring *r);
+void     nk_ring_signals_post(nk_ring *r, uint64_t bits);
+uint64_t nk_ring_signals_take(nk_ring *r);
 uint32_t nk_bell_read(uint32_t *bell);
 void     nk_bell_ring(uint32_t *bell);
 int64_t  nk_wait_any(nk_ring **rd, uint32_t nrd, nk_ring **wr, const uint32_t *wlen,

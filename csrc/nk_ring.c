@@ -699,6 +699,20 @@ void nk_ring_kick(nk_ring *r)
     bump_and_wake(&r->sh->data_seq);
 }
 
+/* Signals (kernel/signals.py): the kernel ORs bits into the word of the ring it
+ * writes to a process; the process exchanges them out.  A word, not messages:
+ * standard signals coalesce, and a handler running between two bytecodes can
+ * take them without touching the ring a call may be reading at that moment. */
+void nk_ring_signals_post(nk_ring *r, uint64_t bits)
+{
+    atomic_fetch_or(&r->sh->signals, bits);
+}
+
+uint64_t nk_ring_signals_take(nk_ring *r)
+{
+    return atomic_exchange(&r->sh->signals, 0);
+}
+
 /* A private doorbell: a 32-bit futex word in the waiter's own memory. */
 uint32_t nk_bell_read(uint32_t *bell)
 {

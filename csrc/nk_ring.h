@@ -48,7 +48,11 @@ struct nk_ring_shared {
     /* line 0 — written once by the creator, read-only afterwards */
     uint64_t magic;
     uint64_t capacity;                 /* bytes in the data area, power of two */
-    uint8_t  _pad0[NK_CACHELINE - 16];
+    /* The one word of line 0 that changes, and rarely: signals the kernel has
+     * posted to the consumer (bit n = signal n).  Only a process's down ring
+     * uses it — the kernel ORs bits in, the process takes them all at once. */
+    _Atomic uint64_t signals;
+    uint8_t  _pad0[NK_CACHELINE - 24];
 
     /* line 1 — written by the PRODUCER (consumer_waiters: by the consumer) */
     _Atomic uint64_t head;             /* bytes ever produced */

@@ -27,6 +27,7 @@ from typing import Any
 from libipc._nkffi import ffi, lib
 
 from kernel import endpoint as ep
+from kernel import signals
 from kernel import spawn as spawning
 from kernel.counters import Counters
 from kernel.halt import Halter
@@ -178,6 +179,8 @@ class Kernel:
     def _exited(self, proc: Proc, status: int) -> None:
         """Fault semantics: waiting callers get ServerDied now, its own calls are forgotten."""
         proc.set_state(State.DEAD)
+        if proc.killed_by and status == -signal.SIGKILL:
+            status = -proc.killed_by   # the kernel's SIGKILL stood for this signal's default
         proc.status = status
         if self.slots.get(proc.slot) is proc:
             del self.slots[proc.slot]
@@ -211,6 +214,8 @@ class Kernel:
             if other.endpoint == proc.parent or other.watcher:
                 other.exits.append(record)
                 self.router.post_notify(other, ep.KERNEL, NOTIFY_EXIT)
+            if other.endpoint == proc.parent:
+                signals.child_exited(self, other)
 
     def ring_corrupt(self, proc: Proc) -> None:
         """A process broke its ring: kill it, nobody else."""

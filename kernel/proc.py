@@ -57,6 +57,9 @@ class Proc:
     notify_bits: dict[int, int] = field(default_factory=dict)   # src -> coalesced bits
     exits: list[dict[str, Any]] = field(default_factory=list)   # for the `wait` call
     watcher: bool = False            # told of every exit, not only its children's
+    sig_caught: int = 0              # signals it handles itself (bit n = signal n)
+    sig_ignored: int = 0             # signals it ignores (kernel/signals.py)
+    killed_by: int | None = None     # the signal whose default action the kernel carried out
     blocked_on: Proc | None = None   # its next CALL/SEND waits for room at this process
     blocked_len: int = 0             # … and needs this many bytes there
     msgs_in: int = 0                 # what the Python path moved (the C path: table.moved)

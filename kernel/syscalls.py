@@ -14,8 +14,9 @@ import stat
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from kernel import signals
 from libipc.errors import InvalidArgument, NoSuchEndpoint, NoSuchOp, PermissionDenied
-from libipc.message import NOTIFY_EXIT, parse_call, unpack
+from libipc.message import KERNEL, NOTIFY_EXIT, parse_call, unpack
 from libipc.server import validator_for
 
 if TYPE_CHECKING:
@@ -62,6 +63,23 @@ def do_kill(k: Kernel, caller: Proc, ep: int, signal_name: str = "KILL") -> bool
         raise InvalidArgument(f"kill: unknown signal {signal_name!r} (KILL, TERM or INT)")
     target.popen.send_signal(getattr(signal, f"SIG{signal_name}"))
     return True
+
+
+def do_signal(k: Kernel, caller: Proc, ep: int, signum: int) -> str:
+    """Send signal ``signum`` to the process at ``ep`` (kernel/signals.py says who may,
+    and what happens); 0 only checks.  Returns "delivered", "ignored", "killed", ..."""
+    if ep == KERNEL:
+        raise InvalidArgument("signal: the kernel takes no signals")
+    target = k.resolve(ep)
+    if target is None:
+        raise NoSuchEndpoint(f"signal: no process at endpoint {ep}")
+    return signals.send(k, caller, target, signum)
+
+
+def do_sigaction(k: Kernel, caller: Proc, signum: int, action: str) -> str:
+    """Set the caller's disposition for ``signum``: "default", "ignore" or "catch";
+    returns the previous one."""
+    return signals.set_action(caller, signum, action)
 
 
 def do_exit(k: Kernel, caller: Proc, status: int = 0) -> bool:
@@ -165,6 +183,8 @@ CALLS: dict[str, tuple[Any, bool]] = {
     "spawn": (do_spawn, True),
     "host": (do_host, True),
     "kill": (do_kill, True),
+    "signal": (do_signal, False),
+    "sigaction": (do_sigaction, False),
     "exit": (do_exit, False),
     "ps": (do_ps, False),
     "stats": (do_stats, False),

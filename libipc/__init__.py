@@ -17,7 +17,7 @@ TYPE_CHECKING = False   # typing.TYPE_CHECKING without importing typing (~3 ms)
 
 _ERRORS = (
     "BadMessage", "BrokenPipe", "Deadlock", "DirectoryNotEmpty", "FileExists", "FileNotFound",
-    "Internal", "InvalidArgument", "InvalidPath", "IpcError", "IsADirectory",
+    "Internal", "Interrupted", "InvalidArgument", "InvalidPath", "IpcError", "IsADirectory",
     "MessageTooLarge", "NameTooLong", "NoSpace", "NoSuchEndpoint", "NoSuchOp",
     "NotADirectory", "PermissionDenied", "ServerDied", "Timeout", "TooManyCalls",
     "WouldBlock",
@@ -29,14 +29,17 @@ _WHERE = {
     "File": "libipc.file",
     "open": "libipc.file",
     "pipe": "libipc.pipe",
+    **dict.fromkeys(("alarm", "getsignal", "kill", "pause", "signal"), "libipc.signals"),
 }
 
 __all__ = [
     "BadMessage", "BrokenPipe", "Context", "Deadlock", "Deferred", "DirectoryNotEmpty", "File",
-    "FileExists", "FileNotFound", "Internal", "InvalidArgument", "InvalidPath", "IpcError",
-    "IsADirectory", "MessageTooLarge", "NameTooLong", "NoSpace", "NoSuchEndpoint", "NoSuchOp",
+    "FileExists", "FileNotFound", "Internal", "Interrupted", "InvalidArgument", "InvalidPath",
+    "IpcError", "IsADirectory", "MessageTooLarge", "NameTooLong", "NoSpace", "NoSuchEndpoint",
+    "NoSuchOp",
     "NotADirectory", "PermissionDenied", "Proxy", "Server", "ServerDied", "Timeout",
-    "TooManyCalls", "WouldBlock", "kernel", "lookup", "op", "open", "pipe",
+    "TooManyCalls", "WouldBlock", "alarm", "getsignal", "kernel", "kill", "lookup", "op",
+    "open", "pause", "pipe", "signal",
 ]
 
 
@@ -63,6 +66,7 @@ if TYPE_CHECKING:   # for type checkers and IDEs: the names, statically
         FileExists,
         FileNotFound,
         Internal,
+        Interrupted,
         InvalidArgument,
         InvalidPath,
         IpcError,
@@ -82,3 +86,4 @@ if TYPE_CHECKING:   # for type checkers and IDEs: the names, statically
     from libipc.file import File, open
     from libipc.pipe import pipe
     from libipc.server import Context, Deferred, Server, op
+    from libipc.signals import alarm, getsignal, kill, pause, signal

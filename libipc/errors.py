@@ -120,6 +120,11 @@ class Halted(IpcError):
     """The system is halting; no new work is accepted."""
 
 
+class Interrupted(IpcError):
+    """A caught signal's handler ran while the call waited (POSIX's EINTR); the call
+    was cancelled.  A handler installed with ``restart=True`` lets it go on instead."""
+
+
 class BrokenPipe(IpcError):
     """A write to a pipe (or FIFO) that no process has open for reading."""
 

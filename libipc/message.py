@@ -37,7 +37,7 @@ KIND_NAMES = {CALL: "CALL", REPLY: "REPLY", ERROR: "ERROR", SEND: "SEND",
 # Notification bits the kernel itself sends (src = KERNEL).  Bits 8+ are free
 # for servers (timers, alarms, device interrupts).
 NOTIFY_EXIT = 1 << 0        # a child (or a watched process) exited: call kernel ``wait``
-NOTIFY_ALARM = 1 << 8       # devices.clock alarm expired
+NOTIFY_SIGNAL = 1 << 1      # signals wait in the ring's signal word (libipc/signals.py)
 NOTIFY_REGISTERED = 1 << 9  # naming → init: a name was registered (init need not poll)
 
 

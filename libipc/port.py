@@ -172,6 +172,15 @@ class Port:
         if lib.nk_signal_ring(signum, self.bell) != lib.NK_OK:
             raise ValueError(f"cannot watch signal {signum}")
 
+    def take_signals(self) -> int:
+        """The signals the kernel posted to this process (bit n = signal n), taken."""
+        return lib.nk_ring_signals_take(self._downc)
+
+    def post_signals(self, bits: int) -> None:
+        """Put ``bits`` back in the signal word (a handler raised before their turn)."""
+        if bits:
+            lib.nk_ring_signals_post(self._downc, bits)
+
     def _take(self) -> Message | None:
         h = self._hdr
         n = _msg_get(self._downc, h, self._body, self._down_max)

@@ -35,13 +35,15 @@ from queue import Empty, SimpleQueue
 from typing import Any, Protocol
 
 from libipc._nkffi import lib
-from libipc.errors import IpcError, Timeout, error_from_body
+from libipc.errors import Interrupted, IpcError, Timeout, error_from_body
 from libipc.message import (
     CALL,
     CANCEL,
     ERROR,
     FLAG_NONBLOCK,
+    KERNEL,
     NOTIFY,
+    NOTIFY_SIGNAL,
     REPLY,
     SEND,
     Message,
@@ -99,6 +101,12 @@ class Runtime:
         self._seq = itertools.count()
         self._owner = threading.get_ident()
         self._signals = 0
+        # Caught signals (libipc/signals.py): set once a handler is installed; runs the
+        # handlers, None: nothing was pending, True: restart the call, False: stop it.
+        self.on_signal: Callable[[], bool | None] | None = None
+        self._calls_waiting: list[int] = []        # ids of the calls this thread waits in
+        self._early: dict[int, Message] = {}       # an outer call's answer, come meanwhile
+        self._uninterrupted = 0
 
     # -- client face ------------------------------------------------------------
     def call(self, dst: int, op: str, args: dict[str, Any] | None = None,
@@ -111,23 +119,70 @@ class Runtime:
         call_id = next(self._ids)
         transport = self.transport
         transport.send(dst, CALL, call_id, body)
-        recv = transport.recv
+        waiting = self._calls_waiting
+        waiting.append(call_id)
+        try:
+            return self._await(dst, call_id, timeout)
+        finally:
+            waiting.remove(call_id)
+
+    def _await(self, dst: int, call_id: int, timeout: float | None) -> Any:
+        recv = self.transport.recv
         deadline = None if timeout is None else _monotonic() + timeout
         left = None
         while True:
+            if self._early:
+                msg = self._early.pop(call_id, None)
+                if msg is not None:   # it came while a signal handler's own call waited
+                    return self._result(msg)
             if deadline is not None:
                 left = deadline - _monotonic()
                 if left <= 0:
-                    transport.send(dst, CANCEL, call_id)
+                    self.transport.send(dst, CANCEL, call_id)
                     raise Timeout(f"no reply from endpoint {dst} within {timeout} s")
             msg = recv(left)
             if msg is None:
                 continue
-            if msg.kind in _ANSWERS:
+            kind = msg.kind
+            if kind in _ANSWERS:
                 if msg.id != call_id:
-                    continue  # the late reply of a call we gave up on
+                    if msg.id in self._calls_waiting:
+                        self._early[msg.id] = msg
+                    continue  # else the late reply of a call we gave up on
                 return self._result(msg)
+            if kind == NOTIFY and msg.src == KERNEL and msg.id & NOTIFY_SIGNAL \
+                    and self.on_signal is not None:
+                self._signalled(dst, call_id, msg)
+                continue
             self._inbox.append(msg)
+
+    def _signalled(self, dst: int, call_id: int, msg: Message) -> None:
+        """A caught signal came while call ``call_id`` waited: run its handlers; the call
+        is cancelled if one raises or none asked for restart (POSIX's EINTR)."""
+        if msg.id & ~NOTIFY_SIGNAL:   # other bits from the kernel (a child's exit) stay
+            self._inbox.append(Message(msg.src, msg.dst, NOTIFY, msg.flags,
+                                       msg.id & ~NOTIFY_SIGNAL, b""))
+        try:
+            restart = self.on_signal()
+        except BaseException:
+            self.transport.send(dst, CANCEL, call_id)
+            raise
+        if restart is False and not self._uninterrupted:
+            self.transport.send(dst, CANCEL, call_id)
+            raise Interrupted(f"a signal handler ran while waiting for endpoint {dst}")
+
+    def waiting_in_call(self) -> bool:
+        """A call of this runtime waits for its answer (its loop takes signals itself)."""
+        return bool(self._calls_waiting)
+
+    @contextmanager
+    def uninterrupted(self) -> Iterator[None]:
+        """Handlers run, but calls in the block are not cancelled by them (``kill``)."""
+        self._uninterrupted += 1
+        try:
+            yield
+        finally:
+            self._uninterrupted -= 1
 
     @staticmethod
     def _result(msg: Message) -> Any:
@@ -191,13 +246,22 @@ class Runtime:
         if self.has_due_work() and self.run_due():   # posted work, then due timers
             return None
         inbox = self._inbox
-        if inbox:
-            return inbox.popleft()
-        wait = self._wait_budget(timeout)
-        for msg in transport.recv_many(wait, seen):   # all that is there, in one call
-            if msg.kind not in _ANSWERS:   # a late reply to a cancelled call: dropped
-                inbox.append(msg)
-        return inbox.popleft() if inbox else None
+        if not inbox:
+            wait = self._wait_budget(timeout)
+            for msg in transport.recv_many(wait, seen):   # all that is there, in one call
+                if msg.kind not in _ANSWERS:   # a late reply to a cancelled call: dropped
+                    inbox.append(msg)
+        return self._screen(inbox.popleft()) if inbox else None
+
+    def _screen(self, msg: Message) -> Message | None:
+        """A kernel NOTIFY saying signals wait: their handlers run here, between two
+        messages; the NOTIFY's other bits (if any) go on to the caller."""
+        if msg.kind != NOTIFY or msg.src != KERNEL or not msg.id & NOTIFY_SIGNAL \
+                or self.on_signal is None:
+            return msg
+        self.on_signal()
+        rest = msg.id & ~NOTIFY_SIGNAL
+        return Message(msg.src, msg.dst, NOTIFY, msg.flags, rest, b"") if rest else None
 
     def requeue(self, msg: Message) -> None:
         """Put back a message taken with next_queued: it is the next one again."""
@@ -207,7 +271,7 @@ class Runtime:
         """The next message already taken off the ring (what one wait brought in a
         batch), without looking at signals, timers or the ring: None when there is none."""
         inbox = self._inbox
-        return inbox.popleft() if inbox else None
+        return self._screen(inbox.popleft()) if inbox else None
 
     # -- for a loop that drives this runtime from outside (the kernel hosts servers so) --
     def has_due_work(self) -> bool:

@@ -13,7 +13,8 @@ Ops:
     devices()              → [str]   the device names
     now()                  → float   time.time()
     sleep(seconds)         → None    replies after ``seconds`` (deferred)
-    alarm(seconds)         → None    NOTIFY_ALARM to the caller after ``seconds``;
+    alarm(seconds)         → None    SIGALRM to the caller after ``seconds``, through
+                                     the kernel like any signal (libipc.alarm);
                                      one alarm per caller, a new one replaces it,
                                      0 cancels it (like alarm(2))
 
@@ -28,15 +29,16 @@ from __future__ import annotations
 
 import math
 import os
+import signal
 import time
 
-from libipc import InvalidArgument, Server, kernel, op
+from libipc import InvalidArgument, IpcError, Server, kernel, op
 from libipc.limits import DATA_PER_MESSAGE, data_per_message
-from libipc.message import NOTIFY_ALARM
 from libipc.runtime import Timer
 
 DEVICES = ("null", "zero", "random")
 MAX_SECONDS = 24 * 3600.0
+KERNEL_TIMEOUT_S = 5.0   # the kernel answers at once; a bound all the same
 
 
 class Devices(Server):
@@ -91,7 +93,7 @@ class Devices(Server):
 
     @op
     def alarm(self, ctx, seconds: float) -> None:
-        """NOTIFY the caller with NOTIFY_ALARM after ``seconds`` (0 cancels)."""
+        """SIGALRM to the caller after ``seconds`` (0 cancels)."""
         _check_seconds("alarm", seconds)
         caller = ctx.sender.endpoint
         old = self.alarms.pop(caller, None)
@@ -102,7 +104,10 @@ class Devices(Server):
 
     def _ring(self, caller: int) -> None:
         self.alarms.pop(caller, None)
-        self.runtime.notify(caller, NOTIFY_ALARM)
+        try:   # the caller may call us, so the kernel lets us signal it
+            kernel(KERNEL_TIMEOUT_S).signal(ep=caller, signum=signal.SIGALRM)
+        except IpcError as exc:   # it exited meanwhile: nobody to tell
+            self.log.info("alarm_undelivered", caller=caller, error=exc.code)
 
 
 def _check_device(where: str, device: str) -> None:

@@ -35,14 +35,11 @@ depends = ["pipe"]
 """
 
 
-@pytest.fixture
-def pipes(boot, tmp_path):
-    """``pipes("bulk")`` → what the scenario saw (a dict)."""
-
+def scenario_runner(boot, tmp_path, session: str):
     def run(scenario: str, timeout: float = 60.0, extra: str = "") -> dict:
         out = tmp_path / f"{scenario}.json"
         config = tmp_path / f"{scenario}.toml"
-        config.write_text(CONFIG.format(session=PROGRAMS / "pipe_session.py",
+        config.write_text(CONFIG.format(session=PROGRAMS / session,
                                         scenario=scenario, out=out) + extra)
         result = boot("--config", str(config), timeout=timeout)
         assert out.exists(), f"no result\n{result.output}\n{result.log}"
@@ -51,3 +48,15 @@ def pipes(boot, tmp_path):
         return data
 
     return run
+
+
+@pytest.fixture
+def pipes(boot, tmp_path):
+    """``pipes("bulk")`` → what the scenario saw (a dict)."""
+    return scenario_runner(boot, tmp_path, "pipe_session.py")
+
+
+@pytest.fixture
+def signals(boot, tmp_path):
+    """``signals("defaults")`` → what programs/signal_session.py's scenario saw."""
+    return scenario_runner(boot, tmp_path, "signal_session.py")

