@@ -8,6 +8,9 @@ Ops:
     write(text)            → None   text shown on the terminal
     read_line(prompt="")   → str    one line without its newline, or None at the
                                     end of input (deferred until a line arrives)
+    foreground(eps)        → None   the foreground job: Ctrl-C sends SIGINT to each
+                                    of these endpoints (the shell sets it for each
+                                    command; its next read_line clears it)
 
 Rules:
 * Lines never interleave.  Each sender's output is cut into whole lines and a
@@ -17,7 +20,10 @@ Rules:
   stands mid-line, it starts on a new line.
 * Input.  With NK_INTERACTIVE=1 (stdin is a TTY) lines are read with readline:
   line editing and history; Ctrl-C cancels the line (prints "^C", read_line
-  returns "").  Otherwise stdin is read line by line as a script.  At end of
+  returns "") and sends SIGINT to the foreground job, if one is set — the
+  tty driver's part in job control (MINIX's TTY does the same through the
+  kernel; the console is privileged for that).  Otherwise stdin is read line
+  by line as a script.  At end of
   input the reader gets None, and so does every later read_line.
 * With NK_COMMANDS set (``nanokernel boot -c``) the console does not read stdin
   at all: the shell runs those commands itself, and read_line returns None at
@@ -43,11 +49,13 @@ import time
 from collections import deque
 from pathlib import Path
 
-from libipc import Deferred, Server, jsonlog, op
+from libipc import Deferred, InvalidArgument, IpcError, Server, jsonlog, kernel, op
 from libipc.process import start_process
 from libipc.runtime import Timer, current
 
 PARTIAL_FLUSH_S = 0.2
+MAX_JOB = 64              # endpoints in a foreground job
+KERNEL_TIMEOUT_S = 5.0    # the kernel answers at once; a bound all the same
 EOF = object()   # what the reader thread posts at end of input
 
 
@@ -72,6 +80,9 @@ class Console(Server):
         self.reading = False                       # a request is with the reader thread
         self.eof = not self.reads_stdin
         self.requests: queue.SimpleQueue[str] = queue.SimpleQueue()   # prompts to read with
+        self.job: list[int] = []                   # the foreground job's endpoints
+        self.job_setter: int | None = None         # who set it (its next read clears it)
+        self.last_reader: int | None = None        # whose line came last: the shell, as a rule
 
     def start(self) -> None:
         if self.own_reader and self.reads_stdin:
@@ -123,6 +134,8 @@ class Console(Server):
     def read_line(self, ctx, prompt: str = "") -> str | None:
         """The next input line (no newline); None at end of input."""
         self._flush_partial(ctx.sender.endpoint)
+        if ctx.sender.endpoint == self.job_setter:
+            self.job, self.job_setter = [], None   # back at the prompt: no foreground job
         if self.eof:
             return None
         self.readers.append((ctx.defer(), prompt, ctx.sender.endpoint))
@@ -148,12 +161,34 @@ class Console(Server):
             self.midline = sender
         self.requests.put("")
 
+    @op
+    def foreground(self, ctx, eps: list[int]) -> None:
+        """Ctrl-C sends SIGINT to these endpoints from now on (until the caller's next
+        read_line)."""
+        if len(eps) > MAX_JOB or not all(isinstance(e, int) for e in eps):
+            raise InvalidArgument(f"foreground: at most {MAX_JOB} endpoints (integers)")
+        self.job, self.job_setter = list(eps), ctx.sender.endpoint
+
+    def interrupt(self, echo: bool) -> None:
+        """On the server thread: the user pressed Ctrl-C.  SIGINT to the foreground job;
+        ``echo``: no line was being read, so the next output starts on a new line."""
+        # A line was just entered and its command has not named its job yet: the
+        # interrupt is for whoever read that line (the shell abandons the command).
+        job = self.job or ([self.last_reader] if echo and self.last_reader else [])
+        if not job:
+            return
+        if echo:   # (the terminal showed "^C" itself: it was not in readline's hands)
+            self._emit(-1, "\n")
+        for ep in job:   # (one that has ended already is skipped)
+            with contextlib.suppress(IpcError):
+                kernel(KERNEL_TIMEOUT_S).signal(ep=ep, signum=signal.SIGINT)
+
     def line_arrived(self, line: object) -> None:
         """On the server thread: the reader thread got ``line`` (or EOF)."""
         self.reading = False
         if not self.readers:
             return
-        reply, _, _ = self.readers.popleft()
+        reply, _, self.last_reader = self.readers.popleft()
         if self.interactive:
             self.midline = None                    # the user's Enter ended the line
         if line is EOF:
@@ -194,21 +229,28 @@ def _line_buffer() -> str:
 
 
 # -- the reader (main thread) ------------------------------------------------------------
-def read_terminal(console: Console, interactive: bool) -> None:
-    """Forever: wait for a read request, read one line, post it to the server thread."""
+def read_terminal(console: Console, interactive: bool, ctrl_c: CtrlC | None = None) -> None:
+    """Forever: wait for a read request, read one line, post it to the server thread.
+    Ctrl-C raises KeyboardInterrupt only inside readline (``ctrl_c.in_readline``):
+    anywhere else in this loop it would lose a line or end the console."""
     if interactive:
         _setup_readline()
     while True:
+        prompt = console.requests.get()
+        cancelled = False
         try:
-            prompt = console.requests.get()
-        except KeyboardInterrupt:
-            continue   # Ctrl-C with no line being read: nothing to cancel
-        try:
+            if ctrl_c is not None:
+                ctrl_c.in_readline = True
             line = _read_one(prompt, interactive)
         except KeyboardInterrupt:
+            line, cancelled = "", True
+        finally:
+            if ctrl_c is not None:
+                ctrl_c.in_readline = False
+        if cancelled:
             sys.stdout.write("^C\n")
             sys.stdout.flush()
-            line = ""
+            console.runtime.post(lambda: console.interrupt(echo=False))
         console.runtime.post(lambda line=line: console.line_arrived(line))
         if line is EOF:
             return
@@ -266,8 +308,10 @@ class CtrlC:
     POKE = signal.SIGUSR2
     RETRY_S = 0.05
 
-    def __init__(self) -> None:
+    def __init__(self, console: Console) -> None:
+        self.console = console
         self.handled = 0   # SIGINTs the main thread has turned into KeyboardInterrupt
+        self.in_readline = False   # else a SIGINT is the foreground job's, not the line's
         self._rfd, self._wfd = os.pipe()
         os.set_blocking(self._wfd, False)
 
@@ -279,7 +323,10 @@ class CtrlC:
 
     def _on_sigint(self, signum, frame) -> None:
         self.handled += 1
-        raise KeyboardInterrupt
+        if self.in_readline:
+            raise KeyboardInterrupt
+        console = self.console   # (post is safe here: SimpleQueue.put is reentrant)
+        console.runtime.post(lambda: console.interrupt(echo=True))
 
     def _watch(self) -> None:
         signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, self.POKE})
@@ -331,12 +378,13 @@ def main() -> None:
     console.runtime.transport.ring_on_signal(signal.SIGTERM)   # serve_forever stops on it
     # Ctrl-C cancels the line being read.  The kernel ignores SIGINT and we
     # inherited that, so Python's KeyboardInterrupt handler must be put back.
-    if interactive:
-        CtrlC().install()
+    ctrl_c = CtrlC(console) if interactive else None
+    if ctrl_c is not None:
+        ctrl_c.install()
     else:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
     if reads_stdin:
-        read_terminal(console, interactive)
+        read_terminal(console, interactive, ctrl_c)
     threading.Event().wait()   # EOF or -c: only the server thread has work left
 
 

@@ -26,6 +26,7 @@ from libipc.client import Proxy
 from libipc.file import open as open_path
 from libipc.limits import DATA_PER_MESSAGE
 from libipc.naming import INIT
+from libipc.runtime import current
 from servers.shell.lexer import ShellSyntaxError, Statement, statements
 
 log = jsonlog.get_logger()
@@ -34,6 +35,7 @@ RESTART_WAIT_S = 5.0      # how long a call waits for a known server that is res
 CALL_TIMEOUT_S = 30.0     # a server that does not answer in this long is reported
 DOWN_STATES = ("failed", "exited", "stopped")   # init's states of a server not coming back
 CHUNK = DATA_PER_MESSAGE  # bytes per fs read/write call: one message each
+INTERRUPTED_STATUS = 128 + 2   # a command Ctrl-C ended: 128 + SIGINT, as sh says
 
 
 class CommandError(Exception):
@@ -62,8 +64,16 @@ class Interpreter:
         self._out: list[str] = []
         self._proxies: dict[str, Proxy] = {}
         self._seen: set[str] = set()   # names resolved before: worth waiting for on restart
+        # Job control (a terminal's Ctrl-C): the console signals the foreground job,
+        # which the shell names for each command.  Without a terminal there is no Ctrl-C.
+        self.job_control = (os.environ.get("NK_INTERACTIVE") == "1"
+                            and "NK_COMMANDS" not in os.environ)
 
     # -- reading --------------------------------------------------------------------
+    @property
+    def endpoint(self) -> int:
+        return current().endpoint
+
     @property
     def prompt(self) -> str:
         return f"{self.prompt_name}:{self.cwd}$ "
@@ -98,6 +108,9 @@ class Interpreter:
         except CommandError as exc:
             self.error(first.argv[0], exc.detail, exc.code)
             return exc.status
+        except KeyboardInterrupt:   # Ctrl-C in a stage the shell ran itself
+            self._out = []
+            return INTERRUPTED_STATUS
         except IpcError as exc:
             self.error(first.argv[0], exc.message or "failed", exc.code)
             return 1
@@ -105,6 +118,16 @@ class Interpreter:
             log.exception("pipeline_crashed", argv=first.argv)
             self.error(first.argv[0], f"{type(exc).__name__}: {exc}"[:200], "Internal")
             return 1
+
+    def set_foreground(self, endpoints: list[int]) -> None:
+        """Ctrl-C now interrupts these processes (the console's next read by the shell
+        forgets them: back at the prompt, Ctrl-C only cancels the line)."""
+        if not self.job_control:
+            return
+        try:
+            self.console.foreground(eps=endpoints)
+        except IpcError as exc:   # no console: no Ctrl-C either
+            log.info("foreground_not_set", code=exc.code)
 
     def run_statement(self, st: Statement) -> int:
         name, args = st.argv[0], st.argv[1:]
@@ -116,6 +139,7 @@ class Interpreter:
         self.redirected = st.redirect is not None
         t0 = time.monotonic()
         try:
+            self.set_foreground([self.endpoint])   # a built-in runs in the shell itself
             status = handler(args) or 0
             text, self._out = "".join(self._out), []
             if st.redirect is not None:
@@ -126,6 +150,9 @@ class Interpreter:
             self.flush()
             self.error(name, exc.detail, exc.code)
             status = exc.status
+        except KeyboardInterrupt:   # Ctrl-C (SIGINT) while the shell ran it
+            self._out = []
+            status = INTERRUPTED_STATUS
         except IpcError as exc:
             self.flush()
             self.error(name, exc.message or "failed", exc.code)

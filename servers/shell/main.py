@@ -7,11 +7,14 @@ program it is) then halts the system with that status.
 from __future__ import annotations
 
 import os
+import signal
 import sys
 import time
 
+import libipc
 from libipc import IpcError, jsonlog
 from libipc.runtime import current
+from servers.shell.core import INTERRUPTED_STATUS
 from servers.shell.files import FileCommands
 from servers.shell.pipeline import PipelineCommands
 from servers.shell.system import SystemCommands
@@ -31,9 +34,14 @@ class Shell(FileCommands, SystemCommands, PipelineCommands):
             except IpcError as exc:
                 log.error("console_read_failed", code=exc.code, message=exc.message)
                 return self.status
+            except KeyboardInterrupt:   # Ctrl-C just before the prompt: read again
+                continue
             if line is None:
                 break
-            self.run_text(line)
+            try:
+                self.run_text(line)
+            except KeyboardInterrupt:   # Ctrl-C between two commands of the line
+                self.status = INTERRUPTED_STATUS
         return self.status
 
 
@@ -43,6 +51,8 @@ def main() -> None:
     if boot_t0:
         log.info("shell_ready", since_boot_s=round(time.time() - boot_t0, 3))
     shell = Shell()
+    if shell.job_control:   # Ctrl-C in a built-in (sleep 30) raises KeyboardInterrupt
+        libipc.signal(signal.SIGINT, signal.default_int_handler)
     commands = os.environ.get("NK_COMMANDS")
     status = shell.run_text(commands) if commands is not None else shell.interact()
     sys.exit(status & 0xFF if status >= 0 else 1)

@@ -73,8 +73,12 @@ class PipelineCommands(Interpreter):
             # The stages already started see end of file or BrokenPipe and end.
             self._close_all(pipes)
             raise CommandError(f"cannot start the pipeline: {exc.message}", exc.code) from None
-        statuses = {i: self._run_in_shell(st, pipes, i) for i, st in mine}
-        self._close_all(pipes)   # the shell's own ends: the stages see EOF / BrokenPipe
+        if not first.background:   # Ctrl-C interrupts every stage (the shell's too)
+            self.set_foreground(sorted(children.values()) + ([self.endpoint] if mine else []))
+        try:
+            statuses = {i: self._run_in_shell(st, pipes, i) for i, st in mine}
+        finally:
+            self._close_all(pipes)   # the shell's own ends: the stages see EOF / BrokenPipe
         if first.background and children:
             return self._new_job(stages, [children[i] for i in sorted(children)])
         by_ep = self._wait_all(set(children.values()))

@@ -1,6 +1,6 @@
 """Process and system commands: kernel calls, init, naming, devices, any server.
 
-    ps, stats, trace, kill, run, halt   kernel calls (endpoint 0)
+    ps, stats, trace, kill, run, halt   kernel calls (endpoint 0; kill: libipc.kill)
     start, crash                        init (endpoint libipc.naming.INIT)
     names                               naming (endpoint libipc.naming.NAMING)
     date, sleep                         devices
@@ -16,17 +16,33 @@ from __future__ import annotations
 import base64
 import json
 import os
+import signal
 import time
 from pathlib import Path
 from typing import Any
 
-from libipc import IpcError, NoSuchEndpoint, NoSuchOp, Proxy, kernel
+from libipc import IpcError, NoSuchEndpoint, NoSuchOp, Proxy, kernel, kill
 from libipc.message import KERNEL, NOTIFY, NOTIFY_EXIT
 from libipc.naming import INIT, NAMING
 from libipc.runtime import current
 from servers.shell.core import CommandError, Interpreter, usage_error
 
 KILL_WAIT_S = 3.0
+
+
+SIGNALS = {s.value: s for s in sorted(signal.Signals, key=lambda s: s.value)
+           if 0 < s.value <= 31 and s.name.startswith("SIG") and not s.name.startswith("SIGRT")}
+
+
+def signal_number(text: str) -> int:
+    """``TERM``, ``SIGTERM``, ``term`` or ``15`` → 15; anything else is a usage error."""
+    if text.isdigit() and int(text) in SIGNALS:
+        return int(text)
+    name = "SIG" + text.upper().removeprefix("SIG")
+    for number, sig in SIGNALS.items():
+        if sig.name == name:
+            return number
+    raise CommandError(f"-{text}: no such signal (kill -l lists them)", "Usage", status=2)
 
 
 def to_json(value: Any) -> Any:
@@ -108,25 +124,36 @@ class SystemCommands(Interpreter):
         return 0
 
     def do_kill(self, args: list[str]) -> int:
-        """kill [-KILL|-TERM|-INT] NAME|EP|%JOB
-        Signal a process, or every process of a background job (KILL by default),
-        and wait until it is gone.
-        A server init manages is restarted; try ps or ls / afterwards."""
-        sig = "KILL"
+        """kill [-SIGNAME|-N] NAME|EP|%JOB
+        Signal a process, or every process of a job (KILL by default; -l lists the
+        names).  KILL, and a signal it does not catch, end it: kill then waits until it
+        is gone.  A server init manages is restarted; try ps or ls / afterwards."""
+        if args == ["-l"]:
+            self.print(" ".join(f"{n}={s.name.removeprefix('SIG')}" for n, s in SIGNALS.items()))
+            return 0
+        signum = signal.SIGKILL
         if args and args[0].startswith("-"):
-            sig = args.pop(0)[1:].upper().removeprefix("SIG")
+            signum = signal_number(args.pop(0)[1:])
         if len(args) != 1:
-            raise usage_error("kill [-KILL|-TERM|-INT] NAME|EP|%JOB")
+            raise usage_error("kill [-SIGNAME|-N] NAME|EP|%JOB")
         eps = (self.job_endpoints(args[0]) if args[0].startswith("%")
                else [self.endpoint_of(args[0])])
+        ended = []
         for ep in eps:
             try:
-                kernel().kill(ep=ep, signal_name=sig)
+                result = kill(ep, signum)
             except NoSuchEndpoint:
                 if len(eps) == 1 and not args[0].startswith("%"):
                     raise CommandError(args[0], "NoSuchEndpoint") from None
+                continue
             except IpcError as exc:
                 raise CommandError(args[0], exc.code) from None
+            if result == "killed":
+                ended.append(ep)
+        self._wait_gone(ended)
+        return 0
+
+    def _wait_gone(self, eps: list[int]) -> None:
         deadline = time.monotonic() + KILL_WAIT_S
         for ep in eps:
             while time.monotonic() < deadline:
@@ -136,7 +163,6 @@ class SystemCommands(Interpreter):
                 except NoSuchEndpoint:
                     break
                 time.sleep(0.01)
-        return 0
 
     def endpoint_of(self, target: str) -> int:
         """An endpoint number, a registered name, or the name of a live process."""
@@ -184,6 +210,7 @@ class SystemCommands(Interpreter):
         child = kernel().spawn(argv=["-m", "libipc.program", path, *args[1:]],
                                name=Path(path).stem[:32] or "program",
                                acl=["@public", "naming"])   # naming: for lookup()
+        self.set_foreground([child["ep"]])   # Ctrl-C interrupts it, not the shell
         return self._wait_for(child["ep"])
 
     def _wait_for(self, ep: int) -> int:

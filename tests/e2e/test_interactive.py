@@ -7,11 +7,20 @@ import pty
 import select
 import sys
 import time
+from pathlib import Path
 
 from tests.conftest import pids_of_boot, wait_until
 from tests.e2e.conftest import REPO
 
 PROMPT = b"nk:/$ "
+PROGRAMS = Path(__file__).resolve().parent / "programs"
+
+
+def _cmdline(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ")
+    except OSError:
+        return b""
 
 
 class Terminal:
@@ -91,6 +100,57 @@ class TestInteractive:
             term.close()
         assert 0 == status
         wait_until(lambda: not pids_of_boot(term.pid), 5, what="no orphan processes")
+
+    def test_ctrl_c_interrupts_the_foreground_job(self, nk_env, tmp_path):
+        """Ctrl-C ends a built-in's wait (sleep 30), a foreground program and every stage
+        of a pipeline — SIGINT through the console and the kernel — and the shell
+        prompts again; a background job is left alone."""
+        term = Terminal(nk_env, str(tmp_path / "boot.log"))
+        nap, yes = PROGRAMS / "nap.py", PROGRAMS / "yes.py"
+        try:
+            term.expect(PROMPT)
+            term.type(f"run {nap} 60 &\r".encode())
+            term.expect(PROMPT)
+            for command, started in ((b"sleep 30", None), (f"run {nap} 30".encode(), b"nap"),
+                                     (f"run {yes} | cat".encode(), b"y\r\n")):
+                term.type(command + b"\r")
+                if started:
+                    wait_until(lambda name=started: self._running(term, name), 15,
+                               what=f"{command!r} running")
+                else:
+                    term.expect(command + b"\r\n")
+                t0 = time.monotonic()
+                term.type(b"\x03")                          # Ctrl-C
+                term.expect(b"^C")
+                term.type(b"echo 'ba''ck'\r")   # typed ahead: runs at the next prompt (the
+                try:
+                    term.expect(b"back\r\n", timeout=10)   # tty echoes 'ba''ck', the shell back)
+                except AssertionError:
+                    raise AssertionError(command + (tmp_path / "boot.log").read_bytes()[-6000:])
+                term.expect(PROMPT)
+                assert time.monotonic() - t0 < 10, command
+            term.type(b"jobs\r")
+            assert b"Running" in term.expect(PROMPT)        # the & job got no SIGINT
+            term.type(b"echo after\r")
+            term.expect(b"after\r\n" + PROMPT)
+            term.type(b"\x04")
+            status = term.wait()
+        finally:
+            term.close()
+        assert 0 == status
+
+    @staticmethod
+    def _running(term: Terminal, text: bytes) -> bool:
+        """A foreground program has started: its process shows up on the host (ps
+        would need the prompt, which a foreground job holds)."""
+        if text == b"y\r\n":
+            try:
+                term.expect(text, timeout=0.2)
+                return True
+            except AssertionError:
+                return False
+        return any(b"nap.py" in _cmdline(pid) and b" 30" in _cmdline(pid)
+                   for pid in pids_of_boot(term.pid))
 
     def test_halt_at_the_prompt(self, nk_env, tmp_path):
         """halt typed at the prompt ends the boot cleanly."""
