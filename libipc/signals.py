@@ -33,6 +33,7 @@ Signals coalesce: two SIGUSR1 sent before the handler ran run it once.
 
 from __future__ import annotations
 
+import os
 import signal as host
 import threading
 import time
@@ -150,32 +151,36 @@ def _on_wake(signum: int, frame: Any) -> None:
 
 def dispatch(rt: Runtime, frame: Any) -> bool | None:
     """Take the signals posted to this process and run their handlers.  None: none was
-    waiting; True: each handler that ran asked for restart; False: a call must stop."""
+    waiting; True: each handler that ran asked for restart; False: a call must stop.
+
+    A signal that comes while a handler runs (its NOTIFY may be used up by a call the
+    handler makes, its SIGURG finds us busy) is in the word again: taken before we
+    leave, so none is left waiting for a wake-up that already happened."""
     take = getattr(rt.transport, "take_signals", None)
     if _dispatching[0] or take is None:
         return None
-    _dispatching[0] = True
-    try:
-        bits = take()
-        ran, restart = False, True
-        for signum in range(1, MAX_SIGNAL + 1):
-            if not bits & (1 << signum):
-                continue
-            bits &= ~(1 << signum)
-            entry = _handlers.get(signum)
-            if entry is None:
-                continue   # (its handler was removed after the signal was sent)
-            ran = True
-            restart = restart and entry[1]
-            _handled[0] += 1
-            try:
+    ran, restart = False, True
+    while bits := take():
+        _dispatching[0] = True
+        try:
+            for signum in range(1, MAX_SIGNAL + 1):
+                if not bits & (1 << signum):
+                    continue
+                bits &= ~(1 << signum)
+                entry = _handlers.get(signum)
+                if entry is None:
+                    continue   # (its handler was removed after the signal was sent)
+                ran, restart = True, restart and entry[1]
+                _handled[0] += 1
                 entry[0](signum, frame)
-            except BaseException:
-                rt.transport.post_signals(bits)   # the ones not run yet wait for next time
-                raise
-        return restart if ran else None
-    finally:
-        _dispatching[0] = False
+        except BaseException:
+            rt.transport.post_signals(bits)   # the ones not run yet: soon, between bytecodes
+            if bits:
+                os.kill(os.getpid(), WAKE)
+            raise
+        finally:
+            _dispatching[0] = False
+    return restart if ran else None
 
 
 def _endpoint_of(name: str) -> int:

@@ -4,6 +4,7 @@
                      (nanokernel: the pipe server, between two user processes;
                      peers os.pipe and a FIFO made with os.mkfifo)   (MB/s)
     pipe-rtt         64 bytes there and back through two pipes      (p50/p99 µs)
+    signal-rtt       a signal to a handler and one back (signals.py; peer os.kill)
 
 The nanokernel rows come from a boot of its own (naming, console, pipe and a
 session program, nanokernel/bench/pipe_session.py) that measures inside the
@@ -21,10 +22,12 @@ import tempfile
 import time
 from pathlib import Path
 
+from nanokernel.bench import signals
 from nanokernel.bench.report import progress
 from nanokernel.bench.stats import Row, failed_row, find_row, latency_row, throughput_row
 
-TITLE = "pipes through the pipe server vs os.pipe and os.mkfifo (MB/s, round trip)"
+TITLE = ("pipes through the pipe server vs os.pipe and os.mkfifo (MB/s, round trip); "
+         "signals vs os.kill")
 WRITE = 64 * 1024
 SMALL = 64
 TARGET = 0.5   # pipe throughput, as a fraction of os.pipe's
@@ -63,7 +66,8 @@ def run(quick: bool) -> list[Row]:
         rows.append(_host_throughput(name, opener, n))
         progress(f"   pipe-rtt {name}")
         rows.append(_host_rtt(name, opener, rtts))
-    order = {"pipe-throughput": 0, "pipe-rtt": 1}
+    rows += signals.run(quick)
+    order = {"pipe-throughput": 0, "pipe-rtt": 1, "signal-rtt": 2}
     return sorted(rows, key=lambda r: order[r.bench])
 
 
@@ -199,4 +203,4 @@ def summary(rows: list[Row]) -> list[str]:
     if rtt and host_rtt:
         lines.append(f"a 64-byte round trip through two nanokernel pipes: p50 {rtt.p50_us} µs "
                      f"= {rtt.p50_us / host_rtt.p50_us:.2f}x os.pipe's {host_rtt.p50_us} µs")
-    return lines
+    return lines + signals.summary(rows)

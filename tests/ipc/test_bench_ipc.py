@@ -15,7 +15,8 @@ def test_every_pipe_row_and_peer_is_measured(nk_env):
     rows = [json.loads(line) for line in r.stdout.splitlines() if line.startswith("{")]
     got = {(row["bench"], row["peer"]) for row in rows}
     assert {(b, p) for b in ("pipe-throughput", "pipe-rtt")
-            for p in ("nanokernel", "os.pipe", "os.mkfifo")} == got
+            for p in ("nanokernel", "os.pipe", "os.mkfifo")} \
+        | {("signal-rtt", "nanokernel"), ("signal-rtt", "os.kill")} == got
     for row in rows:
         assert row.get("error") is None, row
         assert "machine" in row
