@@ -126,7 +126,8 @@ class TestInteractive:
                 try:
                     term.expect(b"back\r\n", timeout=10)   # tty echoes 'ba''ck', the shell back)
                 except AssertionError:
-                    raise AssertionError(command + (tmp_path / "boot.log").read_bytes()[-6000:])
+                    raise AssertionError(command + (tmp_path / "boot.log").read_bytes()[-6000:]) \
+                        from None
                 term.expect(PROMPT)
                 assert time.monotonic() - t0 < 10, command
             term.type(b"jobs\r")
