@@ -97,6 +97,22 @@ class TestJobs:
         assert sum("Done 137" in line and "nap.py 30" in line for line in out) == 1, out
         assert "woke" not in out
 
+    def test_kill_usr1_reaches_a_programs_handler(self, boot):
+        """kill -USR1 %1: the program's libipc.signal handler runs; the job ends 0.
+        (The FIFO makes the shell wait until the handler is installed.)"""
+        r = boot("-c", f"mkfifo /ready; run {PROGRAMS}/usr1.py /ready & cat /ready; "
+                       "kill -USR1 %1; wait %1; echo status 0; kill -l; kill -NOPE %1",
+                 timeout=60)
+        out = r.output.splitlines()
+        assert "ready" in out and "got SIGUSR1" in out, r.output
+        assert "status 0" in out
+        assert any("10=USR1" in line and "15=TERM" in line for line in out), r.output
+        assert "kill: -NOPE: no such signal (kill -l lists them): Usage" in out, r.output
+
+    def test_kill_term_ends_a_program_with_128_plus_15(self, boot):
+        r = boot("-c", f"run {PROGRAMS}/nap.py 30 & kill -TERM %1; wait %1", timeout=60)
+        assert 128 + 15 == r.returncode, r.output
+
     def test_no_such_job(self, boot):
         r = boot("-c", "wait %9; kill %3; &")
         out = lines(r.stdout)
