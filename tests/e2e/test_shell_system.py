@@ -46,9 +46,10 @@ class TestSystemCommands:
 
     def test_kill_by_endpoint_and_unknown(self, nk):
         """kill EP works like kill NAME; a bad signal is an error."""
-        r = nk("kill -HUP devices; kill 999999")
+        r = nk("kill -NOPE devices; kill -99 devices; kill 999999")
         out = lines(r.stdout)
-        assert "kill: devices: InvalidArgument" in out, out
+        assert out.count("kill: -NOPE: no such signal (kill -l lists them): Usage") == 1, out
+        assert "kill: -99: no such signal (kill -l lists them): Usage" in out, out
         assert "kill: 999999: NoSuchEndpoint" in out, out
 
     def test_crash_restarts_a_process_and_panics_a_kernel(self, nk, mode):
