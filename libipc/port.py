@@ -172,6 +172,12 @@ class Port:
         if lib.nk_signal_ring(signum, self.bell) != lib.NK_OK:
             raise ValueError(f"cannot watch signal {signum}")
 
+    @property
+    def signal_ring(self):
+        """The ``nk_ring *`` whose signal word the kernel posts to (the down ring): a
+        pipe region's waits watch it (csrc/nk_pipe.h)."""
+        return self._downc
+
     def take_signals(self) -> int:
         """The signals the kernel posted to this process (bit n = signal n), taken."""
         return lib.nk_ring_signals_take(self._downc)

@@ -107,6 +107,7 @@ class Runtime:
         self._calls_waiting: list[int] = []        # ids of the calls this thread waits in
         self._early: dict[int, Message] = {}       # an outer call's answer, come meanwhile
         self._uninterrupted = 0
+        self._waits_outside = 0   # waits that are not calls (a pipe region's), in progress
 
     # -- client face ------------------------------------------------------------
     def call(self, dst: int, op: str, args: dict[str, Any] | None = None,
@@ -173,7 +174,17 @@ class Runtime:
 
     def waiting_in_call(self) -> bool:
         """A call of this runtime waits for its answer (its loop takes signals itself)."""
-        return bool(self._calls_waiting)
+        return bool(self._calls_waiting) or self._waits_outside > 0
+
+    @contextmanager
+    def waiting_outside(self) -> Iterator[None]:
+        """A wait of this thread that is not a call (a pipe region's futex wait,
+        libipc/pipe_region.py) takes the signals itself, as a call's loop does."""
+        self._waits_outside += 1
+        try:
+            yield
+        finally:
+            self._waits_outside -= 1
 
     @contextmanager
     def uninterrupted(self) -> Iterator[None]:

@@ -19,24 +19,40 @@ Semantics (POSIX, as MINIX's ``vfs/pipe.c``):
     a holder that dies: its tokens are closed for it, and a call it left
             waiting is dropped — it takes no data with it
 
+Where the bytes are: each pipe's buffer is a region of shared memory
+(libipc/pipe_region.py, csrc/nk_pipe.c) that this server makes at ``create``
+and keeps open; an end's process maps it (the ``region`` op says how) and
+reads and writes it directly — no message, no copy through the kernel.  This
+server brokers: it owns the pipe's reader and writer counts in the region
+(end of file, broken pipe), updates them on close, dup and a holder's death,
+and wakes the sleepers.  ``read`` and ``write`` stay as ops, on the same
+region, for an end that cannot map it (a server hosted in the kernel process,
+a raw client); a call of theirs that must wait is retried every POLL_S, since
+an end writing the region directly does not tell this server.
+
 Ops (every ``end`` is a token):
-    create()                    → {"r": token, "w": token}
+    create()                    → {"r": token, "w": token, "region": region or None}
+    region(end)                 → {pid, fd, size, nonce} or None: how to map its bytes
     dup(end)                    → token (the same end, another holder's)
     give(end, to)               → None  ``to`` (an endpoint) holds it now
     close(end)                  → None
     read(end, size, nonblock)   → bytes (b"": end of file)
     write(end, data, nonblock)  → int   bytes written (all, unless nonblock)
-    stat(end)                   → {buffered, capacity, readers, writers}
+    stat(end)                   → {buffered, capacity, readers, writers}  (buffered: the region's)
     open_fifo(key, writing, nonblock) → token  a named pipe's end (servers/pipe_fifo.py)
     stat_fifo(key)              → {readers, writers, waiting_readers, waiting_writers}
 
 If the pipe server dies its pipes die with it: every token is then unknown
-(InvalidArgument) and a waiting call gets ServerDied — never a hang.
+(InvalidArgument), a waiting call gets ServerDied, and an end that maps the
+region gets ServerDied at its next read or write (within NK_PIPE_SLICE_NS of
+waiting: the region watches this server's pid) — never a hang.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
+import resource
 from collections import deque
 
 from libipc import (
@@ -53,13 +69,15 @@ from libipc import (
 from libipc.errors import BrokenPipe
 from libipc.limits import DEFAULT_MAX_MESSAGE, data_per_message
 from libipc.message import KERNEL, NOTIFY_EXIT
+from libipc.pipe_region import CAPACITY, Region
 from servers.pipe_fifo import FifoRendezvous
 
-PIPE_BUF = 4096                  # writes up to this size are atomic (Linux's value)
-CAPACITY = 256 * 1024            # bytes a pipe buffers before writers wait
-MAX_PIPES = 1024                 # pipes at once (each holds up to CAPACITY)
+# PIPE_BUF (atomic writes) and CAPACITY (bytes a pipe buffers): csrc/nk_pipe.h, via
+# libipc.pipe_region — the C ring keeps them.
+MAX_PIPES = 1024                 # pipes at once (each a region of CAPACITY bytes, a memfd)
 MAX_TOKENS = 8 * MAX_PIPES       # ends at once, all holders together
 MAX_IO = data_per_message(DEFAULT_MAX_MESSAGE)   # bytes one read reply can carry (default)
+POLL_S = 0.005                   # how often a waiting read/write call looks at the region again
 
 
 class Waiter:
@@ -74,11 +92,11 @@ class Waiter:
 
 
 class Pipe:
-    __slots__ = ("buf", "readers", "writers", "waiting_readers", "waiting_writers")
+    __slots__ = ("region", "readers", "writers", "waiting_readers", "waiting_writers")
 
     def __init__(self) -> None:
-        self.buf = bytearray()
-        self.readers = 0            # open read tokens
+        self.region = Region.create(CAPACITY)   # the bytes (shared with the ends that map it)
+        self.readers = 0            # open read tokens (the region's copy: set_ends)
         self.writers = 0            # open write tokens
         self.waiting_readers: deque[Waiter] = deque()
         self.waiting_writers: deque[Waiter] = deque()
@@ -100,9 +118,17 @@ class PipeServer(FifoRendezvous, Server):   # FifoRendezvous: named pipes' open_
         self.ends: dict[int, End] = {}
         self.pipes = 0
         self.max_io = MAX_IO
+        self.polled: set[Pipe] = set()   # pipes with read/write calls waiting
+        self._poll_timer = None
 
     def start(self) -> None:
         kernel().watch(on=True)   # a holder's death closes its ends
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        want = MAX_PIPES + 64     # a memfd per pipe, and the rest of the process
+        if soft != resource.RLIM_INFINITY and soft < want:
+            # (if not, regions fall back to private memory and their ends use messages)
+            with contextlib.suppress(ValueError, OSError):
+                resource.setrlimit(resource.RLIMIT_NOFILE, (min(want, hard), hard))
         try:   # a reply bigger than the boot's limit would be an error: its data lost
             self.max_io = data_per_message(int(kernel().stats()["max_message"]))
         except (IpcError, KeyError, TypeError, ValueError):
@@ -114,7 +140,15 @@ class PipeServer(FifoRendezvous, Server):   # FifoRendezvous: named pipes' open_
         """A new pipe; the caller holds both ends."""
         pipe = self._new_pipe("create")
         return {"r": self._new_end(pipe, False, ctx.sender.endpoint),
-                "w": self._new_end(pipe, True, ctx.sender.endpoint)}
+                "w": self._new_end(pipe, True, ctx.sender.endpoint),
+                "region": pipe.region.share()}
+
+    @op
+    def region(self, ctx, end: int) -> dict | None:
+        """How to map the end's bytes: this process's pid and the region's memfd (an end's
+        process opens /proc/PID/fd/FD), its size and nonce.  None: map nothing, use
+        read/write.  (An interim broker: issue 15's kernel grants will pass the memfd.)"""
+        return self._end(end).pipe.region.share()
 
     @op
     def dup(self, ctx, end: int) -> int:
@@ -143,10 +177,10 @@ class PipeServer(FifoRendezvous, Server):   # FifoRendezvous: named pipes' open_
     @op
     def stat(self, ctx, end: int) -> dict:
         p = self._end(end).pipe
-        return {"buffered": len(p.buf), "capacity": CAPACITY, "readers": p.readers,
-                "writers": p.writers}
+        return {"buffered": p.region.buffered(), "capacity": p.region.capacity,
+                "readers": p.readers, "writers": p.writers}
 
-    # -- data -------------------------------------------------------------------
+    # -- data (for ends that do not map the region) ---------------------------------
     @op
     def read(self, ctx, end: int, size: int = MAX_IO, nonblock: bool = False) -> bytes | None:
         """Up to ``size`` bytes (at most what one reply carries); waits while the pipe
@@ -155,15 +189,15 @@ class PipeServer(FifoRendezvous, Server):   # FifoRendezvous: named pipes' open_
         if size < 1:
             raise InvalidArgument(f"read: size must be at least 1, not {size}")
         want, p = min(size, self.max_io), e.pipe
-        if p.buf:
-            data = self._take(p, want)
-            self._serve_writers(p)
-            return data
-        if p.writers == 0:
-            return b""
+        if not p.waiting_readers:   # first come, first served
+            data = _take(p, want)
+            if data is not None:
+                self._serve_writers(p)
+                return data
         if nonblock:
             raise WouldBlock("read: the pipe is empty")
         p.waiting_readers.append(Waiter(ctx.defer(), want=want))
+        self._poll_soon(p)
         return None
 
     @op
@@ -183,44 +217,69 @@ class PipeServer(FifoRendezvous, Server):   # FifoRendezvous: named pipes' open_
                 raise WouldBlock("write: the pipe is full")
             w.deferred = ctx.defer()
             p.waiting_writers.append(w)
+            self._poll_soon(p)
             return None
         return w.written
 
-    # -- the buffer ---------------------------------------------------------------
-    @staticmethod
-    def _take(p: Pipe, want: int) -> bytes:
-        data = bytes(p.buf[:want])
-        del p.buf[:want]
-        return data
-
+    # -- the region, for calls that wait ----------------------------------------------
     def _fill(self, p: Pipe, w: Waiter) -> None:
-        """Move what fits of ``w``'s data into the buffer (all or nothing up to
-        PIPE_BUF: an atomic write never lands in two pieces).  Waiting readers take
+        """Move what fits of ``w``'s data into the region (all or nothing up to
+        PIPE_BUF: an atomic write never lands in two pieces).  Waiting read calls take
         their share at once, which may make room for more of it: again, until no more
         fits (else a writer could wait on an emptied pipe whose readers wait too)."""
         while w.data:
-            room = CAPACITY - len(p.buf)
-            left = len(w.data)
-            n = left if left <= room else 0 if left <= PIPE_BUF else room
-            if not n:
-                return
-            p.buf += w.data[:n]
+            try:
+                n = p.region.write(w.data, nonblock=True)
+            except WouldBlock:
+                return   # full, or a writer that maps the region is inside it
             w.data, w.written = w.data[n:], w.written + n
             self._serve_readers(p)
 
     def _serve_readers(self, p: Pipe) -> None:
-        while p.buf and p.waiting_readers:
-            r = p.waiting_readers.popleft()
-            r.deferred.reply(self._take(p, r.want))
+        while p.waiting_readers:
+            r = p.waiting_readers[0]
+            try:
+                data = _take(p, r.want)
+            except IpcError as exc:   # a region scribbled on: this call fails, others go on
+                p.waiting_readers.popleft().deferred.error(exc)
+                continue
+            if data is None:
+                return
+            p.waiting_readers.popleft()
+            r.deferred.reply(data)
 
     def _serve_writers(self, p: Pipe) -> None:
         while p.waiting_writers:
             w = p.waiting_writers[0]
-            self._fill(p, w)
+            try:
+                self._fill(p, w)
+            except IpcError as exc:
+                p.waiting_writers.popleft().deferred.error(exc)
+                continue
             if w.data:
                 return   # still full: it keeps its place (FIFO), later writers wait too
             p.waiting_writers.popleft()
             w.deferred.reply(w.written)
+
+    def _poll_soon(self, p: Pipe) -> None:
+        """Look at ``p``'s region again in POLL_S: the ends that map it move its bytes
+        without telling this server, so a waiting call cannot be woken by them."""
+        self.polled.add(p)
+        if self._poll_timer is None:
+            self._poll_timer = self.runtime.after(POLL_S, self._poll)
+
+    def _poll(self) -> None:
+        self._poll_timer = None
+        for p in list(self.polled):
+            try:
+                self._serve_readers(p)
+                self._serve_writers(p)
+            except Exception:   # never the server's end: log it, try again next time
+                self.log.exception("pipe_poll_failed")
+            if not (p.waiting_readers or p.waiting_writers):
+                self.polled.discard(p)
+        if self.polled:
+            self._poll_timer = self.runtime.after(POLL_S, self._poll)
 
     # -- closing ------------------------------------------------------------------
     def _new_pipe(self, what: str) -> Pipe:
@@ -241,6 +300,7 @@ class PipeServer(FifoRendezvous, Server):   # FifoRendezvous: named pipes' open_
             pipe.writers += 1
         else:
             pipe.readers += 1
+        pipe.region.set_ends(pipe.readers, pipe.writers)
         return token
 
     def _end(self, token: int, writing: bool | None = None) -> End:
@@ -258,19 +318,24 @@ class PipeServer(FifoRendezvous, Server):   # FifoRendezvous: named pipes' open_
         p = e.pipe
         if e.writing:
             p.writers -= 1
-            if p.writers == 0:   # end of file for whoever waits (the buffer is empty)
-                while p.waiting_readers:
-                    p.waiting_readers.popleft().deferred.reply(b"")
         else:
             p.readers -= 1
-            if p.readers == 0:
-                while p.waiting_writers:
-                    w = p.waiting_writers.popleft()
-                    w.deferred.error(BrokenPipe(
-                        f"write: the last reader closed ({w.written} bytes written)"))
-                p.buf.clear()   # nobody can read it any more
+        p.region.set_ends(p.readers, p.writers)   # sleepers in the region look again
+        if e.writing and p.writers == 0:
+            self._serve_readers(p)   # what is left, then end of file, for waiting calls
+        if not e.writing and p.readers == 0:
+            while p.waiting_writers:
+                w = p.waiting_writers.popleft()
+                w.deferred.error(BrokenPipe(
+                    f"write: the last reader closed ({w.written} bytes written)"))
+            p.region.drop()   # nobody can read it any more
         if p.readers == 0 and p.writers == 0:
             self.pipes -= 1
+            for r in p.waiting_readers:   # (a read call whose own end was closed meanwhile)
+                r.deferred.reply(b"")
+            p.waiting_readers.clear()
+            self.polled.discard(p)
+            p.region.close()   # the ends that map it keep their mappings until they close
             self._fifo_unused(p)   # a FIFO's pipe: the FIFO lets go of it
 
     def on_notify(self, src: int, bits: int) -> None:
@@ -291,6 +356,16 @@ class PipeServer(FifoRendezvous, Server):   # FifoRendezvous: named pipes' open_
             self._close(token)
         for p in {e.pipe for e in self.ends.values()}:
             self._serve_writers(p)   # a dead writer's place is free
+        self.polled = {p for p in self.polled if p.waiting_readers or p.waiting_writers}
+
+
+def _take(p: Pipe, want: int) -> bytes | None:
+    """At most ``want`` bytes from the region without waiting: b"" at end of file, None
+    when there is nothing yet (or a reader that maps the region is inside it)."""
+    try:
+        return p.region.read(want, nonblock=True)
+    except WouldBlock:
+        return None
 
 
 def _random_token() -> int:
