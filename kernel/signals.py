@@ -19,9 +19,9 @@ Standard signals coalesce: a second SIGUSR1 before the first was taken is the
 same bit.  Who may signal whom (``may_signal``) follows the call graph in
 either direction: a process may signal itself, its children, a process it may
 call, and a process whose ACL names it or, for a public server, holds "@public"
-(the console signals the programs that write to it, the clock the programs
-that asked it for an alarm) — an ACL of "*" does not count that way, or every
-program could signal the shell; privileged processes may signal anyone.
+(a public server signals the programs that may call it) — an ACL of "*" does
+not count that way, or every program could signal the shell; privileged
+processes may signal anyone (the console for Ctrl-C, devices for SIGALRM).
 """
 
 from __future__ import annotations

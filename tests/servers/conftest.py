@@ -24,6 +24,7 @@ public = true
 [servers.devices]
 module = "servers.devices"
 public = true
+privileged = true
 
 [servers.echo]
 path = "{echo}"
