@@ -24,6 +24,11 @@ class TestPipeSemantics:
         assert d["sha_ok"]
         assert 0 == d["status"]
 
+    def test_an_end_that_does_not_map_the_region_talks_to_one_that_does(self, pipes):
+        d = pipes("mixed_paths")
+        assert [d["n"], True, 0] == d["to_region"]
+        assert [d["n"], True, 0] == d["from_region"]
+
     def test_records_of_pipe_buf_bytes_never_interleave(self, pipes):
         """(The server queues waiting writers first come, first served, so even a split
         write stays whole in the stream; the all-or-nothing rule shows in nonblock.)"""

@@ -1,6 +1,7 @@
 """A user process at one end of a pipe: ``pipe_child.py MODE TOKEN [ARGS]``.
 
     write N SEED      write N pseudo-random bytes (64 KiB writes), then exit
+    write_messages N SEED   the same through read/write calls (not the pipe's region)
     forever           write 4 KiB records until killed (or BrokenPipe: exit 32)
     records BYTE N    write N records of PIPE_BUF bytes, each all BYTE
     read              wait in one read (the test kills it there)
@@ -29,6 +30,9 @@ def stream(n: int, seed: int, chunk: int = 65536):
 
 if __name__ == "__main__":
     mode, token = sys.argv[1], int(sys.argv[2])
+    if mode == "write_messages":
+        import libipc.pipe
+        libipc.pipe.MAP_REGIONS, mode = False, "write"
     if mode == "write":
         w = PipeEnd.from_token(token, writing=True)
         for block in stream(int(sys.argv[3]), int(sys.argv[4])):

@@ -97,6 +97,29 @@ def bulk() -> dict:
             "status": exited(proc), "seconds": time.monotonic() - t0}
 
 
+def mixed_paths() -> dict:
+    """An end that moves its bytes in calls to the pipe server talks to one that maps
+    the region, either way round: bytes counted and hashed."""
+    n, seed, out = 3 * 1024 * 1024 + 7, 5, {}
+    r, w = pipe()   # the child writes in calls; this process reads the region
+    proc = child("write_messages", w, n, seed)
+    h, got = hashlib.sha256(), 0
+    while data := r.read(1 << 20):
+        h.update(data)
+        got += len(data)
+    out["to_region"] = [got, h.hexdigest() == expected_sha(n, seed), exited(proc)]
+    r, w = pipe()   # the child writes the region; this process reads in calls
+    calls = PipeEnd(r.token, False, region=None)
+    proc = child("write", w, n, seed)
+    h, got = hashlib.sha256(), 0
+    while data := calls.read(1 << 20):
+        h.update(data)
+        got += len(data)
+    out["from_region"] = [got, h.hexdigest() == expected_sha(n, seed), exited(proc)]
+    out["n"] = n
+    return out
+
+
 def writer_killed() -> dict:
     r, w = pipe()
     proc = child("forever", w)
@@ -287,7 +310,7 @@ def server_stopped() -> dict:
     return {"stat": stat, "elapsed": elapsed, "read": r.read(5).decode()}
 
 
-SCENARIOS = {f.__name__: f for f in (basic, bulk, writer_killed, reader_gone,
+SCENARIOS = {f.__name__: f for f in (basic, bulk, mixed_paths, writer_killed, reader_gone,
                                      blocked_writer_reader_dies, atomic, nonblock,
                                      dead_reader_takes_nothing, big_write_many_readers,
                                      given_to_an_alias, small_messages,
