@@ -29,6 +29,7 @@ import contextlib
 import mmap
 import os
 
+from libipc import runtime
 from libipc._nkffi import ffi, lib
 from libipc.errors import (
     BrokenPipe,
@@ -249,7 +250,6 @@ class Region:
 
 def _catching():
     """This process's runtime if it catches signals (libipc/signals.py set on_signal)."""
-    from libipc import runtime
     rt = runtime._current
     return rt if getattr(rt, "on_signal", None) is not None else None
 
