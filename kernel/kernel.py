@@ -30,6 +30,7 @@ from kernel import endpoint as ep
 from kernel import signals
 from kernel import spawn as spawning
 from kernel.counters import Counters
+from kernel.grants import Grants
 from kernel.halt import Halter
 from kernel.hosted import Host, KernelPanic
 from kernel.proc import Proc, State
@@ -37,7 +38,7 @@ from kernel.router import BATCH, Router
 from kernel.syscalls import dispatch_syscall
 from kernel.table import RouteTable
 from kernel.trace import Tracer
-from libipc import jsonlog
+from libipc import fdlink, jsonlog
 from libipc.channel import Channel
 from libipc.errors import Halted, InvalidArgument, IpcError, ServerDied
 from libipc.limits import DEFAULT_MAX_CALLS, DEFAULT_MAX_MESSAGE
@@ -72,6 +73,7 @@ class Kernel:
         self.rank: dict[str, int] = {}        # name -> first spawn (halt goes backwards)
         self.counters = Counters()
         self.table = RouteTable(max_calls, self.max_record)
+        self.grants = Grants()   # shared-memory regions and who may map them
         self.router = Router(self, c_path)   # c_path=False: every message in Python
         self.bell = ffi.new("uint32_t *")
         self.exits: SimpleQueue[tuple[Proc, int]] = SimpleQueue()
@@ -103,14 +105,20 @@ class Kernel:
         self.generation[slot] += 1
         endpoint = ep.make(slot, self.generation[slot])
         channel = Channel.create(self.ring_capacity, name=f"nk-{name}")
+        link, theirs = fdlink.pair()
         try:
             popen = spawning.start(argv, channel, endpoint=endpoint, name=name,
-                                   log_fd=self.log_fd, console=console, env=env)
+                                   log_fd=self.log_fd, console=console, env=env,
+                                   fd_link=theirs.fileno())
         except BaseException:
             channel.close()
+            link.close()
             raise
+        finally:
+            theirs.close()   # the child has its own copy
         proc = Proc(endpoint, slot, name, channel, popen, parent, privileged,
                     frozenset(acl or ()), public, restarts, list(argv))
+        proc.fdlink = link
         self.enter(proc)
         self._rank(name)
         threading.Thread(target=self._reap, args=(proc,), daemon=True,
@@ -206,6 +214,9 @@ class Kernel:
         self.log.info("exited", name=proc.name, ep=proc.endpoint, pid=proc.pid, status=status)
         proc.up = proc.down = None   # a use after this is a TypeError, never a stale mapping
         proc.channel.close()
+        self.grants.exited(proc)
+        if proc.fdlink is not None:
+            proc.fdlink.close()
 
     def _tell_exit(self, proc: Proc, status: int) -> None:
         record = {"ep": proc.endpoint, "name": proc.name, "pid": proc.pid, "status": status,
@@ -409,6 +420,7 @@ class Kernel:
                 self.log.error("unkillable", name=proc.name, pid=proc.pid)
             proc.channel.close()
         self.slots.clear()
+        self.grants.close_all()
 
 
 def _ring_capacity_for(max_record: int) -> int:

@@ -60,6 +60,7 @@ class Proc:
     sig_caught: int = 0              # signals it handles itself (bit n = signal n)
     sig_ignored: int = 0             # signals it ignores (kernel/signals.py)
     killed_by: int | None = None     # the signal whose default action the kernel carried out
+    fdlink: Any = None               # the kernel's end of its descriptor link (libipc/fdlink.py)
     blocked_on: Proc | None = None   # its next CALL/SEND waits for room at this process
     blocked_len: int = 0             # … and needs this many bytes there
     msgs_in: int = 0                 # what the Python path moved (the C path: table.moved)

@@ -82,6 +82,35 @@ def do_sigaction(k: Kernel, caller: Proc, signum: int, action: str) -> str:
     return signals.set_action(caller, signum, action)
 
 
+def do_shm_create(k: Kernel, caller: Proc, size: int) -> dict:
+    """A new shared-memory region of ``size`` bytes, held by the caller (kernel/grants.py);
+    its descriptor comes over the caller's descriptor link."""
+    return k.grants.create(k, caller, size)
+
+
+def do_shm_grant(k: Kernel, caller: Proc, region: int, ep: int, writable: bool = False) -> int:
+    """Let the process at ``ep`` map ``region`` (read-only unless ``writable``)."""
+    target = k.resolve(ep)
+    if target is None:
+        raise NoSuchEndpoint(f"shm_grant: no process at endpoint {ep}")
+    return k.grants.grant(k, caller, target, region, writable)
+
+
+def do_shm_map(k: Kernel, caller: Proc, grant: int) -> dict:
+    """Map what ``grant`` gives the caller; its descriptor comes over the link."""
+    return k.grants.map(k, caller, grant)
+
+
+def do_shm_revoke(k: Kernel, caller: Proc, grant: int) -> bool:
+    """``grant`` can no longer be mapped (mappings made already stay)."""
+    return k.grants.revoke(k, caller, grant)
+
+
+def do_shm_close(k: Kernel, caller: Proc, region: int) -> bool:
+    """The caller no longer holds ``region``; the last holder's close frees it."""
+    return k.grants.close(k, caller, region)
+
+
 def do_exit(k: Kernel, caller: Proc, status: int = 0) -> bool:
     """Say goodbye: the caller exits with ``status`` right after this returns."""
     caller.status = status
@@ -104,6 +133,7 @@ def do_stats(k: Kernel, caller: Proc) -> dict:
                                                      - k.started, 3),
         "max_message": k.max_message, "max_calls": k.max_calls,
         "tracing": k.tracer.enabled, "procs": do_ps(k, caller),
+        "shm_regions": len(k.grants.regions), "shm_bytes": k.grants.total,
     }
 
 
@@ -114,7 +144,7 @@ def do_whoami(k: Kernel, caller: Proc, ep: int | None = None) -> dict:
         raise NoSuchEndpoint(f"whoami: no process at endpoint {ep}")
     return {"ep": target.endpoint, "name": target.name, "pid": target.pid,
             "privileged": target.privileged, "parent": target.parent, "state": target.state,
-            "public": target.public}
+            "public": target.public, "shm_held": k.grants.held_by(target)}
 
 
 def do_trace(k: Kernel, caller: Proc, on: bool, path: str | None = None) -> dict:
@@ -184,6 +214,11 @@ CALLS: dict[str, tuple[Any, bool]] = {
     "host": (do_host, True),
     "kill": (do_kill, True),
     "signal": (do_signal, False),
+    "shm_create": (do_shm_create, False),
+    "shm_grant": (do_shm_grant, False),
+    "shm_map": (do_shm_map, False),
+    "shm_revoke": (do_shm_revoke, False),
+    "shm_close": (do_shm_close, False),
     "sigaction": (do_sigaction, False),
     "exit": (do_exit, False),
     "ps": (do_ps, False),

@@ -60,3 +60,9 @@ def pipes(boot, tmp_path):
 def signals(boot, tmp_path):
     """``signals("defaults")`` → what programs/signal_session.py's scenario saw."""
     return scenario_runner(boot, tmp_path, "signal_session.py")
+
+
+@pytest.fixture
+def shm(boot, tmp_path):
+    """``shm("basic")`` → what programs/shm_session.py's scenario saw."""
+    return scenario_runner(boot, tmp_path, "shm_session.py")

@@ -1,0 +1,64 @@
+"""The descriptor link: how the kernel hands a process a file descriptor.
+
+A ring carries bytes, never descriptors; a shared-memory region is a memfd,
+and only the kernel may decide who gets one (MINIX 3's grants, Zircon's VMO
+handles).  So each process has, besides its channel, one end of an AF_UNIX
+socket pair whose other end the kernel holds: when the kernel grants a
+descriptor it sends it there (SCM_RIGHTS) before it replies to the call, and
+the process takes it after the reply.  Each descriptor travels with a tag
+(the region and grant it is for), so one left behind by an interrupted call is
+recognised and closed, never taken for the next one.
+
+The process side only receives; the kernel side only sends, never blocking:
+a process that does not take its descriptors gets an error, not a stuck kernel.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+
+ENV = "NK_FD_LINK"
+MAX_TAG = 64
+
+
+def pair() -> tuple[socket.socket, socket.socket]:
+    """(kernel end, process end); the kernel's never blocks."""
+    kernel_end, process_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    kernel_end.setblocking(False)
+    return kernel_end, process_end
+
+
+def send(kernel_end: socket.socket, tag: str, fd: int) -> bool:
+    """Send ``fd`` with ``tag``; False when the process's queue is full (or it is gone)."""
+    try:
+        socket.send_fds(kernel_end, [tag.encode()], [fd])
+        return True
+    except (BlockingIOError, OSError):
+        return False
+
+
+_link: list[socket.socket] = []
+
+
+def receive(tag: str, timeout: float = 10.0) -> int:
+    """The descriptor sent with ``tag`` (others, left by interrupted calls, are closed)."""
+    link = _process_end()
+    link.settimeout(timeout)
+    while True:
+        data, fds, _, _ = socket.recv_fds(link, MAX_TAG, 1)
+        if not fds:
+            raise OSError("the kernel closed the descriptor link")
+        if data.decode(errors="replace") == tag:
+            return fds[0]
+        for fd in fds:
+            os.close(fd)
+
+
+def _process_end() -> socket.socket:
+    if not _link:
+        fd = os.environ.get(ENV)
+        if fd is None:
+            raise OSError("no descriptor link (not started by the kernel)")
+        _link.append(socket.socket(fileno=int(fd)))
+    return _link[0]

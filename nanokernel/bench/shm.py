@@ -1,0 +1,118 @@
+"""`bench ipc`'s shm-bulk: bytes from one process to another by grant (MB/s).
+
+    nanokernel  the session copies N bytes into a region (libipc.shm), grants it to
+                a child that maps it and copies them out (shm_session.py, a boot
+                of its own)
+    os.pipe     the same N bytes through a host pipe, 1 MiB writes, the child
+                reading them all
+Best of three rounds each.  Target: shm-bulk >= 5x os.pipe's.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from nanokernel.bench.report import progress
+from nanokernel.bench.stats import Row, failed_row, find_row, throughput_row
+
+TARGET = 5.0
+CHUNK = 1 << 20
+ROUNDS = 3
+CONFIG = """
+[servers.naming]
+module = "servers.naming"
+privileged = true
+
+[servers.console]
+module = "servers.console"
+console = true
+public = true
+
+[servers.pipe]
+module = "servers.pipe"
+public = true
+privileged = true
+
+[servers.session]
+path = "{session}"
+args = ["{out}", "{n}"]
+session = true
+privileged = true
+calls = ["*"]
+depends = ["pipe"]
+"""
+
+
+def run(quick: bool) -> list[Row]:
+    n = 64 << 20
+    progress("   shm-bulk nanokernel (a boot of its own)")
+    rows = [_nanokernel(n)]
+    progress("   shm-bulk os.pipe")
+    rows.append(_host(n))
+    return rows
+
+
+def _row(peer: str, n: int, seconds: float) -> Row:
+    return throughput_row("shm-bulk", peer, 1, seconds, mb_per_s=round(n / seconds / 1e6, 1),
+                          bytes=n)
+
+
+def _nanokernel(n: int) -> Row:
+    with tempfile.TemporaryDirectory(prefix="nk-bench-shm-") as tmp:
+        out, config = Path(tmp) / "result.json", Path(tmp) / "boot.toml"
+        session = Path(__file__).resolve().parent / "shm_session.py"
+        config.write_text(CONFIG.format(session=session, out=out, n=n))
+        cmd = [sys.executable, "-m", "nanokernel", "boot", "--config", str(config),
+               "--log", str(Path(tmp) / "boot.log")]
+        try:
+            subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL, timeout=300, check=False)
+            result = json.loads(out.read_text())
+        except (OSError, ValueError, subprocess.TimeoutExpired) as exc:
+            return failed_row("shm-bulk", "nanokernel", f"{type(exc).__name__}: {exc}"[:300])
+    return _row("nanokernel", result["bytes"], result["seconds"])
+
+
+def _host(n: int) -> Row:
+    payload = bytes(range(256)) * (n // 256)
+    best = None
+    for _ in range(ROUNDS):
+        r, w = os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            try:
+                os.close(w)
+                got = bytearray()
+                while data := os.read(r, CHUNK):
+                    got += data
+            finally:
+                os._exit(0 if len(got) == n else 1)
+        os.close(r)
+        t0 = time.perf_counter()
+        view = memoryview(payload)
+        for i in range(0, n, CHUNK):
+            os.write(w, view[i:i + CHUNK])
+        os.close(w)
+        _, status = os.waitpid(pid, 0)
+        seconds = time.perf_counter() - t0
+        if status != 0:
+            return failed_row("shm-bulk", "os.pipe", "the child did not get every byte")
+        best = seconds if best is None else min(best, seconds)
+    return _row("os.pipe", n, best)
+
+
+def summary(rows: list[Row]) -> list[str]:
+    nk, host = find_row(rows, "shm-bulk", "nanokernel"), find_row(rows, "shm-bulk", "os.pipe")
+    if not (nk and host):
+        return []
+    ratio = nk.extra["mb_per_s"] / host.extra["mb_per_s"]
+    return [f"64 MiB by grant: {nk.extra['mb_per_s']} MB/s = {ratio:.2f}x os.pipe's "
+            f"{host.extra['mb_per_s']} MB/s",
+            f"target  shm-bulk >= {TARGET}x os.pipe's: {ratio:.2f}x "
+            f"({'met' if ratio >= TARGET else 'NOT met'})"]

@@ -1,0 +1,58 @@
+"""The session program of `bench ipc`'s shm-bulk: ``shm_session.py OUT.json NBYTES``.
+
+Between itself and a process it spawns (this file again, as ``child``): the session
+copies NBYTES into a region it created and grants it; the child maps it and copies
+the bytes out, then says so on a pipe.  Timed from the first copy in to the answer
+(the child is spawned and waiting before the clock starts).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+
+from libipc import kernel, shm
+from libipc.pipe import PipeEnd, pipe
+
+ROUNDS = 3
+
+
+def session(out: str, n: int) -> None:
+    payload = bytes(range(256)) * (n // 256)
+    seconds = []
+    for _ in range(ROUNDS):
+        (to_child_r, to_child_w), (back_r, back_w) = pipe(), pipe()
+        child = kernel().spawn(argv=[__file__, "child", str(to_child_r.token),
+                                     str(back_w.token)], name="shm-bench",
+                               acl=["@public", "naming"])["ep"]
+        to_child_r.give(child)
+        back_w.give(child)
+        region = shm.create(n)
+        t0 = time.perf_counter()
+        region.buf[:] = payload
+        to_child_w.write(f"{region.grant(child)}\n".encode())
+        answer = back_r.read(64)
+        seconds.append(time.perf_counter() - t0)
+        region.close()
+        if not answer.startswith(b"ok"):
+            raise RuntimeError(f"the child said {answer!r}")
+    with open(out, "w") as f:
+        json.dump({"bytes": n, "seconds": min(seconds)}, f)
+
+
+def child(read_token: int, write_token: int) -> None:
+    r, w = PipeEnd.from_token(read_token, False), PipeEnd.from_token(write_token, True)
+    line = b""
+    while not line.endswith(b"\n"):
+        line += r.read(64)
+    region = shm.map(int(line))
+    copy = bytes(region.buf)   # the bytes out, as a reader of a pipe gets them
+    w.write(b"ok %d" % len(copy))
+
+
+if __name__ == "__main__":
+    if sys.argv[1] == "child":
+        child(int(sys.argv[2]), int(sys.argv[3]))
+    else:
+        session(sys.argv[1], int(sys.argv[2]))

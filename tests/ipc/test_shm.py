@@ -1,0 +1,41 @@
+"""Shared memory by grant (kernel/grants.py, libipc/shm.py) in a real boot: mapping,
+read-only grants, the kernel's checks, and how long a region lives."""
+
+from __future__ import annotations
+
+import pytest
+
+pytestmark = pytest.mark.timeout(120)
+
+PERMISSION_DENIED = 10   # shm_child.py's exit status for PermissionDenied from map
+
+
+def test_a_grant_shares_the_bytes_and_read_only_means_read_only(shm):
+    data = shm("basic")
+    assert data["status"] == 0
+    assert data["bytes"] == "HELLO WORLD"    # written by the child, in place
+    assert data["rest_zero"] is True
+    assert data["readonly_status"] == 3      # its buf is a read-only view
+    assert data["stats_open"] == [1, 1 << 20]
+    assert data["stats_closed"] == [0, 0]    # the last holder closed it: freed
+
+
+def test_the_kernel_checks_every_grant(shm):
+    data = shm("checks")
+    assert data["thief"] == PERMISSION_DENIED     # another endpoint's grant
+    assert data["forged"] == PERMISSION_DENIED
+    assert data["revoked"] == PERMISSION_DENIED
+    assert data["rightful"] == 0
+    assert data["stale"] == PERMISSION_DENIED     # the region died with its last holder
+    assert data["bad"] == ["InvalidArgument", "InvalidArgument", "InvalidArgument",
+                           "NoSuchEndpoint", "PermissionDenied", "PermissionDenied",
+                           "PermissionDenied"]
+    assert data["stats"] == [0, 0]
+
+
+def test_a_region_lives_while_someone_holds_it(shm):
+    data = shm("lifetimes")
+    assert data["after_creator_closed"] == 1      # the holder still has it
+    assert data["after_holder_killed"] == 0       # SIGKILL let go of it
+    assert data["watch"] == 0                     # a revoke leaves a mapping live
+    assert data["end"] == [0, 0]
