@@ -14,8 +14,8 @@ Semantics (POSIX, as MINIX's ``vfs/pipe.c``):
     write   a write of at most PIPE_BUF bytes is atomic (never interleaved
             with another); a larger one may be split; a full pipe defers the
             reply until all is written, or gives WouldBlock (nonblock)
-    no reader: the write fails with BrokenPipe (libipc raises it and the
-            writer gets SIGPIPE once signals exist)
+    no reader: the write fails with BrokenPipe (libipc sends the writer
+            SIGPIPE first, then raises it)
     a holder that dies: its tokens are closed for it, and a call it left
             waiting is dropped — it takes no data with it
 
