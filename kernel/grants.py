@@ -8,8 +8,8 @@ descriptor link (libipc/fdlink.py), so every mapping passed a check here:
     shm_create(size)                → region id; the caller holds it, read-write
     shm_grant(region, ep, writable) → grant id, for that endpoint only; the caller
                                       must hold the region (read-write to grant
-                                      writable) and be allowed to reach ``ep``
-                                      (may_signal's rule: the call graph)
+                                      writable) and be linked to ``ep`` by the
+                                      call graph, either way (may_grant)
     shm_map(grant)                  → the grantee holds the region, read-only
                                       unless the grant is writable (the kernel
                                       then sends a read-only descriptor)
@@ -33,7 +33,7 @@ import secrets
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from kernel.signals import may_signal  # the same rule: who may reach whom
+from kernel.admit import allowed
 from libipc import fdlink
 from libipc.errors import InvalidArgument, PermissionDenied, TooManyCalls, WouldBlock
 
@@ -100,7 +100,7 @@ class Grants:
         region = self._held(caller, region_id)
         if writable and not region.holders[caller.endpoint]:
             raise PermissionDenied("shm_grant: a read-only holder cannot grant writing")
-        if not may_signal(caller, target):
+        if not may_grant(caller, target):
             raise PermissionDenied(f"shm_grant: {caller.name} may not reach {target.name}")
         if len(self.grants) >= MAX_GRANTS:
             raise TooManyCalls("shm_grant: too many grants")
@@ -191,6 +191,13 @@ class Grants:
         if self.regions.pop(region.id, None) is not None:
             self.total -= region.size
             os.close(region.fd)
+
+
+def may_grant(src: Proc, dst: Proc) -> bool:
+    """The call graph either way: a client grants to a server it may call, a server to
+    any client that may call it ("*" included: memory offered harms no one)."""
+    return (src is dst or src.privileged or dst.parent == src.endpoint
+            or allowed(src, dst) or allowed(dst, src))
 
 
 def _new_id(taken: dict) -> int:

@@ -60,6 +60,7 @@ from servers.reincarnation import EXIT_WONT_HELP
 from .filesystem import FileSystem
 from .ipcdevice import IpcBlockDevice
 from .log import LogFailed
+from .mapping import Mappings
 from .mkfs import format_device
 
 MAX_READ = DATA_PER_MESSAGE  # bytes per read reply: it fits one message body
@@ -73,8 +74,8 @@ class MountRefused(SystemExit):
     """The image is damaged: the fs server will not serve it."""
 
 
-class Fs(Server):
-    """The filesystem server."""
+class Fs(Mappings, Server):
+    """The filesystem server (memory-mapped files: mapping.py)."""
 
     name = "fs"
 
@@ -110,6 +111,7 @@ class Fs(Server):
     def stop(self) -> None:
         if self.fs is not None and self.fs.mounted:
             try:
+                self.stop_mappings()   # a clean halt leaves mapped files written back
                 self.fs.unmount()   # sync: commit + block flush
                 self.log.info("unmounted")
             except IpcError as exc:

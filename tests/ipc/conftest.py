@@ -35,13 +35,31 @@ depends = ["pipe"]
 """
 
 
-def scenario_runner(boot, tmp_path, session: str):
+FS_SERVERS = """
+[servers.block]
+module = "servers.block"
+calls = ["console"]
+
+[servers.fs]
+module = "servers.fs"
+depends = ["block"]
+public = true
+calls = ["block", "console"]
+"""
+
+
+def scenario_runner(boot, tmp_path, session: str, fs: bool = False, disk=None):
+    """``run(scenario)`` boots the small system (with fs and block when ``fs``; on the
+    image ``disk`` when given, else a ramdisk) and returns what the scenario wrote."""
     def run(scenario: str, timeout: float = 60.0, extra: str = "") -> dict:
         out = tmp_path / f"{scenario}.json"
         config = tmp_path / f"{scenario}.toml"
-        config.write_text(CONFIG.format(session=PROGRAMS / session,
-                                        scenario=scenario, out=out) + extra)
-        result = boot("--config", str(config), timeout=timeout)
+        text = CONFIG.format(session=PROGRAMS / session, scenario=scenario, out=out)
+        if fs:
+            text = text.replace('depends = ["pipe"]', 'depends = ["pipe", "fs"]') + FS_SERVERS
+        config.write_text(text + extra)
+        args = ("--config", str(config)) + (("--disk", str(disk)) if disk else ())
+        result = boot(*args, timeout=timeout, ramdisk=disk is None)
         assert out.exists(), f"no result\n{result.output}\n{result.log}"
         data = json.loads(out.read_text())
         assert "session_error" not in data, data.get("traceback", "") + "\n" + result.log

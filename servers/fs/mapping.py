@@ -1,0 +1,123 @@
+"""Memory-mapped files: fs's half of ``libipc.mmap`` (a mixin of the fs server).
+
+A mapped file is a shared-memory region (libipc/shm.py) that fs fills with the
+file's bytes and grants to each mapper; every mapper of one file maps the same
+region, so a write by one is seen by the others at once.  Its bytes go back to
+the file when a mapper asks (``msync``), when the last mapper lets go
+(``munmap``), and when fs stops (a clean halt), each time through fs's ordinary
+writes: logged and committed like any write.
+
+    mmap(path, writable=False) → {grant, size}   map it with libipc.shm.map
+    msync(path)                → int             bytes written back (writable maps)
+    munmap(path)               → None            this mapper is done
+
+Limits and what is not kept in step (documented in docs/ipc.md):
+* a file of 0 bytes cannot be mapped (POSIX's EINVAL), nor one over MAX_MAPPED;
+* a mapping keeps the size the file had when it was first mapped: ``write`` and
+  ``truncate`` through fs do not change the region, and a write-back writes the
+  whole region (a file truncated under a writable mapping grows back on msync);
+* a mapper that dies without munmap stays counted until fs stops (fs is not told
+  of exits); its region's memory is freed then.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from libipc import InvalidArgument, op, shm
+
+MAX_MAPPED = 256 << 20      # bytes in one mapped file
+MAX_FILES = 64              # files mapped at once
+CHUNK = 60 * 1024           # bytes per read/write of the file while filling or writing back
+
+
+@dataclass(eq=False)
+class Mapped:
+    path: str
+    region: Any
+    size: int
+    inum: int
+    mappers: dict[int, bool] = field(default_factory=dict)   # endpoint -> writable
+    writable: bool = False        # some mapper may have written: write back
+
+
+class Mappings:
+    """Mixed into the fs server (servers/fs/server.py)."""
+
+    def _mapped(self) -> dict[int, Mapped]:
+        return self.__dict__.setdefault("_mapped_files", {})
+
+    @op
+    def mmap(self, ctx, path: str, writable: bool = False) -> dict:
+        """A grant of a region holding ``path``'s bytes, for the caller only."""
+        st = self._run(lambda fs: fs.stat(path))
+        if st["type"] != "file":
+            raise InvalidArgument(f"mmap: {path}: not a regular file")
+        if not 0 < st["size"] <= MAX_MAPPED:
+            raise InvalidArgument(f"mmap: {path}: size {st['size']} is not 1 to {MAX_MAPPED}")
+        mapped = self._mapped().get(st["inum"])
+        if mapped is None:
+            mapped = self._map_new(path, st)
+        grant = mapped.region.grant(ctx.sender.endpoint, writable=bool(writable))
+        mapped.mappers[ctx.sender.endpoint] = mapped.mappers.get(ctx.sender.endpoint, False) \
+            or bool(writable)
+        mapped.writable = mapped.writable or bool(writable)
+        return {"grant": grant, "size": mapped.size}
+
+    @op
+    def msync(self, ctx, path: str) -> int:
+        """Write the mapping of ``path`` back to the file now."""
+        return self._write_back(self._mapping_of(ctx, path))
+
+    @op
+    def munmap(self, ctx, path: str) -> None:
+        """The caller is done with ``path``; the last mapper's munmap writes back."""
+        mapped = self._mapping_of(ctx, path)
+        del mapped.mappers[ctx.sender.endpoint]
+        if not mapped.mappers:
+            self._release(mapped)
+
+    def stop_mappings(self) -> None:
+        """fs is stopping: every mapping goes back to its file first."""
+        for mapped in list(self._mapped().values()):
+            self._release(mapped)
+
+    # -- helpers --------------------------------------------------------------------
+    def _map_new(self, path: str, st: dict) -> Mapped:
+        if len(self._mapped()) >= MAX_FILES:
+            raise InvalidArgument(f"mmap: {MAX_FILES} files are mapped already")
+        region = shm.create(st["size"])
+        try:
+            for offset in range(0, st["size"], CHUNK):
+                data = self._run(lambda fs, o=offset: fs.read(path, o, CHUNK))
+                region.buf[offset:offset + len(data)] = data
+        except BaseException:
+            region.close()
+            raise
+        mapped = self._mapped()[st["inum"]] = Mapped(path, region, st["size"], st["inum"])
+        return mapped
+
+    def _mapping_of(self, ctx, path: str) -> Mapped:
+        st = self._run(lambda fs: fs.stat(path))
+        mapped = self._mapped().get(st["inum"])
+        if mapped is None or ctx.sender.endpoint not in mapped.mappers:
+            raise InvalidArgument(f"{path}: not mapped by {ctx.sender.name}")
+        mapped.path = path   # (it may have been renamed since)
+        return mapped
+
+    def _write_back(self, mapped: Mapped) -> int:
+        if not mapped.writable:
+            return 0   # nobody could write to it
+        buf = mapped.region.buf
+        for offset in range(0, mapped.size, CHUNK):
+            chunk = bytes(buf[offset:offset + CHUNK])
+            self._change(lambda fs, o=offset, c=chunk: fs.write(mapped.path, o, c))
+        return mapped.size
+
+    def _release(self, mapped: Mapped) -> None:
+        try:
+            self._write_back(mapped)
+        finally:
+            self._mapped().pop(mapped.inum, None)
+            mapped.region.close()

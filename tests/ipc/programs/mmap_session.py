@@ -1,0 +1,101 @@
+"""The session program of the memory-mapped file tests: ``mmap_session.py SCENARIO OUT``.
+
+    shared   two mappers of one file see each other's writes; flush writes back;
+             read-only maps and bad arguments
+    dirty    map /dirty read-write, change it and exit without flush or close
+             (the clean halt that follows must write it back)
+    check    what /dirty holds now (a second boot on the same disk)
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+import traceback
+from pathlib import Path
+
+import libipc
+from libipc import IpcError, kernel
+from libipc.mapfile import mmap
+
+CHILD = str(Path(__file__).resolve().parent / "mmap_child.py")
+K = kernel()
+DATA = bytes(range(256)) * 256   # 64 KiB
+
+
+def write_file(path: str, data: bytes) -> None:
+    with libipc.open(path, "wb") as f:
+        f.write(data)
+
+
+def read_file(path: str) -> bytes:
+    with libipc.open(path, "rb") as f:
+        return f.read()
+
+
+def code_of(fn) -> str:
+    try:
+        fn()
+    except IpcError as exc:
+        return exc.code
+    except TypeError:
+        return "TypeError"
+    return "no error"
+
+
+def wait_until(cond, what: str, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not cond():
+        if time.monotonic() > deadline:
+            raise TimeoutError(what)
+        time.sleep(0.005)
+
+
+def shared() -> dict:
+    write_file("/m", DATA)
+    m = mmap("/m", "r+")
+    out = {"size": m.size, "same": bytes(m.buf) == DATA}
+    K.spawn(argv=[CHILD, "/m"], name="mmap-child", acl=["@public", "naming"])
+    wait_until(lambda: m.buf[0:1] == b"?", "the child maps it and says so")
+    m.buf[1:2] = b"!"                                  # the child waits for this
+    wait_until(lambda: m.buf[2:3] == b"+", "the child saw our write")
+    out["before_flush"] = read_file("/m")[:3].hex()    # not written back yet
+    m.flush()
+    out["after_flush"] = read_file("/m")[:3].decode()
+    ro = mmap("/m", "r")
+    out["ro_sees"] = bytes(ro.buf[:3]).decode()
+    out["ro_write"] = code_of(lambda: ro.buf.__setitem__(0, 1))
+    ro.close()
+    m.close()
+    libipc.open("/empty", "w").close()
+    libipc.lookup("fs").mkdir(path="/dir")
+    out["bad"] = [code_of(lambda: mmap("/nope")), code_of(lambda: mmap("/dir")),
+                  code_of(lambda: mmap("/empty")), code_of(lambda: mmap("/m", "w")),
+                  code_of(lambda: libipc.lookup("fs").msync(path="/m"))]
+    out["regions_left"] = K.stats()["shm_regions"]
+    return out
+
+
+def dirty() -> dict:
+    write_file("/dirty", DATA)
+    m = mmap("/dirty", "r+")
+    m.buf[-5:] = b"dirty"
+    return {"mapped": m.size}   # exits holding it: the halt's fs stop writes it back
+
+
+def check() -> dict:
+    data = read_file("/dirty")
+    return {"tail": data[-5:].decode(), "head_same": data[:-5] == DATA[:-5]}
+
+
+SCENARIOS = {f.__name__: f for f in (shared, dirty, check)}
+
+if __name__ == "__main__":
+    name, out = sys.argv[1], sys.argv[2]
+    try:
+        result = SCENARIOS[name]()
+    except BaseException as exc:   # noqa: BLE001
+        result = {"session_error": repr(exc), "traceback": traceback.format_exc()}
+    with open(out, "w") as f:
+        json.dump(result, f)

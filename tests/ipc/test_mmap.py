@@ -1,0 +1,34 @@
+"""Memory-mapped files (libipc.mmap, servers/fs/mapping.py) in real boots: two mappers
+share one region, flush and a clean halt write back, read-only is read-only."""
+
+from __future__ import annotations
+
+import pytest
+
+from servers.fs.mkfs import mkfs
+from tests.ipc.conftest import scenario_runner
+
+pytestmark = pytest.mark.timeout(120)
+
+
+def _run(boot, tmp_path, scenario: str, disk=None) -> dict:
+    return scenario_runner(boot, tmp_path, "mmap_session.py", fs=True, disk=disk)(scenario)
+
+
+def test_two_mappers_share_the_bytes_and_flush_writes_back(boot, tmp_path):
+    data = _run(boot, tmp_path, "shared")
+    assert data["size"] == 65536 and data["same"] is True
+    assert data["before_flush"] == "000102"       # the file itself: not yet
+    assert data["after_flush"] == "?!+"
+    assert data["ro_sees"] == "?!+" and data["ro_write"] == "TypeError"
+    assert data["bad"] == ["FileNotFound", "InvalidArgument", "InvalidArgument",
+                           "InvalidArgument", "InvalidArgument"]
+    assert data["regions_left"] == 0
+
+
+def test_a_clean_halt_writes_a_mapping_back(boot, tmp_path):
+    disk = tmp_path / "disk.img"
+    mkfs(disk, "4M")
+    assert _run(boot, tmp_path, "dirty", disk=disk)["mapped"] == 65536
+    data = _run(boot, tmp_path, "check", disk=disk)
+    assert data == {"tail": "dirty", "head_same": True}
