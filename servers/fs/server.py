@@ -13,6 +13,8 @@ Its ops are the FileSystem methods, with the same keyword arguments:
   create(path, exclusive=False)    mkdir(path)    mkfifo(path)
   write(path, offset, data, create=False) -> bytes written
   truncate(path, size)  unlink(path)  rmdir(path)  rename(src, dst)  sync()
+  mmap(path, writable=False) -> {grant, size}   msync(path)   munmap(path)
+                                      (memory-mapped files: mapping.py, libipc.mmap)
 
 Every op names its file by path and carries its own offset: the server keeps
 no client state, so a restarted fs server loses nothing a client relies on
