@@ -14,7 +14,7 @@ PLACEMENTS = ("free", "one-cpu", "split")
 
 def test_every_pipe_row_and_peer_is_measured(nk_env):
     """Each pipe row under each CPU placement (split may be skipped, with its reason, on
-    a machine with one CPU), the signal rows, and the numbers each row must have."""
+    a machine with one CPU), the signal and shm rows, and the numbers each row must have."""
     r = subprocess.run([sys.executable, "-m", "nanokernel", "bench", "ipc", "--quick", "--json"],
                        env=nk_env, capture_output=True, text=True, timeout=300)
     assert 0 == r.returncode, r.stdout + r.stderr
@@ -23,7 +23,8 @@ def test_every_pipe_row_and_peer_is_measured(nk_env):
              if row["bench"] in PIPE_BENCHES}
     assert {(b, p, where) for b in PIPE_BENCHES for p in PIPE_PEERS
             for where in PLACEMENTS} == pipes
-    assert {("signal-rtt", "nanokernel"), ("signal-rtt", "os.kill")} \
+    assert {("signal-rtt", "nanokernel"), ("signal-rtt", "os.kill"),
+            ("shm-bulk", "nanokernel"), ("shm-bulk", "os.pipe")} \
         <= {(row["bench"], row["peer"]) for row in rows}
     for row in rows:
         assert row.get("error") is None, row
@@ -32,5 +33,7 @@ def test_every_pipe_row_and_peer_is_measured(nk_env):
             assert "split" == row["placement"], row
         elif row["bench"] == "pipe-throughput":
             assert row["mb_per_s"] > 0 and row["write_bytes"] == 65536
+        elif row["bench"] == "shm-bulk":
+            assert row["mb_per_s"] > 0 and row["bytes"] == 64 << 20
         elif row["bench"] in ("pipe-rtt", "signal-rtt"):
             assert row["p50_us"] > 0 and row["p99_us"] >= row["p50_us"]
