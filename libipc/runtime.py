@@ -118,11 +118,12 @@ class Runtime:
     def call_body(self, dst: int, body: bytes, timeout: float | None = None) -> Any:
         """Like ``call`` with an already-packed body (tests use it to send junk)."""
         call_id = next(self._ids)
-        transport = self.transport
-        transport.send(dst, CALL, call_id, body)
         waiting = self._calls_waiting
+        # Counted as waiting before it is put: a handler run by the host SIGURG right
+        # after the put makes calls of its own, and their loop keeps this one's answer.
         waiting.append(call_id)
         try:
+            self.transport.send(dst, CALL, call_id, body)
             return self._await(dst, call_id, timeout)
         finally:
             waiting.remove(call_id)
@@ -260,8 +261,11 @@ class Runtime:
         if not inbox:
             wait = self._wait_budget(timeout)
             for msg in transport.recv_many(wait, seen):   # all that is there, in one call
-                if msg.kind not in _ANSWERS:   # a late reply to a cancelled call: dropped
+                if msg.kind not in _ANSWERS:
                     inbox.append(msg)
+                elif msg.id in self._calls_waiting:   # (a handler waits inside a call)
+                    self._early[msg.id] = msg
+                # else a late reply to a cancelled call: dropped
         return self._screen(inbox.popleft()) if inbox else None
 
     def _screen(self, msg: Message) -> Message | None:

@@ -66,3 +66,9 @@ def test_signals_follow_the_call_graph(signals):
 
 def test_sigpipe_ignored_gives_broken_pipe(signals):
     assert signals("sigpipe")["ignored_write"] == "BrokenPipe"
+
+
+def test_a_handler_s_own_call_just_after_a_call_was_put_loses_no_answer(signals):
+    """USR1 lands right after the outer CALL was put; its handler's call must not take
+    the outer call's answer for a stale one."""
+    assert signals("nested")["line"].split(" inner ")[0] == "outer OK"

@@ -131,7 +131,7 @@ def interrupt() -> dict:
     for mode in ("interrupt", "restart", "raising"):
         r, w = pipe()
         child = Child(mode, r.token, read_end=r)
-        wait_until(lambda: serving("pipe") >= 1 or r.blocked()[0] >= 1,
+        wait_until(lambda r=r: serving("pipe") >= 1 or r.blocked()[0] >= 1,
                    "the child's read waits (in the pipe's region, or at the pipe server)")
         libipc.kill(child.ep, signal.SIGUSR1)
         out[mode + "_handler"] = child.line()   # its handler reports (a call inside a call)
@@ -211,8 +211,53 @@ def sigpipe() -> dict:
     return {"ignored_write": code}
 
 
+def line_or(child: Child, what: str, timeout: float = 8.0) -> str:
+    try:
+        return child.line(timeout)
+    except TimeoutError:
+        return what
+
+
+def rest() -> dict:
+    """USR1 and USR2 come in one take (sent while the child is stopped); USR1's handler
+    raises: USR2's runs all the same."""
+    child = Child("rest")
+    libipc.kill(child.ep, signal.SIGSTOP)
+    wait_until(lambda: host_state(child.proc["pid"]) == "T", "the child is stopped")
+    for signum in (signal.SIGUSR1, signal.SIGUSR2, signal.SIGCONT):
+        libipc.kill(child.ep, signum)
+    lines = sorted(line_or(child, "missing", 5.0) for _ in range(2))
+    libipc.kill(child.ep, signal.SIGKILL)
+    return {"lines": lines}
+
+
+def reentry(mode: str) -> dict:
+    """A handler that makes a call, run between two steps of a send (signal_child.py)."""
+    child = Child(mode)
+    child.expect("armed")
+    libipc.kill(child.ep, signal.SIGUSR1)
+    line = line_or(child, "hung")
+    libipc.kill(child.ep, signal.SIGKILL)
+    return {"line": line}
+
+
+def nested() -> dict:
+    return reentry("nested")
+
+
+def locked() -> dict:
+    return reentry("locked")
+
+
+def answered() -> dict:
+    """A call answered while its interrupting handler's own call waited returns."""
+    child = Child("answered")
+    return {"line": line_or(child, "hung")}
+
+
 SCENARIOS = {f.__name__: f for f in (defaults, handlers, interrupt, coalesce, sigchld,
-                                     permission, sigpipe)}
+                                     permission, sigpipe, rest, nested, locked,
+                                     answered)}
 
 if __name__ == "__main__":
     name, out = sys.argv[1], sys.argv[2]
