@@ -108,6 +108,9 @@ class Runtime:
         self._early: dict[int, Message] = {}       # an outer call's answer, come meanwhile
         self._uninterrupted = 0
         self._waits_outside = 0   # waits that are not calls (a pipe region's), in progress
+        # Run once no call or other wait of this runtime is in progress any more (set by
+        # libipc/signals.py: a signal came that the wait it came in may not have taken).
+        self.after_waits: Callable[[], None] | None = None
 
     # -- client face ------------------------------------------------------------
     def call(self, dst: int, op: str, args: dict[str, Any] | None = None,
@@ -127,6 +130,8 @@ class Runtime:
             return self._await(dst, call_id, timeout)
         finally:
             waiting.remove(call_id)
+            if self.after_waits is not None and not waiting and not self._waits_outside:
+                self._waits_ended()
 
     def _await(self, dst: int, call_id: int, timeout: float | None) -> Any:
         recv = self.transport.recv
@@ -186,6 +191,12 @@ class Runtime:
             yield
         finally:
             self._waits_outside -= 1
+            if self.after_waits is not None and not self.waiting_in_call():
+                self._waits_ended()
+
+    def _waits_ended(self) -> None:
+        fn, self.after_waits = self.after_waits, None
+        fn()
 
     @contextmanager
     def uninterrupted(self) -> Iterator[None]:

@@ -145,8 +145,17 @@ def _install(rt: Runtime) -> None:
 def _on_wake(signum: int, frame: Any) -> None:
     rt = current()
     if rt.waiting_in_call():
-        return   # the call's loop takes the signals: it must cancel itself first
+        # The call's loop takes the signals (it must cancel itself first) — if their
+        # NOTIFY comes before its answer.  Behind it, the call returns without a look:
+        # look once it has.
+        rt.after_waits = _poke
+        return
     dispatch(rt, frame)
+
+
+def _poke() -> None:
+    """Make the main thread look at the signal word soon (between two bytecodes)."""
+    os.kill(os.getpid(), WAKE)
 
 
 def dispatch(rt: Runtime, frame: Any) -> bool | None:

@@ -72,3 +72,9 @@ def test_a_handler_s_own_call_just_after_a_call_was_put_loses_no_answer(signals)
     """USR1 lands right after the outer CALL was put; its handler's call must not take
     the outer call's answer for a stale one."""
     assert signals("nested")["line"].split(" inner ")[0] == "outer OK"
+
+
+def test_a_signal_that_comes_while_a_call_waits_is_handled_when_the_call_returns(signals):
+    """Its NOTIFY came behind the call's answer, and its host SIGURG found the call
+    waiting: the handler runs when the call returns, not at some later call."""
+    assert signals("nested")["line"] == "outer OK inner OK"
