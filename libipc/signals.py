@@ -183,9 +183,16 @@ def dispatch(rt: Runtime, frame: Any) -> bool | None:
                 _handled[0] += 1
                 entry[0](signum, frame)
         except BaseException:
-            rt.transport.post_signals(bits)   # the ones not run yet: soon, between bytecodes
-            if bits:
-                os.kill(os.getpid(), WAKE)
+            # The ones not run yet go back, and a poke makes them run soon, between
+            # bytecodes (or when the call this handler interrupted has ended) — also
+            # when none is left from this take: a signal that came while the handler
+            # ran had its SIGURG answered by the "dispatching" guard above.
+            rt.transport.post_signals(bits)
+            _dispatching[0] = False
+            if rt.waiting_in_call():
+                rt.after_waits = _poke
+            else:
+                _poke()
             raise
         finally:
             _dispatching[0] = False

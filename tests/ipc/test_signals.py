@@ -78,3 +78,8 @@ def test_a_signal_that_comes_while_a_call_waits_is_handled_when_the_call_returns
     """Its NOTIFY came behind the call's answer, and its host SIGURG found the call
     waiting: the handler runs when the call returns, not at some later call."""
     assert signals("nested")["line"] == "outer OK inner OK"
+
+
+def test_a_handler_that_raises_does_not_lose_the_signals_taken_with_its_own(signals):
+    """USR1 and USR2 are taken at once; USR1's handler raises: USR2's runs all the same."""
+    assert signals("rest")["lines"] == ["usr1 raised", "usr2"]
