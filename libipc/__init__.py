@@ -16,7 +16,8 @@ import importlib
 TYPE_CHECKING = False   # typing.TYPE_CHECKING without importing typing (~3 ms)
 
 _ERRORS = (
-    "BadMessage", "BrokenPipe", "Deadlock", "DirectoryNotEmpty", "FileExists", "FileNotFound",
+    "AddressInUse", "BadMessage", "BrokenPipe", "ConnectionRefused", "ConnectionReset",
+    "Deadlock", "DirectoryNotEmpty", "FileExists", "FileNotFound",
     "Internal", "Interrupted", "InvalidArgument", "InvalidPath", "IpcError", "IsADirectory",
     "MessageTooLarge", "NameTooLong", "NoSpace", "NoSuchEndpoint", "NoSuchOp",
     "NotADirectory", "PermissionDenied", "ServerDied", "Timeout", "TooManyCalls",
@@ -29,17 +30,19 @@ _WHERE = {
     "File": "libipc.file",
     "open": "libipc.file",
     "pipe": "libipc.pipe",
+    **dict.fromkeys(("connect", "listen"), "libipc.sockets"),
     **dict.fromkeys(("alarm", "getsignal", "kill", "pause", "signal"), "libipc.signals"),
 }
 
 __all__ = [
-    "BadMessage", "BrokenPipe", "Context", "Deadlock", "Deferred", "DirectoryNotEmpty", "File",
+    "AddressInUse", "BadMessage", "BrokenPipe", "ConnectionRefused", "ConnectionReset",
+    "Context", "Deadlock", "Deferred", "DirectoryNotEmpty", "File",
     "FileExists", "FileNotFound", "Internal", "Interrupted", "InvalidArgument", "InvalidPath",
     "IpcError", "IsADirectory", "MessageTooLarge", "NameTooLong", "NoSpace", "NoSuchEndpoint",
     "NoSuchOp",
     "NotADirectory", "PermissionDenied", "Proxy", "Server", "ServerDied", "Timeout",
-    "TooManyCalls", "WouldBlock", "alarm", "getsignal", "kernel", "kill", "lookup", "op",
-    "open", "pause", "pipe", "signal",
+    "TooManyCalls", "WouldBlock", "alarm", "connect", "getsignal", "kernel", "kill", "listen",
+    "lookup", "op", "open", "pause", "pipe", "signal",
 ]
 
 
@@ -59,8 +62,11 @@ def __dir__() -> list[str]:
 if TYPE_CHECKING:   # for type checkers and IDEs: the names, statically
     from libipc.client import Proxy, kernel, lookup
     from libipc.errors import (
+        AddressInUse,
         BadMessage,
         BrokenPipe,
+        ConnectionRefused,
+        ConnectionReset,
         Deadlock,
         DirectoryNotEmpty,
         FileExists,
@@ -87,3 +93,4 @@ if TYPE_CHECKING:   # for type checkers and IDEs: the names, statically
     from libipc.pipe import pipe
     from libipc.server import Context, Deferred, Server, op
     from libipc.signals import alarm, getsignal, kill, pause, signal
+    from libipc.sockets import connect, listen

@@ -134,6 +134,21 @@ class NoReader(IpcError):
     reading (POSIX's ENXIO): open it blocking to wait for one, or try again later."""
 
 
+# --- sockets (raised by the net server, libipc/sockets.py) -------------------
+class ConnectionRefused(IpcError):
+    """A connect to a name that nobody listens on (POSIX's ECONNREFUSED)."""
+
+
+class ConnectionReset(IpcError):
+    """The peer closed its end, or died, with bytes it had not read — or the listener
+    went away before accepting this connection (POSIX's ECONNRESET).  Raised once by
+    ``recv`` after the bytes that did arrive; end of stream follows."""
+
+
+class AddressInUse(IpcError):
+    """A listen on a name another listener holds (POSIX's EADDRINUSE)."""
+
+
 # --- filesystem errors (raised by the fs server) ---------------------------
 class FileNotFound(IpcError):
     """No file or directory at that path."""

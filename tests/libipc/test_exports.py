@@ -1,0 +1,34 @@
+"""libipc's public surface: ``__all__`` is what ``_WHERE`` imports lazily, and each
+name resolves (a name in one list but not the other is a typo waiting for a user)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import libipc
+
+# In a fresh interpreter: once a test has imported ``libipc.pipe`` (the module), the
+# package attribute ``pipe`` is that module, not the function, until first used.
+CHECK = """
+import importlib, libipc
+for name in libipc.__all__:
+    public = getattr(libipc, name)
+    assert getattr(importlib.import_module(libipc._WHERE[name]), name) is public, name
+"""
+
+
+class TestPublicNames:
+    def test_every_public_name_is_importable_from_its_module(self):
+        assert sorted(libipc.__all__) == sorted(libipc._WHERE)
+        r = subprocess.run([sys.executable, "-c", CHECK], capture_output=True, text=True,
+                           timeout=60)
+        assert 0 == r.returncode, r.stderr
+
+    def test_the_socket_names_are_public(self):
+        """listen/connect and the errors a caller of them catches."""
+        from libipc import sockets
+        assert {"listen", "connect", "ConnectionRefused", "ConnectionReset",
+                "AddressInUse"} <= set(libipc.__all__)
+        assert (sockets.listen, sockets.connect) == (libipc.listen, libipc.connect)
+        assert "ConnectionRefused" == libipc.ConnectionRefused.code
