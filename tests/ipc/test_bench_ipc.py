@@ -14,7 +14,8 @@ PLACEMENTS = ("free", "one-cpu", "split")
 
 def test_every_pipe_row_and_peer_is_measured(nk_env):
     """Each pipe row under each CPU placement (split may be skipped, with its reason, on
-    a machine with one CPU), the signal and shm rows, and the numbers each row must have."""
+    a machine with one CPU), the signal, shm and socket rows, and the numbers each row
+    must have."""
     r = subprocess.run([sys.executable, "-m", "nanokernel", "bench", "ipc", "--quick", "--json"],
                        env=nk_env, capture_output=True, text=True, timeout=300)
     assert 0 == r.returncode, r.stdout + r.stderr
@@ -24,16 +25,18 @@ def test_every_pipe_row_and_peer_is_measured(nk_env):
     assert {(b, p, where) for b in PIPE_BENCHES for p in PIPE_PEERS
             for where in PLACEMENTS} == pipes
     assert {("signal-rtt", "nanokernel"), ("signal-rtt", "os.kill"),
-            ("shm-bulk", "nanokernel"), ("shm-bulk", "os.pipe")} \
+            ("shm-bulk", "nanokernel"), ("shm-bulk", "os.pipe"),
+            ("socket-throughput", "nanokernel"), ("socket-throughput", "socketpair"),
+            ("socket-rtt", "nanokernel"), ("socket-rtt", "socketpair")} \
         <= {(row["bench"], row["peer"]) for row in rows}
     for row in rows:
         assert row.get("error") is None, row
         assert "machine" in row
         if row.get("skipped"):
             assert "split" == row["placement"], row
-        elif row["bench"] == "pipe-throughput":
+        elif row["bench"] in ("pipe-throughput", "socket-throughput"):
             assert row["mb_per_s"] > 0 and row["write_bytes"] == 65536
         elif row["bench"] == "shm-bulk":
             assert row["mb_per_s"] > 0 and row["bytes"] == 64 << 20
-        elif row["bench"] in ("pipe-rtt", "signal-rtt"):
+        elif row["bench"] in ("pipe-rtt", "signal-rtt", "socket-rtt"):
             assert row["p50_us"] > 0 and row["p99_us"] >= row["p50_us"]
