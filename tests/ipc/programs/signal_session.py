@@ -180,8 +180,12 @@ def sigchld() -> dict:
     libipc.signal(signal.SIGCHLD, lambda n, f: seen.append(n))
     child = Child("idle")
     libipc.kill(child.ep, signal.SIGTERM)
-    paused = libipc.pause(timeout=10)
-    return {"paused": paused, "seen": seen, "status": child.status()}
+    # The handler may run before pause() starts (as with POSIX pause: the child's exit
+    # can come while kill's call returns), and pause() then waits for another signal.
+    deadline = time.monotonic() + 10
+    while not seen and time.monotonic() < deadline:
+        libipc.pause(timeout=0.1)
+    return {"paused": bool(seen), "seen": seen, "status": child.status()}
 
 
 def permission() -> dict:
