@@ -44,7 +44,9 @@ class Port:
         self._up = channel.send
         self._down = channel.recv
         self._down.set_spin(RECV_SPIN_NS)
-        self._lock = threading.Lock()
+        # Reentrant: a handler the host SIGURG runs between two bytecodes of a send
+        # (the put is done, the lock not yet let go) may send too.
+        self._lock = threading.RLock()
         self.max_body = self._up.max_payload - HEADER_SIZE
         self._hdr = ffi.new("nk_msg_header *")
         self._body = ffi.new("uint8_t[]", self._down.max_payload)

@@ -83,3 +83,8 @@ def test_a_signal_that_comes_while_a_call_waits_is_handled_when_the_call_returns
 def test_a_handler_that_raises_does_not_lose_the_signals_taken_with_its_own(signals):
     """USR1 and USR2 are taken at once; USR1's handler raises: USR2's runs all the same."""
     assert signals("rest")["lines"] == ["usr1 raised", "usr2"]
+
+
+def test_a_handler_s_own_call_while_the_port_s_send_lock_is_held_does_not_hang(signals):
+    """USR1 lands while a NOTIFY is put (the port's send lock held, no call waiting)."""
+    assert signals("locked")["line"] == "sent inner OK"
