@@ -130,6 +130,8 @@ class Runtime:
             return self._await(dst, call_id, timeout)
         finally:
             waiting.remove(call_id)
+            if self._early:   # (an answer kept for it while a handler raised)
+                self._early.pop(call_id, None)
             if self.after_waits is not None and not waiting and not self._waits_outside:
                 self._waits_ended()
 
@@ -165,7 +167,8 @@ class Runtime:
 
     def _signalled(self, dst: int, call_id: int, msg: Message) -> None:
         """A caught signal came while call ``call_id`` waited: run its handlers; the call
-        is cancelled if one raises or none asked for restart (POSIX's EINTR)."""
+        is cancelled if one raises, or if none asked for restart (POSIX's EINTR) and its
+        answer has not come meanwhile."""
         if msg.id & ~NOTIFY_SIGNAL:   # other bits from the kernel (a child's exit) stay
             self._inbox.append(Message(msg.src, msg.dst, NOTIFY, msg.flags,
                                        msg.id & ~NOTIFY_SIGNAL, b""))
@@ -174,7 +177,9 @@ class Runtime:
         except BaseException:
             self.transport.send(dst, CANCEL, call_id)
             raise
-        if restart is False and not self._uninterrupted:
+        if restart is False and not self._uninterrupted and call_id not in self._early:
+            # (its answer came while the handler's own call waited: the call is done —
+            # the loop returns it, as a read that got its bytes is no EINTR)
             self.transport.send(dst, CANCEL, call_id)
             raise Interrupted(f"a signal handler ran while waiting for endpoint {dst}")
 

@@ -20,10 +20,11 @@ is ignored, KILL and STOP can be neither caught nor ignored.
 When a handler runs:
 * while a libipc call waits (a pipe read, ``sleep``, any server call): the
   call is cancelled and raises ``Interrupted`` after the handler returns —
-  unless the handler was installed with ``restart=True``, then the call goes
-  on waiting (as Python's own system calls do, PEP 475).  A handler that
-  raises (``signal.default_int_handler`` raises KeyboardInterrupt) makes the
-  call raise that instead.
+  unless its answer came meanwhile (it returns that), or the handler was
+  installed with ``restart=True``, then the call goes on waiting (as Python's
+  own system calls do, PEP 475).  A handler that raises
+  (``signal.default_int_handler`` raises KeyboardInterrupt) makes the call
+  raise that instead.
 * otherwise: between two bytecodes of the main thread, as Python's own
   handlers run (the kernel pokes the process with a host SIGURG; handlers are
   installed from the main thread).

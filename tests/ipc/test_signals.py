@@ -88,3 +88,17 @@ def test_a_handler_that_raises_does_not_lose_the_signals_taken_with_its_own(sign
 def test_a_handler_s_own_call_while_the_port_s_send_lock_is_held_does_not_hang(signals):
     """USR1 lands while a NOTIFY is put (the port's send lock held, no call waiting)."""
     assert signals("locked")["line"] == "sent inner OK"
+
+
+DEVICES = """
+[servers.devices]
+module = "servers.devices"
+public = true
+privileged = true
+"""
+
+
+def test_a_call_answered_while_its_handler_s_own_call_waited_returns_its_answer(signals):
+    """SIGALRM's handler sleeps (a call) while the clock's sleep is waited for; that
+    sleep is answered meanwhile: it returns, not Interrupted (its answer was not lost)."""
+    assert signals("answered", extra=DEVICES)["line"] == "returned inside [True]"
