@@ -29,6 +29,8 @@ Rules:
   at all: the shell runs those commands itself, and read_line returns None at
   once.
 * Requests queue: one read_line is served at a time, the others wait in order.
+  A sender has one read waiting at most: its new read_line takes the place of
+  an earlier one, which a signal must have interrupted (the earlier answers "").
 
 Threads: the server loop runs in a helper thread that owns the runtime; the
 main thread reads the terminal (Python delivers Ctrl-C to the main thread
@@ -138,7 +140,17 @@ class Console(Server):
             self.job, self.job_setter = [], None   # back at the prompt: no foreground job
         if self.eof:
             return None
-        self.readers.append((ctx.defer(), prompt, ctx.sender.endpoint))
+        sender = ctx.sender.endpoint
+        for i, (earlier, _, who) in enumerate(self.readers):
+            if who == sender:
+                # Its earlier read_line was given up (a signal interrupted it; the kernel
+                # forgets a cancelled call and never tells us): a line given to that one
+                # would be lost.  This one takes its place — and the line being typed,
+                # if it was the one the terminal was reading for.
+                self.readers[i] = (ctx.defer(), prompt, sender)
+                earlier.reply("")   # (dropped by the kernel if that call is gone)
+                return None
+        self.readers.append((ctx.defer(), prompt, sender))
         self._next_read()
         return None
 
@@ -174,7 +186,9 @@ class Console(Server):
         ``echo``: no line was being read, so the next output starts on a new line."""
         # A line was just entered and its command has not named its job yet: the
         # interrupt is for whoever read that line (the shell abandons the command).
-        job = self.job or ([self.last_reader] if echo and self.last_reader else [])
+        # Once it reads again, that command is over: a Ctrl-C then is not for it.
+        job = self.job or ([self.last_reader] if echo and self.last_reader
+                           and not self._reads(self.last_reader) else [])
         if not job:
             return
         if echo:   # (the terminal showed "^C" itself: it was not in readline's hands)
@@ -199,6 +213,10 @@ class Console(Server):
             return
         reply.reply(line)
         self._next_read()
+
+    def _reads(self, sender: int) -> bool:
+        """A read_line of ``sender`` waits for a line."""
+        return any(who == sender for _, _, who in self.readers)
 
     def _pending_prompt(self) -> str | None:
         """The prompt the user is typing at now (interactive only), if any."""

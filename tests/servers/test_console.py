@@ -7,9 +7,10 @@ import json
 import os
 import pty
 import select
+import subprocess
 import sys
 
-from tests.conftest import pids_of_boot, wait_until
+from tests.conftest import NANOKERNEL, pids_of_boot, wait_until
 from tests.servers.conftest import write_config
 
 
@@ -31,6 +32,28 @@ class TestConsole:
         res = boot("--config", str(config), "-c", "ignored", stdin="hello\n")
         data = json.loads((tmp_path / "console.json").read_text())
         assert [None, None, None, None] == data["lines"], res.log
+
+
+    def test_a_line_typed_after_an_interrupted_read_goes_to_the_next_read(self, tmp_path,
+                                                                         nk_env):
+        """The kernel never tells the console that a read_line was cancelled: a line
+        given to that dead call would be lost — the sender's new read_line takes it."""
+        config = write_config(tmp_path, "console_interrupted")
+        marker = tmp_path / "console_interrupted.json.interrupted"
+        proc = subprocess.Popen([*NANOKERNEL, "boot", "--ramdisk", "--config", str(config),
+                                 "--log", str(tmp_path / "log.txt")], env=nk_env,
+                                stdin=subprocess.PIPE, stdout=subprocess.DEVNULL)
+        try:
+            wait_until(marker.exists, 20, what="the first read_line to be interrupted")
+            proc.stdin.write(b"typed\n")
+            proc.stdin.close()
+            assert 0 == proc.wait(20)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+        data = json.loads((tmp_path / "console_interrupted.json").read_text())
+        assert {"first": "Interrupted", "again": "typed"} == data, data
 
 
 class TestTerminal:

@@ -192,6 +192,17 @@ def console() -> dict:
     return {"lines": lines}
 
 
+def console_interrupted() -> dict:
+    """A read_line a signal interrupts (SIGALRM from the clock), then read_line again:
+    the line typed afterwards is the second read's (the test types it only then)."""
+    con = lookup("console")
+    libipc.signal(signal.SIGALRM, lambda n, f: None)
+    libipc.alarm(0.05)
+    first = code_of(lambda: con.read_line(prompt="? "))
+    Path(os.environ["NK_TEST_OUT"] + ".interrupted").write_text(first)
+    return {"first": first, "again": con.read_line(prompt="? ")}
+
+
 def start_stop() -> dict:
     started = INIT_P.start(path=ECHO, name="extra")
     ping = lookup("extra").ping(text="x")
@@ -264,5 +275,5 @@ def exit_status() -> dict:
 
 
 SCENARIOS = {f.__name__: f for f in (registered, kill, kill_naming, crashloop, squat, devices,
-                                     console, start_stop, idle, exit_status, name_wait,
-                                     name_wait_faults)}
+                                     console, console_interrupted, start_stop, idle, exit_status,
+                                     name_wait, name_wait_faults)}
