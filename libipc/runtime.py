@@ -52,6 +52,7 @@ from libipc.message import (
 )
 
 _monotonic = time.monotonic
+SWEEP_EVERY = 256   # timers set between two sweeps of the cancelled ones out of the heap
 _signals_take = lib.nk_signals_take
 _ANSWERS = (REPLY, ERROR)
 
@@ -98,6 +99,7 @@ class Runtime:
         self._inbox: deque[Message] = deque()
         self._posted: SimpleQueue[Callable[[], None]] = SimpleQueue()
         self._timers: list[tuple[float, int, Timer]] = []
+        self._set_since_sweep = 0
         self._seq = itertools.count()
         self._owner = threading.get_ident()
         self._signals = 0
@@ -256,9 +258,20 @@ class Runtime:
             self.transport.wake()
 
     def after(self, seconds: float, fn: Callable[[], None]) -> Timer:
-        """Run ``fn`` on the runtime's thread after ``seconds``."""
+        """Run ``fn`` on the runtime's thread after ``seconds``.
+
+        A cancelled timer stays in the heap until its deadline (a day for a sem
+        server's longest wait), so every SWEEP_EVERY timers the cancelled ones are
+        swept out — in place: ``_run_timers`` may be iterating over the heap."""
         timer = Timer(time.monotonic() + max(0.0, seconds), fn)
-        heapq.heappush(self._timers, (timer.deadline, next(self._seq), timer))
+        timers = self._timers
+        self._set_since_sweep += 1
+        if self._set_since_sweep >= SWEEP_EVERY:
+            self._set_since_sweep = 0
+            if len(timers) >= SWEEP_EVERY:
+                timers[:] = [t for t in timers if not t[2].cancelled]
+                heapq.heapify(timers)
+        heapq.heappush(timers, (timer.deadline, next(self._seq), timer))
         return timer
 
     def next_event(self, timeout: float | None = None) -> Message | None:
