@@ -134,6 +134,11 @@ class NoReader(IpcError):
     reading (POSIX's ENXIO): open it blocking to wait for one, or try again later."""
 
 
+class Busy(IpcError):
+    """The resource is taken by another process (POSIX's EBUSY): a message queue's
+    notification registered by another process."""
+
+
 # --- sockets (raised by the net server, libipc/sockets.py) -------------------
 class ConnectionRefused(IpcError):
     """A connect to a name that nobody listens on (POSIX's ECONNREFUSED)."""
