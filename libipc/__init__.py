@@ -30,6 +30,8 @@ _WHERE = {
     "File": "libipc.file",
     "open": "libipc.file",
     "pipe": "libipc.pipe",
+    "Semaphore": "libipc.sem",
+    "MessageQueue": "libipc.mq",
     **dict.fromkeys(("connect", "listen"), "libipc.sockets"),
     **dict.fromkeys(("alarm", "getsignal", "kill", "pause", "signal"), "libipc.signals"),
 }
@@ -38,9 +40,9 @@ __all__ = [
     "AddressInUse", "BadMessage", "BrokenPipe", "ConnectionRefused", "ConnectionReset",
     "Context", "Deadlock", "Deferred", "DirectoryNotEmpty", "File",
     "FileExists", "FileNotFound", "Internal", "Interrupted", "InvalidArgument", "InvalidPath",
-    "IpcError", "IsADirectory", "MessageTooLarge", "NameTooLong", "NoSpace", "NoSuchEndpoint",
-    "NoSuchOp",
-    "NotADirectory", "PermissionDenied", "Proxy", "Server", "ServerDied", "Timeout",
+    "IpcError", "IsADirectory", "MessageQueue", "MessageTooLarge", "NameTooLong", "NoSpace",
+    "NoSuchEndpoint", "NoSuchOp",
+    "NotADirectory", "PermissionDenied", "Proxy", "Semaphore", "Server", "ServerDied", "Timeout",
     "TooManyCalls", "WouldBlock", "alarm", "connect", "getsignal", "kernel", "kill", "listen",
     "lookup", "op", "open", "pause", "pipe", "signal",
 ]
@@ -90,7 +92,9 @@ if TYPE_CHECKING:   # for type checkers and IDEs: the names, statically
         WouldBlock,
     )
     from libipc.file import File, open
+    from libipc.mq import MessageQueue
     from libipc.pipe import pipe
+    from libipc.sem import Semaphore
     from libipc.server import Context, Deferred, Server, op
     from libipc.signals import alarm, getsignal, kill, pause, signal
     from libipc.sockets import connect, listen

@@ -32,3 +32,11 @@ class TestPublicNames:
                 "AddressInUse"} <= set(libipc.__all__)
         assert (sockets.listen, sockets.connect) == (libipc.listen, libipc.connect)
         assert "ConnectionRefused" == libipc.ConnectionRefused.code
+
+    def test_the_semaphore_and_queue_classes_are_public(self):
+        """libipc.Semaphore and libipc.MessageQueue (Busy, mq_notify's EBUSY, is in
+        libipc.errors like the other server-specific errors)."""
+        from libipc import errors, mq, sem
+        assert {"Semaphore", "MessageQueue"} <= set(libipc.__all__)
+        assert (sem.Semaphore, mq.MessageQueue) == (libipc.Semaphore, libipc.MessageQueue)
+        assert "Busy" == errors.Busy.code
