@@ -22,6 +22,10 @@ call, and a process whose ACL names it or, for a public server, holds "@public"
 (a public server signals the programs that may call it) — an ACL of "*" does
 not count that way, or every program could signal the shell; privileged
 processes may signal anyone (the console for Ctrl-C, devices for SIGALRM).
+Through the call graph alone only a signal the target catches or ignores gets
+through: KILL, STOP, CONT and a default action are for itself, its parent and
+privileged processes (the kernel's ``kill`` call is privileged; ``signal`` is no
+way around it — else a program could stop the console or end naming).
 """
 
 from __future__ import annotations
@@ -57,8 +61,20 @@ def check_signum(signum: int, *, zero_ok: bool = False) -> None:
 
 
 def may_signal(src: Proc, dst: Proc) -> bool:
-    return (src is dst or src.privileged or dst.parent == src.endpoint
-            or allowed(src, dst) or _named_by(dst, src))
+    return _owns(src, dst) or allowed(src, dst) or _named_by(dst, src)
+
+
+def _owns(src: Proc, dst: Proc) -> bool:
+    """``src`` may do anything to ``dst``: stop it, continue it, end it."""
+    return src is dst or src.privileged or dst.parent == src.endpoint
+
+
+def _harmless(dst: Proc, signum: int) -> bool:
+    """What ``signum`` does to ``dst`` is up to ``dst``: it catches or ignores it."""
+    if signum in (host.SIGKILL, host.SIGSTOP, host.SIGCONT):
+        return False
+    action = action_of(dst, signum)
+    return action != "default" or signum in IGNORED_BY_DEFAULT
 
 
 def _named_by(client: Proc, server: Proc) -> bool:
@@ -99,6 +115,11 @@ def send(k: Kernel, src: Proc, dst: Proc, signum: int) -> str:
     check_signum(signum, zero_ok=True)
     if not may_signal(src, dst):
         raise PermissionDenied(f"{src.name} may not signal {dst.name}")
+    if signum and not _owns(src, dst) and not _harmless(dst, signum):
+        # (the call graph lets a program signal a server, not stop or end it: that is
+        # the privileged kill's work — else any program could stop the console)
+        raise PermissionDenied(f"{src.name} may not stop, continue or end {dst.name} "
+                               f"(only a signal it catches or ignores)")
     if signum == 0:    # POSIX's kill(pid, 0): only the checks
         return "checked"
     return deliver(k, dst, signum)

@@ -64,6 +64,19 @@ def test_signals_follow_the_call_graph(signals):
     assert data["bad"] == ["InvalidArgument", "NoSuchEndpoint", "InvalidArgument"]
 
 
+def test_a_program_cannot_stop_continue_or_end_a_server_it_may_call(signals):
+    """Only a signal the server catches or ignores gets through (the kill call is
+    privileged; `signal` must not be a way around it)."""
+    assert signals("servers")["results"] == [
+        "PermissionDenied",    # CONT naming
+        "PermissionDenied",    # USR1 pipe: not caught, its default would end it
+        "PermissionDenied",    # TERM naming
+        "PermissionDenied",    # STOP naming
+        "PermissionDenied",    # KILL naming
+        "checked",             # 0: only the checks
+        "ignored"]             # CHLD pipe: ignored by default, harmless
+
+
 def test_sigpipe_ignored_gives_broken_pipe(signals):
     assert signals("sigpipe")["ignored_write"] == "BrokenPipe"
 

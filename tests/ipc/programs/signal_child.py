@@ -12,7 +12,7 @@ It reports on the pipe write end TOKEN, one line per event ("ready" first).
     raising            USR1's handler raises KeyboardInterrupt in a pipe read
     ignore             USR1 ignored; reports "alive" every 50 ms
     uncatchable        reports the error codes of catching/ignoring KILL and STOP
-    signal EP SIG      reports what kill(EP, SIG) gave (its result or error code)
+    signal EP SIG...   reports what each kill(EP, SIG) gave (its result or error code)
     count              USR1 counted; reports "count N" on each USR2
     rest               USR1's handler raises (reports "usr1 raised"), USR2's reports
                        "usr2": both must run when they come in one take
@@ -149,10 +149,13 @@ def main() -> None:
         say(" ".join(codes))
     elif mode == "signal":
         say("ready")
-        try:
-            say(str(libipc.kill(int(sys.argv[3]), int(sys.argv[4]))))
-        except IpcError as exc:
-            say(exc.code)
+        results = []
+        for ep, signum in zip(sys.argv[3::2], sys.argv[4::2], strict=True):
+            try:
+                results.append(str(libipc.kill(int(ep), int(signum))))
+            except IpcError as exc:
+                results.append(exc.code)
+        say(" ".join(results))
     elif mode == "rest":
         def usr1(n, frame):
             raise RuntimeError("usr1")

@@ -205,6 +205,17 @@ def permission() -> dict:
                     code_of(lambda: K.signal(ep=victim.ep, signum="USR1"))]}
 
 
+def servers() -> dict:
+    """A user program may signal the servers it may call only with signals they catch
+    or ignore: stopping, continuing or ending one is the privileged kill's work."""
+    naming, pipe_ep = 2, libipc.Proxy(name="pipe").endpoint
+    tries = [(naming, signal.SIGCONT), (pipe_ep, signal.SIGUSR1), (naming, signal.SIGTERM),
+             (naming, signal.SIGSTOP), (naming, signal.SIGKILL), (naming, 0),
+             (pipe_ep, signal.SIGCHLD)]
+    child = Child("signal", *[x for pair in tries for x in pair])
+    return {"results": child.line().split()}
+
+
 def sigpipe() -> dict:
     """A write with no reader: SIGPIPE ends the writer by default; ignored, the
     write raises BrokenPipe."""
@@ -260,7 +271,7 @@ def answered() -> dict:
 
 
 SCENARIOS = {f.__name__: f for f in (defaults, handlers, interrupt, coalesce, sigchld,
-                                     permission, sigpipe, rest, nested, locked,
+                                     permission, servers, sigpipe, rest, nested, locked,
                                      answered)}
 
 if __name__ == "__main__":
