@@ -122,9 +122,9 @@ class TestStartStop:
                     reason="servers.shell (the shell) is not written yet")
 class TestDefaultConfig:
     def test_default_boot_reaches_the_shell(self, boot):
-        """The packaged boot.toml starts all six servers and the shell runs -c."""
+        """The packaged boot.toml starts all nine servers and the shell runs -c."""
         res = boot("-c", "echo hello-from-shell")
-        assert "nanokernel: 6 servers up in" in res.stdout, res.output + res.log
+        assert "nanokernel: 9 servers up in" in res.stdout, res.output + res.log
         assert "hello-from-shell" in res.stdout
         assert 0 == res.returncode
 

@@ -49,11 +49,11 @@ class TestGoodConfigs:
         assert 5 == config.restart.give_up
 
     def test_packaged_default_config_is_valid(self):
-        """The shipped boot.toml names the core programs, sem and mq after fs, the shell
-        last."""
+        """The shipped boot.toml names the core programs, sem, mq and net after fs, the
+        shell last."""
         config = load(default_path())
-        assert ["naming", "console", "devices", "pipe", "block", "fs", "sem", "mq", "shell"] \
-            == list(config.servers)
+        assert ["naming", "console", "devices", "pipe", "block", "fs", "sem", "mq", "net",
+                "shell"] == list(config.servers)
         assert "shell" == config.session.name
         assert ["block", "console"] == config.servers["fs"].calls
         assert not config.servers["block"].public
