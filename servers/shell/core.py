@@ -16,11 +16,15 @@ command, and a program's own status for ``run``.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import posixpath
+import signal
 import time
+from collections.abc import Iterable, Iterator
 from typing import Any
 
+import libipc
 from libipc import IpcError, NoSuchEndpoint, jsonlog, lookup
 from libipc.client import Proxy
 from libipc.file import open as open_path
@@ -68,6 +72,61 @@ class Interpreter:
         # which the shell names for each command.  Without a terminal there is no Ctrl-C.
         self.job_control = (os.environ.get("NK_INTERACTIVE") == "1"
                             and "NK_COMMANDS" not in os.environ)
+        # Ctrl-C in the shell (take_interrupts): where it may raise KeyboardInterrupt.
+        self.interruptible = False   # a command's own work runs in the shell
+        self.interrupted = False     # one came while it had to wait (processes starting)
+        self.at_prompt = False       # reading a line: the console cancels that itself
+
+    # -- Ctrl-C -----------------------------------------------------------------------
+    def take_interrupts(self) -> None:
+        """Ctrl-C (the console's SIGINT to the foreground job) interrupts the commands
+        the shell runs itself — and never the shell between them."""
+        libipc.signal(signal.SIGINT, self.on_interrupt, restart=True)
+
+    def on_interrupt(self, signum: int, frame: Any) -> None:
+        """SIGINT, between two bytecodes or in a call's wait.  KeyboardInterrupt only
+        inside a command's own work (``interruptible_work``: run_statement and a
+        pipeline's shell stage catch it) — raised anywhere else it would end the shell,
+        or lose a process it just spawned; there it waits in ``interrupted`` for
+        ``forward_interrupt`` or the next command; at the prompt it is dropped."""
+        if self.interruptible:
+            raise KeyboardInterrupt
+        if not self.at_prompt:
+            self.interrupted = True
+
+    @contextlib.contextmanager
+    def interruptible_work(self) -> Iterator[None]:
+        """A command's own work: Ctrl-C raises KeyboardInterrupt in it (at once, if one
+        came since the line was read — a Ctrl-C right after Enter)."""
+        was, self.interruptible = self.interruptible, True
+        try:
+            if self.interrupted:
+                self.interrupted = False
+                raise KeyboardInterrupt
+            yield
+        finally:
+            self.interruptible = was
+
+    @contextlib.contextmanager
+    def starting(self) -> Iterator[None]:
+        """Processes are started and waited for: a Ctrl-C meanwhile waits in
+        ``interrupted`` (an interrupted spawn would leave its child running, unknown to
+        us and to Ctrl-C) until ``forward_interrupt`` gives it to them."""
+        was, self.interruptible = self.interruptible, False
+        try:
+            yield
+        finally:
+            self.interruptible = was
+
+    def forward_interrupt(self, endpoints: Iterable[int], keep: bool = False) -> None:
+        """A Ctrl-C that waited is the job's: SIGINT to each of ``endpoints`` (``keep``:
+        the shell's own stage of the job is interrupted as well)."""
+        if not self.interrupted:
+            return
+        self.interrupted = keep
+        for ep in endpoints:
+            with contextlib.suppress(IpcError):   # (one that has ended already)
+                libipc.kill(ep, signal.SIGINT)
 
     # -- reading --------------------------------------------------------------------
     @property
@@ -140,7 +199,8 @@ class Interpreter:
         t0 = time.monotonic()
         try:
             self.set_foreground([self.endpoint])   # a built-in runs in the shell itself
-            status = handler(args) or 0
+            with self.interruptible_work():
+                status = handler(args) or 0
             text, self._out = "".join(self._out), []
             if st.redirect is not None:
                 self.write_file(st.target, text, append=st.redirect == ">>")

@@ -7,14 +7,11 @@ program it is) then halts the system with that status.
 from __future__ import annotations
 
 import os
-import signal
 import sys
 import time
 
-import libipc
 from libipc import IpcError, jsonlog
 from libipc.runtime import current
-from servers.shell.core import INTERRUPTED_STATUS
 from servers.shell.files import FileCommands
 from servers.shell.pipeline import PipelineCommands
 from servers.shell.system import SystemCommands
@@ -28,20 +25,20 @@ class Shell(FileCommands, SystemCommands, PipelineCommands):
     def interact(self) -> int:
         """Prompt, read, run, until the console says end of input (None)."""
         while not self.halted:
+            # (Ctrl-C raises KeyboardInterrupt only inside a command's own work, which
+            # catches it: see Interpreter.on_interrupt)
+            self.at_prompt, self.interrupted = True, False   # the last line's are over
             try:
                 line = self.call_server("console", "read_line", timeout=None,
                                         prompt=self.prompt)
             except IpcError as exc:
                 log.error("console_read_failed", code=exc.code, message=exc.message)
                 return self.status
-            except KeyboardInterrupt:   # Ctrl-C just before the prompt: read again
-                continue
+            finally:
+                self.at_prompt = False
             if line is None:
                 break
-            try:
-                self.run_text(line)
-            except KeyboardInterrupt:   # Ctrl-C between two commands of the line
-                self.status = INTERRUPTED_STATUS
+            self.run_text(line)
         return self.status
 
 
@@ -52,7 +49,7 @@ def main() -> None:
         log.info("shell_ready", since_boot_s=round(time.time() - boot_t0, 3))
     shell = Shell()
     if shell.job_control:   # Ctrl-C in a built-in (sleep 30) raises KeyboardInterrupt
-        libipc.signal(signal.SIGINT, signal.default_int_handler)
+        shell.take_interrupts()
     commands = os.environ.get("NK_COMMANDS")
     status = shell.run_text(commands) if commands is not None else shell.interact()
     sys.exit(status & 0xFF if status >= 0 else 1)

@@ -58,30 +58,35 @@ class PipelineCommands(Interpreter):
         pipes = [pipe() for _ in stages[1:]]          # pipes[i]: stage i → stage i + 1
         children: dict[int, int] = {}                 # stage index -> endpoint
         mine: list[tuple[int, Statement]] = []        # stages the shell runs itself
-        try:
-            for i, (st, argv) in enumerate(zip(stages, argvs, strict=True)):
-                stdin = pipes[i - 1][0] if i else None
-                stdout = pipes[i][1] if i < len(pipes) else None
-                if argv is None:
-                    mine.append((i, st))
-                    continue
-                children[i] = self._start_stage(st, argv, stdin, stdout, first.stdin)
-                for end in (stdin, stdout):
-                    if end is not None:
-                        end.token = 0   # given away: this shell must not close it
-        except IpcError as exc:
-            # The stages already started see end of file or BrokenPipe and end.
-            self._close_all(pipes)
-            raise CommandError(f"cannot start the pipeline: {exc.message}", exc.code) from None
-        if not first.background:   # Ctrl-C interrupts every stage (the shell's too)
-            self.set_foreground(sorted(children.values()) + ([self.endpoint] if mine else []))
+        with self.starting():   # a Ctrl-C meanwhile is the stages' once they are known
+            try:
+                for i, (st, argv) in enumerate(zip(stages, argvs, strict=True)):
+                    stdin = pipes[i - 1][0] if i else None
+                    stdout = pipes[i][1] if i < len(pipes) else None
+                    if argv is None:
+                        mine.append((i, st))
+                        continue
+                    children[i] = self._start_stage(st, argv, stdin, stdout, first.stdin)
+                    for end in (stdin, stdout):
+                        if end is not None:
+                            end.token = 0   # given away: this shell must not close it
+            except IpcError as exc:
+                # The stages already started see end of file or BrokenPipe and end.
+                self._close_all(pipes)
+                raise CommandError(f"cannot start the pipeline: {exc.message}",
+                                   exc.code) from None
+            if not first.background:   # Ctrl-C interrupts every stage (the shell's too)
+                self.set_foreground(sorted(children.values())
+                                    + ([self.endpoint] if mine else []))
+                self.forward_interrupt(children.values(), keep=bool(mine))
         try:
             statuses = {i: self._run_in_shell(st, pipes, i) for i, st in mine}
         finally:
             self._close_all(pipes)   # the shell's own ends: the stages see EOF / BrokenPipe
         if first.background and children:
             return self._new_job(stages, [children[i] for i in sorted(children)])
-        by_ep = self._wait_all(set(children.values()))
+        with self.starting():
+            by_ep = self._wait_all(set(children.values()))
         statuses.update({i: by_ep[ep] for i, ep in children.items()})
         return statuses[len(stages) - 1]
 
@@ -124,7 +129,8 @@ class PipelineCommands(Interpreter):
             return self.run_statement(st)
         self._out = []
         handler = getattr(self, f"do_{st.argv[0]}")
-        status = handler(st.argv[1:]) or 0
+        with self.interruptible_work():
+            status = handler(st.argv[1:]) or 0
         text, self._out = "".join(self._out), []
         with contextlib.suppress(IpcError):   # the next stage stopped reading: SIGPIPE's case
             pipes[i][1].write(text.encode())
@@ -205,5 +211,6 @@ class PipelineCommands(Interpreter):
         return status
 
     def _wait_all(self, endpoints: set[int]) -> dict[int, int]:
-        """Every stage's exit status (128 + N for one killed by signal N)."""
-        return {ep: self._wait_for(ep) for ep in endpoints}
+        """Every stage's exit status (128 + N for one killed by signal N); a Ctrl-C that
+        reaches the shell meanwhile goes on to them."""
+        return {ep: self._wait_for(ep, job=sorted(endpoints)) for ep in endpoints}

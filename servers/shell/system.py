@@ -207,18 +207,22 @@ class SystemCommands(Interpreter):
             raise usage_error("run PATH.py [ARGS...]")
         path = self._program(args[0])
         self.flush()
-        child = kernel().spawn(argv=["-m", "libipc.program", path, *args[1:]],
-                               name=Path(path).stem[:32] or "program",
-                               acl=["@public", "naming"])   # naming: for lookup()
-        self.set_foreground([child["ep"]])   # Ctrl-C interrupts it, not the shell
-        return self._wait_for(child["ep"])
+        with self.starting():
+            child = kernel().spawn(argv=["-m", "libipc.program", path, *args[1:]],
+                                   name=Path(path).stem[:32] or "program",
+                                   acl=["@public", "naming"])   # naming: for lookup()
+            self.set_foreground([child["ep"]])   # Ctrl-C interrupts it, not the shell
+            return self._wait_for(child["ep"], job=[child["ep"]])
 
-    def _wait_for(self, ep: int) -> int:
+    def _wait_for(self, ep: int, job: list[int] | None = None) -> int:
         """Wait for the child at ``ep`` to exit (NOTIFY_EXIT from the kernel, then wait());
-        the exits of other children seen meanwhile are kept for their own waits."""
+        the exits of other children seen meanwhile are kept for their own waits.  A
+        Ctrl-C that reached the shell meanwhile goes on to ``job``."""
         rt = current()
         exits = self.__dict__.setdefault("_exits", {})
         while True:
+            if job:
+                self.forward_interrupt(job)
             for record in kernel().wait():
                 status = record["status"]
                 exits[record["ep"]] = 128 - status if status < 0 else status

@@ -115,3 +115,10 @@ def test_a_call_answered_while_its_handler_s_own_call_waited_returns_its_answer(
     """SIGALRM's handler sleeps (a call) while the clock's sleep is waited for; that
     sleep is answered meanwhile: it returns, not Interrupted (its answer was not lost)."""
     assert signals("answered", extra=DEVICES)["line"] == "returned inside [True]"
+
+
+def test_ctrl_c_while_the_shell_starts_a_job_interrupts_the_job(signals):
+    """The shell's SIGINT right after a spawn (before the job was named): no program is
+    left running, the command ends with 130 (run, and a pipeline's first stage)."""
+    data = signals("shell_spawn")
+    assert data == {"30": {"status": 130, "left": 0}, "cat": {"status": 130, "left": 0}}

@@ -216,6 +216,46 @@ def servers() -> dict:
     return {"results": child.line().split()}
 
 
+NAP = str(Path(__file__).resolve().parents[2] / "e2e" / "programs" / "nap.py")
+
+
+def shell_spawn() -> dict:
+    """A job-control shell (servers/shell, as at a terminal) gets Ctrl-C's SIGINT right
+    after it spawned a program, before it named the program the foreground job: the
+    program is interrupted and waited for, not left running unknown."""
+    from servers.shell import pipeline, system
+    from servers.shell.main import Shell
+    shell = Shell()
+    shell.job_control = True
+    shell.take_interrupts()
+    me, armed = K.whoami()["ep"], [True]
+
+    class Landing:   # kernel() whose spawn is followed by Ctrl-C's SIGINT to the shell
+        def __getattr__(self, name):
+            return getattr(kernel(), name)
+
+        def spawn(self, **args):
+            child = kernel().spawn(**args)
+            if armed:
+                armed.clear()
+                libipc.kill(me, signal.SIGINT)
+            return child
+    out = {}
+    for module, line in ((system, f"run {NAP} 30"), (pipeline, f"run {NAP} 30 | cat")):
+        armed[:] = [True]
+        real, module.kernel = module.kernel, Landing
+        try:
+            status = shell.run_text(line)
+        finally:
+            module.kernel = real
+        left = [r["ep"] for r in K.ps() if r["name"] in ("nap", "cat")
+                and r["state"] == "running"]
+        for ep in left:
+            libipc.kill(ep, signal.SIGKILL)
+        out[line.split()[-1]] = {"status": status, "left": len(left)}
+    return out
+
+
 def sigpipe() -> dict:
     """A write with no reader: SIGPIPE ends the writer by default; ignored, the
     write raises BrokenPipe."""
@@ -271,8 +311,8 @@ def answered() -> dict:
 
 
 SCENARIOS = {f.__name__: f for f in (defaults, handlers, interrupt, coalesce, sigchld,
-                                     permission, servers, sigpipe, rest, nested, locked,
-                                     answered)}
+                                     permission, servers, shell_spawn, sigpipe, rest, nested,
+                                     locked, answered)}
 
 if __name__ == "__main__":
     name, out = sys.argv[1], sys.argv[2]
