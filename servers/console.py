@@ -10,7 +10,8 @@ Ops:
                                     end of input (deferred until a line arrives)
     foreground(eps)        → None   the foreground job: Ctrl-C sends SIGINT to each
                                     of these endpoints (the shell sets it for each
-                                    command; its next read_line clears it)
+                                    command; its next read_line clears it); from a
+                                    privileged caller only (PermissionDenied)
 
 Rules:
 * Lines never interleave.  Each sender's output is cut into whole lines and a
@@ -51,12 +52,22 @@ import time
 from collections import deque
 from pathlib import Path
 
-from libipc import Deferred, InvalidArgument, IpcError, Server, jsonlog, kernel, op
+from libipc import (
+    Deferred,
+    InvalidArgument,
+    IpcError,
+    PermissionDenied,
+    Server,
+    jsonlog,
+    kernel,
+    op,
+)
 from libipc.process import start_process
 from libipc.runtime import Timer, current
 
 PARTIAL_FLUSH_S = 0.2
 MAX_JOB = 64              # endpoints in a foreground job
+MAX_KNOWN = 256           # callers of foreground whose privilege is remembered
 KERNEL_TIMEOUT_S = 5.0    # the kernel answers at once; a bound all the same
 EOF = object()   # what the reader thread posts at end of input
 
@@ -85,6 +96,7 @@ class Console(Server):
         self.job: list[int] = []                   # the foreground job's endpoints
         self.job_setter: int | None = None         # who set it (its next read clears it)
         self.last_reader: int | None = None        # whose line came last: the shell, as a rule
+        self.privileged: dict[int, bool] = {}      # endpoint -> may name the foreground job
 
     def start(self) -> None:
         if self.own_reader and self.reads_stdin:
@@ -176,10 +188,26 @@ class Console(Server):
     @op
     def foreground(self, ctx, eps: list[int]) -> None:
         """Ctrl-C sends SIGINT to these endpoints from now on (until the caller's next
-        read_line)."""
+        read_line).  Only a privileged caller (the shell): the console signals them with
+        its own privilege, which a program must not borrow."""
         if len(eps) > MAX_JOB or not all(isinstance(e, int) for e in eps):
             raise InvalidArgument(f"foreground: at most {MAX_JOB} endpoints (integers)")
+        if not self._privileged(ctx.sender.endpoint):
+            raise PermissionDenied(f"foreground: {ctx.sender.name} is not privileged")
         self.job, self.job_setter = list(eps), ctx.sender.endpoint
+
+    def _privileged(self, ep: int) -> bool:
+        """What the kernel says (kept: an endpoint is never another process's)."""
+        known = self.privileged.get(ep)
+        if known is None:
+            try:
+                known = bool(kernel(KERNEL_TIMEOUT_S).whoami(ep=ep)["privileged"])
+            except IpcError:
+                return False
+            if len(self.privileged) >= MAX_KNOWN:
+                self.privileged.clear()
+            self.privileged[ep] = known
+        return known
 
     def interrupt(self, echo: bool) -> None:
         """On the server thread: the user pressed Ctrl-C.  SIGINT to the foreground job;

@@ -122,3 +122,9 @@ def test_ctrl_c_while_the_shell_starts_a_job_interrupts_the_job(signals):
     left running, the command ends with 130 (run, and a pipeline's first stage)."""
     data = signals("shell_spawn")
     assert data == {"30": {"status": 130, "left": 0}, "cat": {"status": 130, "left": 0}}
+
+
+def test_a_program_cannot_name_the_foreground_job_the_console_signals(signals):
+    """Else the console, privileged for Ctrl-C, would SIGINT whatever a program named
+    (naming, fs: their default action ends them) when the user pressed Ctrl-C."""
+    assert signals("servers")["foreground"] == "PermissionDenied"

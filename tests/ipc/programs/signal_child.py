@@ -14,6 +14,7 @@ It reports on the pipe write end TOKEN, one line per event ("ready" first).
     uncatchable        reports the error codes of catching/ignoring KILL and STOP
     signal EP SIG...   reports what each kill(EP, SIG) gave (its result or error code)
     count              USR1 counted; reports "count N" on each USR2
+    foreground EP      reports what the console's foreground(eps=[EP]) gave
     rest               USR1's handler raises (reports "usr1 raised"), USR2's reports
                        "usr2": both must run when they come in one take
     nested, locked     a signal lands (its bit and a host SIGURG, as the kernel
@@ -156,6 +157,12 @@ def main() -> None:
             except IpcError as exc:
                 results.append(exc.code)
         say(" ".join(results))
+    elif mode == "foreground":
+        say("ready")
+        try:
+            say(str(lookup("console").foreground(eps=[int(sys.argv[3])])))
+        except IpcError as exc:
+            say(exc.code)
     elif mode == "rest":
         def usr1(n, frame):
             raise RuntimeError("usr1")

@@ -213,7 +213,10 @@ def servers() -> dict:
              (naming, signal.SIGSTOP), (naming, signal.SIGKILL), (naming, 0),
              (pipe_ep, signal.SIGCHLD)]
     child = Child("signal", *[x for pair in tries for x in pair])
-    return {"results": child.line().split()}
+    # Nor through the console (privileged, for Ctrl-C): only a privileged process (the
+    # shell) may name the foreground job the console signals.
+    deputy = Child("foreground", naming)
+    return {"results": child.line().split(), "foreground": deputy.line()}
 
 
 NAP = str(Path(__file__).resolve().parents[2] / "e2e" / "programs" / "nap.py")
