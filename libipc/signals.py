@@ -43,6 +43,7 @@ from typing import Any
 
 from libipc.client import Proxy, kernel
 from libipc.errors import InvalidArgument, NoSuchEndpoint
+from libipc.naming import forget
 from libipc.runtime import Runtime, current
 
 Handler = Callable[[int, Any], Any] | int | host.Handlers
@@ -92,10 +93,15 @@ def kill(target: int | str, signum: int) -> str:
     0 only checks that it exists and may be signalled.  Returns what the kernel did:
     "delivered", "ignored", "killed", "stopped", "continued" or "checked"."""
     _check(signum, zero_ok=True)
-    ep = target if isinstance(target, int) else _endpoint_of(target)
     rt = current()
     with rt.uninterrupted():   # a signal to ourselves runs its handler, kill() still returns
-        return kernel().signal(ep=ep, signum=signum)
+        if isinstance(target, int):
+            return kernel().signal(ep=target, signum=signum)
+        try:
+            return kernel().signal(ep=_endpoint_of(target), signum=signum)
+        except NoSuchEndpoint:   # the endpoint looked up before: its server may have
+            forget(target)       # restarted under a new one
+            return kernel().signal(ep=_endpoint_of(target), signum=signum)
 
 
 def alarm(seconds: float) -> None:

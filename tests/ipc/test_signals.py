@@ -128,3 +128,7 @@ def test_a_program_cannot_name_the_foreground_job_the_console_signals(signals):
     """Else the console, privileged for Ctrl-C, would SIGINT whatever a program named
     (naming, fs: their default action ends them) when the user pressed Ctrl-C."""
     assert signals("servers")["foreground"] == "PermissionDenied"
+
+
+def test_kill_by_name_reaches_a_server_that_restarted(signals):
+    assert signals("by_name") == {"before": "checked", "after": "checked"}

@@ -259,6 +259,17 @@ def shell_spawn() -> dict:
     return out
 
 
+def by_name() -> dict:
+    """kill by name finds a server that restarted (its old endpoint was looked up and
+    kept by libipc before)."""
+    before = libipc.kill("console", 0)
+    old = libipc.Proxy(name="console").endpoint
+    libipc.kill("console", signal.SIGKILL)
+    wait_until(lambda: code_of(lambda: libipc.Proxy(2).lookup(name="console")) not in (
+        "NoSuchEndpoint", str(old)), "console to be restarted and registered again")
+    return {"before": before, "after": code_of(lambda: libipc.kill("console", 0))}
+
+
 def sigpipe() -> dict:
     """A write with no reader: SIGPIPE ends the writer by default; ignored, the
     write raises BrokenPipe."""
@@ -314,8 +325,8 @@ def answered() -> dict:
 
 
 SCENARIOS = {f.__name__: f for f in (defaults, handlers, interrupt, coalesce, sigchld,
-                                     permission, servers, shell_spawn, sigpipe, rest, nested,
-                                     locked, answered)}
+                                     permission, servers, shell_spawn, by_name, sigpipe, rest,
+                                     nested, locked, answered)}
 
 if __name__ == "__main__":
     name, out = sys.argv[1], sys.argv[2]
