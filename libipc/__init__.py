@@ -30,6 +30,8 @@ _WHERE = {
     "File": "libipc.file",
     "open": "libipc.file",
     "pipe": "libipc.pipe",
+    "shm": "libipc.shm",          # a module: libipc.shm.create, libipc.shm.map
+    "mmap": "libipc.mapfile",
     "Semaphore": "libipc.sem",
     "MessageQueue": "libipc.mq",
     **dict.fromkeys(("connect", "listen"), "libipc.sockets"),
@@ -44,7 +46,7 @@ __all__ = [
     "NoSuchEndpoint", "NoSuchOp",
     "NotADirectory", "PermissionDenied", "Proxy", "Semaphore", "Server", "ServerDied", "Timeout",
     "TooManyCalls", "WouldBlock", "alarm", "connect", "getsignal", "kernel", "kill", "listen",
-    "lookup", "op", "open", "pause", "pipe", "signal",
+    "lookup", "mmap", "op", "open", "pause", "pipe", "shm", "signal",
 ]
 
 
@@ -52,7 +54,8 @@ def __getattr__(name: str):
     module = _WHERE.get(name)
     if module is None:
         raise AttributeError(f"module 'libipc' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
+    imported = importlib.import_module(module)
+    value = imported if module == f"libipc.{name}" else getattr(imported, name)
     globals()[name] = value   # once: later lookups do not come here
     return value
 
@@ -62,6 +65,7 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:   # for type checkers and IDEs: the names, statically
+    from libipc import shm
     from libipc.client import Proxy, kernel, lookup
     from libipc.errors import (
         AddressInUse,
@@ -92,6 +96,7 @@ if TYPE_CHECKING:   # for type checkers and IDEs: the names, statically
         WouldBlock,
     )
     from libipc.file import File, open
+    from libipc.mapfile import mmap
     from libipc.mq import MessageQueue
     from libipc.pipe import pipe
     from libipc.sem import Semaphore

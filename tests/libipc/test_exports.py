@@ -14,7 +14,9 @@ CHECK = """
 import importlib, libipc
 for name in libipc.__all__:
     public = getattr(libipc, name)
-    assert getattr(importlib.import_module(libipc._WHERE[name]), name) is public, name
+    module = importlib.import_module(libipc._WHERE[name])
+    expected = module if module.__name__ == "libipc." + name else getattr(module, name)
+    assert expected is public, name
 """
 
 
@@ -40,3 +42,10 @@ class TestPublicNames:
         assert {"Semaphore", "MessageQueue"} <= set(libipc.__all__)
         assert (sem.Semaphore, mq.MessageQueue) == (libipc.Semaphore, libipc.MessageQueue)
         assert "Busy" == errors.Busy.code
+
+    def test_shared_memory_and_mapped_files_are_public(self):
+        """libipc.shm (the module: create, map) and libipc.mmap."""
+        from libipc import mapfile, shm
+        assert {"shm", "mmap"} <= set(libipc.__all__)
+        assert libipc.shm is shm and libipc.shm.create is shm.create
+        assert libipc.mmap is mapfile.mmap
