@@ -57,7 +57,7 @@ def bit(signum: int) -> int:
 
 def check_signum(signum: int, *, zero_ok: bool = False) -> None:
     if not (0 if zero_ok else 1) <= signum <= MAX_SIGNAL:
-        raise InvalidArgument(f"signal {signum} is not 1 to {MAX_SIGNAL}")
+        raise InvalidArgument(f"signal {signum} is not {0 if zero_ok else 1} to {MAX_SIGNAL}")
 
 
 def may_signal(src: Proc, dst: Proc) -> bool:

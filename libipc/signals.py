@@ -216,5 +216,5 @@ def _endpoint_of(name: str) -> int:
 def _check(signum: int, zero_ok: bool = False) -> None:
     if not isinstance(signum, int) or isinstance(signum, bool) \
             or not (0 if zero_ok else 1) <= signum <= MAX_SIGNAL:
-        raise InvalidArgument(f"signal {signum!r:.40} is not 1 to {MAX_SIGNAL}")
+        raise InvalidArgument(f"signal {signum!r:.40} is not {0 if zero_ok else 1} to {MAX_SIGNAL}")
 
