@@ -29,16 +29,19 @@ Waiting: ``send`` waits while the peer's ring is full (back-pressure), ``recv``
 while its own is empty, with no time limit — set ``nonblock`` (or
 ``setblocking(False)``) for WouldBlock instead; ``accept`` and ``connect`` take a
 timeout.  A handler of a caught signal interrupts a wait (Interrupted, see
-libipc/signals.py).
+libipc/signals.py); an accept or connect cut short that way is withdrawn at net.
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
+import time
 from typing import Any
 
 from libipc.client import Proxy, lookup
-from libipc.errors import BrokenPipe, ConnectionReset, InvalidArgument, IpcError
+from libipc.errors import BrokenPipe, ConnectionReset, InvalidArgument, IpcError, Timeout
+from libipc.limits import MAX_WAIT_S
 from libipc.pipe_region import Region
 
 SHUT_RD, SHUT_WR, SHUT_RDWR = 0, 1, 2   # shutdown's ``how`` (the values of socket.SHUT_*)
@@ -56,16 +59,45 @@ def _net(timeout: float | None | object = _CONTROL) -> Proxy:
     return lookup("net", timeout=CONTROL_TIMEOUT_S if timeout is _CONTROL else timeout)
 
 
-def _waiting(timeout: float | None) -> Proxy:
-    """net, for a call the server may defer until ``timeout`` (None: no limit)."""
+def _waiting(op: str, timeout: float | None, **args: Any) -> Any:
+    """Call ``op``, which net may defer until ``timeout`` (None: no limit; net answers
+    Timeout itself at the deadline).  A call given up on here — its backstop,
+    timeout + SLACK_S, or a signal handler's Interrupted — is withdrawn: the kernel
+    does not tell net, so libipc does (net drops the waiter, or closes the stream it
+    was given after all)."""
     if timeout is None:
-        return _net(None)
-    if not isinstance(timeout, int | float) or isinstance(timeout, bool):
-        raise InvalidArgument(f"timeout must be a number of seconds or None, "
+        backstop = None
+    elif not isinstance(timeout, int | float) or isinstance(timeout, bool):
+        raise InvalidArgument(f"{op}: timeout must be a number of seconds or None, "
                               f"not {type(timeout).__name__}")
-    if not 0 <= timeout < float("inf"):   # (net says what is wrong with it)
-        return _net()
-    return _net(timeout + SLACK_S)
+    elif not 0 <= timeout <= MAX_WAIT_S:   # (net says what is wrong with it)
+        backstop = CONTROL_TIMEOUT_S
+    else:
+        backstop = timeout + SLACK_S
+    net = _net(backstop)
+    ticket = int.from_bytes(os.urandom(8), "little") >> 2 | 1
+    started = time.monotonic()
+    try:
+        return net.call(op, timeout=timeout, ticket=ticket, **args)
+    except Timeout:
+        if backstop is not None and time.monotonic() - started >= backstop:   # ours
+            _withdraw(net, ticket)
+            raise Timeout(f"{op}: the net server did not answer within {backstop:g} s") \
+                from None
+        raise
+    except IpcError as exc:
+        if exc.code == "Interrupted":
+            _withdraw(net, ticket)
+        raise
+    except BaseException:   # a signal handler raised (KeyboardInterrupt, …)
+        _withdraw(net, ticket)
+        raise
+
+
+def _withdraw(net: Proxy, ticket: int) -> None:
+    from libipc.runtime import current
+    with contextlib.suppress(IpcError):   # (net gone, or its route full: nothing to do)
+        current().send(net.endpoint, "withdraw", {"ticket": ticket}, nonblock=True)
 
 
 def _map(info: Any) -> Region:
@@ -245,8 +277,7 @@ class Listener:
             raise InvalidArgument("accept: the listener is closed")
         if self.nonblock:
             timeout = 0
-        info = _waiting(timeout).accept(listener=self.token, timeout=timeout)
-        return Stream(info)
+        return Stream(_waiting("accept", timeout, listener=self.token))
 
     def setblocking(self, flag: bool) -> None:
         self.nonblock = not flag
@@ -286,7 +317,7 @@ def connect(name: str, timeout: float | None = None) -> Stream:
     """A stream to the listener of ``name``: ConnectionRefused if there is none.
     Answered once the connection is in the listener's backlog; while that is full it
     waits (at most ``timeout``: Timeout; 0: WouldBlock)."""
-    return Stream(_waiting(timeout).connect(name=name, timeout=timeout))
+    return Stream(_waiting("connect", timeout, name=name))
 
 
 def _bytes(data, what: str) -> memoryview:

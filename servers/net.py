@@ -24,6 +24,10 @@ Semantics (POSIX's AF_UNIX stream sockets, as Linux implements them):
                 once, after the bytes that did arrive (Linux's ECONNRESET)
     a holder that dies: its listeners and streams are closed for it (the
                 kernel's watch), its waiting accepts and connects dropped
+    withdraw    libipc's word for an accept or connect its caller gave up on (its
+                backstop timeout, a signal's Interrupted) — the kernel does not tell
+                a server: the call's waiter is dropped, or the stream it was given
+                after all is closed (the answer never reached anyone)
 
 Tokens: every listener and stream end is a token, an unguessable number (a
 capability, as pipe ends are).  Each has a holder — the process it is closed
@@ -31,9 +35,11 @@ for when that process dies: whoever called listen, connect or accept.
 
 Ops (``token``: a listener's or a stream end's):
     listen(name, backlog=16)            → token
-    accept(listener, timeout=None)      → stream (below)
-    connect(name, timeout=None)         → stream {conn, rx, tx, peer, name}
-                                          rx/tx: how to map the two rings (Region.share)
+    accept(listener, timeout=None, ticket=0)  → stream (below)
+    connect(name, timeout=None, ticket=0)     → stream {conn, rx, tx, peer, name}
+                                          rx/tx: how to map the two rings (Region.share);
+                                          ticket: the caller's number for this call
+    withdraw(ticket)                    → None   (one-way: the call of that ticket is off)
     shutdown(conn, how)                 → None   how: 0 SHUT_RD, 1 SHUT_WR, 2 both
     ended(conn)                         → bool   the stream was reset (told once)
     close(token)                        → None   (libipc sends it: it never waits)
@@ -53,10 +59,11 @@ import math
 import os
 import re
 import resource
-from collections import deque
+from collections import OrderedDict, deque
 
 from libipc import Deferred, InvalidArgument, Server, Timeout, TooManyCalls, WouldBlock, kernel, op
 from libipc.errors import AddressInUse, ConnectionRefused
+from libipc.limits import MAX_WAIT_S
 from libipc.message import KERNEL, NOTIFY_EXIT
 from libipc.pipe_region import Region
 
@@ -66,19 +73,21 @@ MAX_BACKLOG = 128            # connections made, not yet accepted, per listener
 MAX_LISTENERS = 256
 MAX_CONNECTIONS = 256        # at once (each two rings of BUFFER bytes: 64 MiB at most)
 MAX_WAITING = 1024           # accepts and connects waiting, every listener together
-MAX_TIMEOUT = 24 * 3600.0    # seconds an accept or connect may be told to wait
+MAX_TIMEOUT = MAX_WAIT_S     # seconds an accept or connect may be told to wait (a day)
+MAX_ANSWERED = 1024          # answered tickets remembered, for a withdraw that comes late
 MAX_NAME = 64
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")   # '@' is kept for name@node (remote nodes)
 SHUT_RD, SHUT_WR, SHUT_RDWR = 0, 1, 2              # POSIX's values (socket.SHUT_*)
 
 
 class Waiter:
-    """An accept or a connect that waits: its deferred reply and its deadline's timer."""
+    """An accept or a connect that waits: its deferred reply, its caller's ticket and
+    its deadline's timer."""
 
-    __slots__ = ("deferred", "holder", "timer")
+    __slots__ = ("deferred", "holder", "ticket", "timer")
 
-    def __init__(self, deferred: Deferred, holder: int) -> None:
-        self.deferred, self.holder, self.timer = deferred, holder, None
+    def __init__(self, deferred: Deferred, holder: int, ticket: int) -> None:
+        self.deferred, self.holder, self.ticket, self.timer = deferred, holder, ticket, None
 
 
 class Listener:
@@ -114,6 +123,7 @@ class NetServer(Server):
         self.names: dict[str, Listener] = {}
         self.connections = 0
         self.waiting = 0
+        self.answered: OrderedDict[tuple[int, int], int] = OrderedDict()  # (ep, ticket) -> token
 
     def start(self) -> None:
         kernel().watch(on=True)   # a holder's death closes its listeners and streams
@@ -141,20 +151,23 @@ class NetServer(Server):
         return lst.token
 
     @op
-    def accept(self, ctx, listener: int, timeout: float | None = None) -> dict | None:
+    def accept(self, ctx, listener: int, timeout: float | None = None,
+               ticket: int = 0) -> dict | None:
         """The next connection to the listener; waits for one (at most ``timeout``)."""
         lst = self._listener(listener)
         _check_timeout("accept", timeout)
         if lst.pending and not lst.accepts:
-            return self._accepted(lst, lst.pending.popleft(), ctx.sender.endpoint)
+            return self._accepted(lst, lst.pending.popleft(), ctx.sender.endpoint, ticket)
         if timeout == 0:
             raise WouldBlock(f"accept: no connection to {lst.name!r} is waiting")
-        self._wait(ctx, lst.accepts, timeout, f"accept: no connection to {lst.name!r} came")
+        self._wait(ctx, lst.accepts, timeout, ticket,
+                   f"accept: no connection to {lst.name!r} came")
         return None
 
     # -- connections ------------------------------------------------------------------
     @op
-    def connect(self, ctx, name: str, timeout: float | None = None) -> dict | None:
+    def connect(self, ctx, name: str, timeout: float | None = None,
+                ticket: int = 0) -> dict | None:
         """A stream to the listener of ``name``, once it has room in its backlog."""
         _check_name("connect", name)
         _check_timeout("connect", timeout)
@@ -162,11 +175,29 @@ class NetServer(Server):
         if lst is None:
             raise ConnectionRefused(f"connect: nobody listens on {name!r}")
         if lst.accepts or (len(lst.pending) < lst.backlog and not lst.connects):
-            return self._connected(lst, ctx.sender.endpoint)
+            return self._connected(lst, ctx.sender.endpoint, ticket)
         if timeout == 0:
             raise WouldBlock(f"connect: the backlog of {name!r} is full")
-        self._wait(ctx, lst.connects, timeout, f"connect: the backlog of {name!r} stayed full")
+        self._wait(ctx, lst.connects, timeout, ticket,
+                   f"connect: the backlog of {name!r} stayed full")
         return None
+
+    @op
+    def withdraw(self, ctx, ticket: int) -> None:
+        """The caller gave up on its accept or connect of ``ticket``: drop it if it
+        still waits, else close the stream it was given (nobody got the answer)."""
+        ep = ctx.sender.endpoint
+        for lst in self.names.values():
+            for queue in (lst.accepts, lst.connects):
+                for w in queue:
+                    if w.holder == ep and w.ticket == ticket:
+                        queue.remove(w)
+                        self._unwait(w)
+                        return
+        token = self.answered.pop((ep, ticket), None)
+        thing = self.tokens.get(token)
+        if isinstance(thing, Side) and thing.holder == ep:
+            self._close_side(thing)
 
     @op
     def shutdown(self, ctx, conn: int, how: int) -> None:
@@ -216,25 +247,33 @@ class NetServer(Server):
                 for lst in sorted(self.names.values(), key=lambda lst: lst.name)]
 
     # -- making connections -----------------------------------------------------------
-    def _connected(self, lst: Listener, client_ep: int) -> dict:
+    def _connected(self, lst: Listener, client_ep: int, ticket: int) -> dict:
         """A new connection to ``lst``: given to a waiting accept, or queued in its
         backlog.  Returns the client's stream."""
         client, server = self._new_connection(lst.name)
-        client.token, client.holder = self._new_token(), client_ep
-        self.tokens[client.token] = client
+        self._give(client, client_ep, ticket)
         if lst.accepts:
             w = lst.accepts.popleft()
             self._unwait(w)
-            w.deferred.reply(self._accepted(lst, server, w.holder))
+            w.deferred.reply(self._accepted(lst, server, w.holder, w.ticket))
         else:
             lst.pending.append(server)
         return _stream(client, lst.holder)
 
-    def _accepted(self, lst: Listener, server: Side, holder: int) -> dict:
-        server.token, server.holder = self._new_token(), holder
-        self.tokens[server.token] = server
+    def _accepted(self, lst: Listener, server: Side, holder: int, ticket: int) -> dict:
+        self._give(server, holder, ticket)
         self._admit_connects(lst)
         return _stream(server, server.peer.holder)
+
+    def _give(self, side: Side, holder: int, ticket: int) -> None:
+        """A token for ``side``, held by ``holder``; remembered under the call's ticket
+        for a withdraw that may follow (at most MAX_ANSWERED, the oldest forgotten)."""
+        side.token, side.holder = self._new_token(), holder
+        self.tokens[side.token] = side
+        if ticket:
+            self.answered[(holder, ticket)] = side.token
+            if len(self.answered) > MAX_ANSWERED:
+                self.answered.popitem(last=False)
 
     def _admit_connects(self, lst: Listener) -> None:
         """Connects waiting on a full backlog, while it has room (first come first)."""
@@ -242,7 +281,7 @@ class NetServer(Server):
             w = lst.connects.popleft()
             self._unwait(w)
             try:
-                w.deferred.reply(self._connected(lst, w.holder))
+                w.deferred.reply(self._connected(lst, w.holder, w.ticket))
             except TooManyCalls as exc:
                 w.deferred.error(exc)
 
@@ -287,10 +326,10 @@ class NetServer(Server):
         return token
 
     # -- waiting ------------------------------------------------------------------------
-    def _wait(self, ctx, queue: deque, timeout: float | None, why: str) -> None:
+    def _wait(self, ctx, queue: deque, timeout: float | None, ticket: int, why: str) -> None:
         if self.waiting >= MAX_WAITING:
             raise TooManyCalls(f"{MAX_WAITING} accepts and connects are waiting already")
-        w = Waiter(ctx.defer(), ctx.sender.endpoint)
+        w = Waiter(ctx.defer(), ctx.sender.endpoint, ticket)
         if timeout is not None:
             w.timer = self.runtime.after(timeout, lambda: self._expire(queue, w, why))
         queue.append(w)
@@ -360,6 +399,8 @@ class NetServer(Server):
                     self._unwait(w)
         for thing in [t for t in self.tokens.values() if t.holder == endpoint]:
             self._close(thing)
+        for key in [k for k in self.answered if k[0] == endpoint]:
+            del self.answered[key]
         for lst in list(self.names.values()):
             self._admit_connects(lst)   # (a dead connect's place in the queue is free)
 

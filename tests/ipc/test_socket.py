@@ -36,7 +36,7 @@ calls = ["*"]
 depends = ["net"]
 """
 SCENARIOS = ["basic", "bulk", "bad_input", "nonblock", "backlog", "closing", "reset",
-             "peer_killed", "holder_dies", "limits",
+             "peer_killed", "holder_dies", "withdrawn", "limits",
              "server_stopped", "server_killed"]   # (the last two stop and kill net)
 
 
@@ -170,6 +170,21 @@ class TestSocketFaults:
         assert "ConnectionReset" == d["pending"]   # never accepted
         assert d["forgotten"]                      # a connect that waited, killed
         assert "WouldBlock" == d["next_one"]       # ... got no connection
+
+    def test_an_accept_given_up_on_is_withdrawn(self, scenario):
+        """Interrupted by a signal: its waiter is gone and the next connection waits in
+        the backlog.  Given up on while net was stopped: the stream net made for it
+        after all is closed, so its client sees end of stream — never a peer that holds
+        the stream and never reads."""
+        d = scenario("withdrawn")
+        assert ("Interrupted", True) == (d["interrupted"], d["handler_ran"])
+        assert d["dropped"]
+        assert 1 == d["queued"]
+        assert 0 == d["signaller"]
+        assert "Timeout" == d["gave_up"]
+        assert 0.2 <= d["gave_up_s"] < 5
+        assert 0 == d["client"]
+        assert (0, 0) == (d["after"]["pending"], d["after"]["accepting"])
 
     def test_a_stopped_net_server_times_control_calls_out(self, scenario):
         """Bytes of open streams do not pass through net: they still flow; connect and

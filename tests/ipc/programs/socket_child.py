@@ -11,11 +11,14 @@
     connect_wait NAME            connect (waiting on a full backlog); send b"in", close
     listen NAME                  listen; accept one stream; sleep until killed
     accept_once NAME             listen; accept one stream; send b"ok"; exit 0
+    connect_read NAME            connect (waiting); read until end of stream: exit 0
+    usr1_when_accepting NAME EP  once NAME's listener has an accept waiting, SIGUSR1 to EP
 """
 
 from __future__ import annotations
 
 import hashlib
+import signal
 import sys
 import time
 
@@ -87,6 +90,17 @@ def main(mode: str, name: str, args: list[str]) -> int:
             s = listener.accept(timeout=10)
             s.sendall(b"ok")
             s.close()
+    elif mode == "connect_read":
+        s = libipc.connect(name)
+        while s.recv(CHUNK):
+            pass
+    elif mode == "usr1_when_accepting":
+        net, deadline = libipc.lookup("net", timeout=5), time.monotonic() + 10
+        while not any(row["name"] == name and row["accepting"] for row in net.listeners()):
+            if time.monotonic() > deadline:
+                return 5
+            time.sleep(0.01)
+        libipc.kill(int(args[0]), signal.SIGUSR1)
     else:
         return 2
     return 0

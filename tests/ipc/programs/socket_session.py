@@ -332,6 +332,43 @@ def holder_dies() -> dict:
             "next_one": next_one}
 
 
+def withdrawn() -> dict:
+    """An accept its caller gave up on is withdrawn: cut short by a signal's Interrupted,
+    its waiter is dropped (the next connection waits in the backlog); given up on while
+    net was stopped, the stream net gave it after all is closed (the client sees end of
+    stream, not a peer that never reads)."""
+    got = []
+    libipc.signal(signal.SIGUSR1, lambda n, f: got.append(n))
+    listener = libipc.listen("wd")
+    me = K.whoami()["ep"]
+    signaller = K.spawn(argv=[CHILD, "usr1_when_accepting", "wd", str(me)],
+                        name="sock-usr1", acl=["@public", "naming"], privileged=True)
+    interrupted = code_of(lambda: listener.accept(timeout=20))
+    dropped = until(lambda: listener.stat()["accepting"] == 0)
+    c = libipc.connect("wd")
+    queued = listener.stat()["pending"]
+    c.close()
+    listener.accept(timeout=1).close()
+    out = {"interrupted": interrupted, "handler_ran": bool(got), "dropped": dropped,
+           "queued": queued, "signaller": exited(signaller)}
+    libipc.signal(signal.SIGUSR1, signal.SIG_DFL)
+    pid = net_pid()
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        proc = child("connect_read", "wd")
+        until(lambda: any(row["ep"] == proc["ep"] and row["calls_in_flight"]
+                          for row in K.ps()))   # its connect waits in net's ring
+        t0 = time.monotonic()
+        out["gave_up"] = code_of(lambda: listener.accept(timeout=0.2))
+        out["gave_up_s"] = time.monotonic() - t0
+    finally:
+        os.kill(pid, signal.SIGCONT)
+    out["client"] = exited(proc)   # net answered the dead accept, then closed that end
+    out["after"] = listener.stat()
+    listener.close()
+    return out
+
+
 def limits() -> dict:
     """Connections are bounded: past the limit, TooManyCalls; closing makes room."""
     from servers.net import MAX_BACKLOG, MAX_CONNECTIONS
@@ -423,7 +460,7 @@ def server_killed() -> dict:
 
 
 SCENARIOS = {f.__name__: f for f in (basic, bulk, bad_input, nonblock, backlog, closing,
-                                     reset, peer_killed, holder_dies, limits,
+                                     reset, peer_killed, holder_dies, withdrawn, limits,
                                      server_stopped, server_killed)}
 
 if __name__ == "__main__":
