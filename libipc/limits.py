@@ -18,7 +18,7 @@ from __future__ import annotations
 DEFAULT_MAX_MESSAGE = 64 * 1024      # bytes of body per message (kernel-enforced)
 DEFAULT_MAX_CALLS = 16               # outstanding calls per process (kernel-enforced)
 FRAMING = 4 * 1024                   # msgpack framing and arguments around bulk data
-MAX_WAIT_S = 86400.0                 # the longest timeout a sem/mq wait takes (a day)
+MAX_WAIT_S = 86400.0                 # the longest timeout a sem/mq/net wait takes (a day)
 
 # [limits] in boot.toml: key -> (lowest, highest) accepted value
 LIMIT_RANGES = {"max_message": (1024, 16 * 1024 * 1024), "max_calls": (1, 1024)}
