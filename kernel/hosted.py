@@ -94,6 +94,7 @@ class HostedServer:
         self.replies: deque[Message] = deque()   # answers to its own calls
         self.busy = False                         # running server code (maybe nested)
         self.started = False
+        self.start_pending = False                # to start at the top of the kernel loop
 
     def deliver(self, msg: Message) -> None:
         """A message for this server (the router or another hosted server hands it over)."""
@@ -258,8 +259,11 @@ class Host:
         hosted = HostedServer(self, proc, server)
         proc.hosted = hosted
         self.servers.append(hosted)
-        # Start at the top of the kernel loop, not inside the kernel call that asked.
-        hosted.runtime.post(lambda: self._start(hosted))
+        # Started at the top of the kernel loop — not inside the kernel call that asked,
+        # nor inside a nested pass: a server started while another waits in its own
+        # start (a call to naming) would sit above it on the one stack, and calling it
+        # (fs → block) would wait for a frame that cannot return first.
+        hosted.start_pending = True
         return proc
 
     @staticmethod
@@ -273,15 +277,20 @@ class Host:
             if hosted.started:
                 hosted.run(hosted.server.stop)
 
-    def run_ready(self) -> None:
-        """Posted work, due timers, queued messages — for every server not busy."""
+    def run_ready(self, nested: bool = False) -> None:
+        """Starts (at the top of the loop only), posted work, due timers, queued
+        messages — for every server not busy."""
         for hosted in list(self.servers):
+            if hosted.start_pending and not nested and not hosted.busy:
+                hosted.start_pending = False
+                hosted.run(lambda h=hosted: self._start(h))
             hosted.run_ready()
 
-    def has_work(self) -> bool:
-        """Work the loop can do without waiting (a busy server's work does not count:
-        otherwise its own nested wait would spin)."""
-        return any(h.has_work() for h in self.servers)
+    def has_work(self, nested: bool = False) -> bool:
+        """Work the loop can do without waiting (a busy server's work does not count,
+        nor a start in a nested pass: otherwise that nested wait would spin)."""
+        return any(h.has_work() or (h.start_pending and not nested and not h.busy)
+                   for h in self.servers)
 
     def next_deadline_ns(self) -> int | None:
         """Nanoseconds until the next timer a server can run now; None when none.

@@ -74,6 +74,7 @@ class Kernel:
         self.counters = Counters()
         self.table = RouteTable(max_calls, self.max_record)
         self.grants = Grants()   # shared-memory regions and who may map them
+        self._nesting = 0        # nested passes running (a hosted server waits in a call)
         self.router = Router(self, c_path)   # c_path=False: every message in Python
         self.bell = ffi.new("uint32_t *")
         self.exits: SimpleQueue[tuple[Proc, int]] = SimpleQueue()
@@ -301,9 +302,13 @@ class Kernel:
         if not self.live_procs() and self.halter is None:
             self.halt(self.exit_status, reason="no processes left")
             return False
-        self._pass(None if timeout is None else int(timeout * 1e9))
-        if self.host.servers:
-            self.host.run_ready()
+        self._nesting += nested
+        try:
+            self._pass(None if timeout is None else int(timeout * 1e9))
+            if self.host.servers:
+                self.host.run_ready(nested=self._nesting > 0)
+        finally:
+            self._nesting -= nested
         return False
 
     def live_procs(self) -> list[Proc]:
@@ -340,7 +345,7 @@ class Kernel:
         timeout = 50_000_000 if self.halter is not None else 5_000_000 if coalescing else -1
         if self.host.servers:   # servers hosted in the kernel: their timers and work
             timer = self.host.next_deadline_ns()
-            if self.host.has_work():
+            if self.host.has_work(nested=self._nesting > 0):
                 timeout = 0
             elif timer is not None:
                 timeout = timer if timeout < 0 else min(timeout, timer)
