@@ -38,7 +38,7 @@ class MappedFile:
     def flush(self) -> None:
         """Write the bytes back to the file now (a read-only mapping has nothing to do)."""
         if self.writable:
-            self._fs.msync(path=self.path)
+            self._fs.msync(path=self.path, region=self._region.id)
 
     def close(self) -> None:
         if self.closed:
@@ -46,7 +46,7 @@ class MappedFile:
         self.closed = True
         self._region.close()
         with contextlib.suppress(IpcError):   # fs restarted: its mappings went with it
-            self._fs.munmap(path=self.path)
+            self._fs.munmap(path=self.path, region=self._region.id)
 
     def __enter__(self) -> MappedFile:
         return self

@@ -283,6 +283,22 @@ class FileSystem:
             _refuse_fifo(p, ip)
             return ip.inum
 
+    # --- by inode number (memory-mapped files: servers/fs/mapping.py) -------
+    def linked(self, inum: int) -> bool:
+        """Whether inode `inum` is still a file that some name leads to."""
+        with self._reading() as table:
+            ip = table.get(inum)
+            return ip.type == T_FILE and ip.nlink > 0
+
+    def write_inode(self, inum: int, offset: int, data: bytes) -> int:
+        """write() to the file that is inode `inum`, whatever its name is now (a
+        mapping follows its file through renames); FileNotFound once it is gone."""
+        with self._op() as table:
+            ip = table.get(inum)
+            if ip.type != T_FILE or ip.nlink == 0:
+                raise FileNotFound(f"inode {inum}: no longer a file")
+            return writei(self._vol_, table, ip, offset, data)
+
     # --- removing ---------------------------------------------------------
     def unlink(self, path: str) -> None:
         """Remove file `path` (IsADirectory for a directory: use rmdir)."""

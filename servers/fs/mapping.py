@@ -8,8 +8,14 @@ the file when a mapper asks (``msync``), when the last mapper lets go
 writes: logged and committed like any write.
 
     mmap(path, writable=False) → {grant, size}   map it with libipc.shm.map
-    msync(path)                → int             bytes written back (writable maps)
-    munmap(path)               → None            this mapper is done
+    msync(path, region=0)      → int             bytes written back (writable maps)
+    munmap(path, region=0)     → None            this mapper is done
+
+A mapping belongs to the file (its inode), not to a name: write-back goes to the
+inode wherever it has been renamed (msync and munmap find the mapping by its
+``region`` id when given, by ``path`` otherwise), and a file unlinked while mapped
+(or replaced by a rename) leaves its mappers a nameless copy: fs forgets the
+mapping at once and writes it nowhere, so no other file ever gets its bytes.
 
 Limits and what is not kept in step (documented in docs/ipc.md):
 * a file of 0 bytes cannot be mapped (POSIX's EINVAL), nor one over MAX_MAPPED;
@@ -25,7 +31,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from libipc import InvalidArgument, op, shm
+from libipc import InvalidArgument, IpcError, op, shm
 
 MAX_MAPPED = 256 << 20      # bytes in one mapped file
 MAX_FILES = 64              # files mapped at once
@@ -66,14 +72,15 @@ class Mappings:
         return {"grant": grant, "size": mapped.size}
 
     @op
-    def msync(self, ctx, path: str) -> int:
-        """Write the mapping of ``path`` back to the file now."""
-        return self._write_back(self._mapping_of(ctx, path))
+    def msync(self, ctx, path: str, region: int = 0) -> int:
+        """Write the mapping of ``path`` (or of ``region``) back to the file now."""
+        return self._write_back(self._mapping_of(ctx, path, region))
 
     @op
-    def munmap(self, ctx, path: str) -> None:
-        """The caller is done with ``path``; the last mapper's munmap writes back."""
-        mapped = self._mapping_of(ctx, path)
+    def munmap(self, ctx, path: str, region: int = 0) -> None:
+        """The caller is done with ``path`` (or ``region``); the last mapper's munmap
+        writes back."""
+        mapped = self._mapping_of(ctx, path, region)
         del mapped.mappers[ctx.sender.endpoint]
         if not mapped.mappers:
             self._release(mapped)
@@ -81,7 +88,18 @@ class Mappings:
     def stop_mappings(self) -> None:
         """fs is stopping: every mapping goes back to its file first."""
         for mapped in list(self._mapped().values()):
-            self._release(mapped)
+            try:
+                self._release(mapped)
+            except IpcError as exc:   # one file's failure must not cost the others (or unmount)
+                self.log.error("write_back_failed", path=mapped.path, error=str(exc))
+
+    def forget_unlinked(self) -> None:
+        """After an unlink or rename: a mapped file no name leads to any more is
+        forgotten (its inode may be reused by another file)."""
+        for mapped in list(self._mapped().values()):
+            if not self._run(lambda fs, i=mapped.inum: fs.linked(i)):
+                self._mapped().pop(mapped.inum, None)
+                mapped.region.close()
 
     # -- helpers --------------------------------------------------------------------
     def _map_new(self, path: str, st: dict) -> Mapped:
@@ -98,12 +116,15 @@ class Mappings:
         mapped = self._mapped()[st["inum"]] = Mapped(path, region, st["size"], st["inum"])
         return mapped
 
-    def _mapping_of(self, ctx, path: str) -> Mapped:
-        st = self._run(lambda fs: fs.stat(path))
-        mapped = self._mapped().get(st["inum"])
+    def _mapping_of(self, ctx, path: str, region: int = 0) -> Mapped:
+        if region:
+            mapped = next((m for m in self._mapped().values() if m.region.id == region), None)
+        else:
+            mapped = self._mapped().get(self._run(lambda fs: fs.stat(path))["inum"])
         if mapped is None or ctx.sender.endpoint not in mapped.mappers:
             raise InvalidArgument(f"{path}: not mapped by {ctx.sender.name}")
-        mapped.path = path   # (it may have been renamed since)
+        if not region:
+            mapped.path = path   # (it may have been renamed since: for the log only)
         return mapped
 
     def _write_back(self, mapped: Mapped) -> int:
@@ -112,7 +133,11 @@ class Mappings:
         buf = mapped.region.buf
         for offset in range(0, mapped.size, CHUNK):
             chunk = bytes(buf[offset:offset + CHUNK])
-            self._change(lambda fs, o=offset, c=chunk: fs.write(mapped.path, o, c))
+            while chunk:   # by inode: the file's name may have changed since it was mapped
+                n = self._change(lambda fs, o=offset, c=chunk: fs.write_inode(mapped.inum, o, c))
+                if not n:
+                    break
+                offset, chunk = offset + n, chunk[n:]
         return mapped.size
 
     def _release(self, mapped: Mapped) -> None:

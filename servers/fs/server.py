@@ -174,6 +174,7 @@ class Fs(Mappings, Server):
     @op
     def unlink(self, ctx, path: str) -> None:
         self._change(lambda fs: fs.unlink(path))
+        self.forget_unlinked()
 
     @op
     def rmdir(self, ctx, path: str) -> None:
@@ -182,6 +183,7 @@ class Fs(Mappings, Server):
     @op
     def rename(self, ctx, src: str, dst: str) -> None:
         self._change(lambda fs: fs.rename(src, dst))
+        self.forget_unlinked()
 
     @op
     def sync(self, ctx) -> None:

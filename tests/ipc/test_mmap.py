@@ -32,3 +32,15 @@ def test_a_clean_halt_writes_a_mapping_back(boot, tmp_path):
     assert _run(boot, tmp_path, "dirty", disk=disk)["mapped"] == 65536
     data = _run(boot, tmp_path, "check", disk=disk)
     assert data == {"tail": "dirty", "head_same": True}
+
+
+def test_a_mapping_follows_its_file_and_never_writes_another(boot, tmp_path):
+    """Write-back goes to the mapped inode: after a rename to its new name, after an
+    unlink nowhere; a new file by the old name keeps its own bytes (before, the halt
+    wrote into the old names and a failed write-back skipped unmount)."""
+    disk = tmp_path / "disk.img"
+    mkfs(disk, "4M")
+    data = _run(boot, tmp_path, "moved", disk=disk)
+    assert data == {"c_after_flush": "moved", "gone_maps_new": "fresh"}
+    data = _run(boot, tmp_path, "moved_check", disk=disk)
+    assert data == {"/a": "other", "/c": "again", "/gone": "fresh", "/after": "kept"}

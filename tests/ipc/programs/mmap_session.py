@@ -5,6 +5,10 @@
     dirty    map /dirty read-write, change it and exit without flush or close
              (the clean halt that follows must write it back)
     check    what /dirty holds now (a second boot on the same disk)
+    moved    map /a and /gone read-write and change them; rename /a to /c (flush
+             then) and write a new /a; unlink /gone and write a new /gone; exit
+             holding both (the clean halt that follows writes back)
+    moved_check  what /a, /c, /gone and /after hold now (a second boot)
 """
 
 from __future__ import annotations
@@ -89,7 +93,31 @@ def check() -> dict:
     return {"tail": data[-5:].decode(), "head_same": data[:-5] == DATA[:-5]}
 
 
-SCENARIOS = {f.__name__: f for f in (shared, dirty, check)}
+def moved() -> dict:
+    write_file("/a", DATA)
+    write_file("/gone", DATA)
+    a, gone = mmap("/a", "r+"), mmap("/gone", "r+")
+    a.buf[-5:] = b"moved"
+    gone.buf[-5:] = b"stale"
+    libipc.lookup("fs").rename(src="/a", dst="/c")
+    a.flush()                                       # the file, now /c
+    out = {"c_after_flush": read_file("/c")[-5:].decode()}
+    a.buf[-5:] = b"again"                           # left for the halt to write back
+    write_file("/a", b"other")                      # a new file by the old name
+    libipc.lookup("fs").unlink(path="/gone")
+    write_file("/gone", b"fresh")
+    write_file("/after", b"kept")
+    fresh = mmap("/gone", "r")                      # the new file's bytes, not the old
+    out["gone_maps_new"] = bytes(fresh.buf).decode()
+    fresh.close()
+    return out
+
+
+def moved_check() -> dict:
+    return {name: read_file(name)[-5:].decode() for name in ("/a", "/c", "/gone", "/after")}
+
+
+SCENARIOS = {f.__name__: f for f in (shared, dirty, check, moved, moved_check)}
 
 if __name__ == "__main__":
     name, out = sys.argv[1], sys.argv[2]
