@@ -82,13 +82,13 @@ class PipeEnd(io.RawIOBase):
     """One end of a pipe: readable or writable, never both."""
 
     def __init__(self, token: int, writing: bool, nonblock: bool = False,
-                 region: Region | None | object = _ASK) -> None:
+                 region: Region | dict | None | object = _ASK) -> None:
         super().__init__()
         self.token, self.writing, self.nonblock = token, writing, nonblock
         self.discard = False   # set once the reader is gone and the writer gives up
         self._data = _server()                      # reads and writes may wait
         self._control = _server(CONTROL_TIMEOUT_S)
-        self._region = region   # a Region, None (messages) or _ASK
+        self._region = region   # a Region, its description (not mapped yet), None or _ASK
 
     @classmethod
     def from_token(cls, token: int, writing: bool) -> PipeEnd:
@@ -104,13 +104,15 @@ class PipeEnd(io.RawIOBase):
     def _path(self) -> Region | None:
         """This end's region (mapped on first use), or None: messages."""
         region = self._region
-        if region is _ASK:
-            try:
-                info = self._control.region(end=self.token)
-            except IpcError as exc:
-                if exc.code != "NoSuchOp":
-                    raise   # (a closed or forged token: what a read or write would say)
-                info = None   # a pipe server without regions
+        if region is _ASK or isinstance(region, dict):
+            info = region
+            if region is _ASK:
+                try:
+                    info = self._control.region(end=self.token)
+                except IpcError as exc:
+                    if exc.code != "NoSuchOp":
+                        raise   # (a closed or forged token: what a read or write would say)
+                    info = None   # a pipe server without regions
             region = self._region = _map(info)
         return region
 
@@ -228,5 +230,5 @@ class PipeEnd(io.RawIOBase):
 def pipe() -> tuple[PipeEnd, PipeEnd]:
     """A new pipe: (read end, write end), both held by this process."""
     ends = _server(CONTROL_TIMEOUT_S).create()
-    region = _map(ends.get("region"))
-    return PipeEnd(ends["r"], False, region=region), PipeEnd(ends["w"], True, region=region)
+    info = ends.get("region") or None   # mapped at first use (the shell gives most ends away)
+    return PipeEnd(ends["r"], False, region=info), PipeEnd(ends["w"], True, region=info)

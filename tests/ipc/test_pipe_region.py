@@ -219,6 +219,7 @@ class TestSeveralProcesses:
         assert dict.fromkeys(range(writers), count) == seen
         assert expected == {w: h.hexdigest() for w, h in hashes.items()}
 
+    @pytest.mark.timeout(60)
     @pytest.mark.parametrize("side", ["writer", "reader"])
     def test_a_process_killed_holding_the_lock_does_not_block_the_others(self, side):
         """A holds its side's lock, asleep (a write to a full pipe, a read of an empty
@@ -266,6 +267,7 @@ def _expect_broken_pipe(info: dict) -> None:
         w.write(b"x" * PIPE_BUF)
 
 
+@pytest.mark.timeout(60)
 class TestSleepersWake:
     def test_a_sleeping_reader_sees_end_of_file_when_the_last_writer_closes(self):
         r = region(writers=2)
