@@ -45,6 +45,8 @@ MAX_REGION = 1 << 30            # bytes in one region
 MAX_TOTAL = 8 << 30             # bytes in all regions (memfds take memory only when touched)
 MAX_HELD = 256                  # regions one process holds at once
 MAX_GRANTS = 64 * 1024          # grants at once, all regions together
+MAX_GRANTS_EACH = 4096          # grants one process has made and not revoked (else one
+                                # process's loop would use up MAX_GRANTS for everyone)
 
 
 @dataclass(eq=False)
@@ -70,6 +72,7 @@ class Grants:
         self.regions: dict[int, Region] = {}
         self.grants: dict[int, Grant] = {}
         self.total = 0
+        self.made: dict[int, int] = {}   # granter endpoint -> its grants alive
 
     # -- calls --------------------------------------------------------------------------
     def create(self, k: Kernel, caller: Proc, size: int) -> dict:
@@ -102,12 +105,16 @@ class Grants:
             raise PermissionDenied("shm_grant: a read-only holder cannot grant writing")
         if not may_grant(caller, target):
             raise PermissionDenied(f"shm_grant: {caller.name} may not reach {target.name}")
+        if self.made.get(caller.endpoint, 0) >= MAX_GRANTS_EACH:
+            raise TooManyCalls(f"shm_grant: {caller.name} has {MAX_GRANTS_EACH} grants "
+                               "already (revoke some)")
         if len(self.grants) >= MAX_GRANTS:
             raise TooManyCalls("shm_grant: too many grants")
         grant = Grant(_new_id(self.grants), region, caller.endpoint, target.endpoint,
                       bool(writable))
         self.grants[grant.id] = grant
         region.grants.add(grant.id)
+        self.made[caller.endpoint] = self.made.get(caller.endpoint, 0) + 1
         return grant.id
 
     def map(self, k: Kernel, caller: Proc, grant_id: int) -> dict:
@@ -181,12 +188,22 @@ class Grants:
             self._free(region)
 
     def _drop_grant(self, grant: Grant) -> None:
-        self.grants.pop(grant.id, None)
+        if self.grants.pop(grant.id, None) is not None:
+            self._unmade(grant)
         grant.region.grants.discard(grant.id)
+
+    def _unmade(self, grant: Grant) -> None:
+        left = self.made.get(grant.granter, 0) - 1
+        if left > 0:
+            self.made[grant.granter] = left
+        else:
+            self.made.pop(grant.granter, None)
 
     def _free(self, region: Region) -> None:
         for grant_id in list(region.grants):
-            self.grants.pop(grant_id, None)
+            grant = self.grants.pop(grant_id, None)
+            if grant is not None:
+                self._unmade(grant)
         region.grants.clear()
         if self.regions.pop(region.id, None) is not None:
             self.total -= region.size

@@ -134,6 +134,7 @@ def do_stats(k: Kernel, caller: Proc) -> dict:
         "max_message": k.max_message, "max_calls": k.max_calls,
         "tracing": k.tracer.enabled, "procs": do_ps(k, caller),
         "shm_regions": len(k.grants.regions), "shm_bytes": k.grants.total,
+        "shm_grants": len(k.grants.grants),
     }
 
 

@@ -17,8 +17,9 @@ cannot grant writing) and sends the descriptor over the process's descriptor
 link (libipc/fdlink.py); the bytes then move with no message at all.  A grant
 is for one endpoint: anyone else's ``map`` of it is PermissionDenied, as is
 a stale, revoked or unknown id.  A read-only mapping's ``buf`` is a read-only
-memoryview (the kernel sends a read-only descriptor: writing is impossible,
-not just refused).  A revoked grant cannot be mapped again; a mapping made
+memoryview (the kernel sends a read-only descriptor, so mprotect cannot make
+it writable; a process of the same user that keeps the descriptor could still
+reopen /proc/self/fd/N read-write — docs/ipc.md).  A revoked grant cannot be mapped again; a mapping made
 before the revoke keeps seeing the bytes until its holder closes it.
 """
 

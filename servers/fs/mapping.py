@@ -28,6 +28,7 @@ Limits and what is not kept in step (documented in docs/ipc.md):
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -44,7 +45,8 @@ class Mapped:
     region: Any
     size: int
     inum: int
-    mappers: dict[int, bool] = field(default_factory=dict)   # endpoint -> writable
+    mappers: dict[int, int] = field(default_factory=dict)    # endpoint -> its mappings
+    grants: dict[int, int] = field(default_factory=dict)     # endpoint -> its last grant
     writable: bool = False        # some mapper may have written: write back
 
 
@@ -66,8 +68,9 @@ class Mappings:
         if mapped is None:
             mapped = self._map_new(path, st)
         grant = mapped.region.grant(ctx.sender.endpoint, writable=bool(writable))
-        mapped.mappers[ctx.sender.endpoint] = mapped.mappers.get(ctx.sender.endpoint, False) \
-            or bool(writable)
+        self._revoke(mapped, ctx.sender.endpoint)   # one grant per mapper: fs's stay bounded
+        mapped.grants[ctx.sender.endpoint] = grant
+        mapped.mappers[ctx.sender.endpoint] = mapped.mappers.get(ctx.sender.endpoint, 0) + 1
         mapped.writable = mapped.writable or bool(writable)
         return {"grant": grant, "size": mapped.size}
 
@@ -81,7 +84,11 @@ class Mappings:
         """The caller is done with ``path`` (or ``region``); the last mapper's munmap
         writes back."""
         mapped = self._mapping_of(ctx, path, region)
-        del mapped.mappers[ctx.sender.endpoint]
+        left = mapped.mappers.pop(ctx.sender.endpoint) - 1
+        if left:   # its other mapping of the file is still live
+            mapped.mappers[ctx.sender.endpoint] = left
+            return
+        self._revoke(mapped, ctx.sender.endpoint)
         if not mapped.mappers:
             self._release(mapped)
 
@@ -139,6 +146,14 @@ class Mappings:
                     break
                 offset, chunk = offset + n, chunk[n:]
         return mapped.size
+
+    def _revoke(self, mapped: Mapped, endpoint: int) -> None:
+        """The grant fs made ``endpoint`` for ``mapped`` (mapped already, or never
+        will be) goes: fs's grants would otherwise pile up, one per mmap call."""
+        grant = mapped.grants.pop(endpoint, None)
+        if grant is not None:
+            with contextlib.suppress(IpcError):   # dropped already: the grantee exited
+                mapped.region.revoke(grant)
 
     def _release(self, mapped: Mapped) -> None:
         try:

@@ -41,6 +41,6 @@ def test_a_mapping_follows_its_file_and_never_writes_another(boot, tmp_path):
     disk = tmp_path / "disk.img"
     mkfs(disk, "4M")
     data = _run(boot, tmp_path, "moved", disk=disk)
-    assert data == {"c_after_flush": "moved", "gone_maps_new": "fresh"}
+    assert data == {"c_after_flush": "moved", "gone_maps_new": "fresh", "grants": 2}
     data = _run(boot, tmp_path, "moved_check", disk=disk)
     assert data == {"/a": "other", "/c": "again", "/gone": "fresh", "/after": "kept"}

@@ -39,3 +39,11 @@ def test_a_region_lives_while_someone_holds_it(shm):
     assert data["after_holder_killed"] == 0       # SIGKILL let go of it
     assert data["watch"] == 0                     # a revoke leaves a mapping live
     assert data["end"] == [0, 0]
+
+
+def test_one_process_cannot_use_up_every_grant(shm):
+    """A process's own grants are limited (before, one loop of shm_grant could take
+    all MAX_GRANTS and every other process's grant, fs's mmap included, failed)."""
+    data = shm("limits")
+    assert data == {"one_more": "TooManyCalls", "after_revoke": "no error",
+                    "grants": True, "end": 0}

@@ -146,7 +146,22 @@ def held(child: Child) -> int:
     return K.whoami(ep=child.ep)["shm_held"]
 
 
-SCENARIOS = {f.__name__: f for f in (basic, checks, lifetimes)}
+def limits() -> dict:
+    """One process's grants are bounded (MAX_GRANTS_EACH), not only all of them."""
+    from kernel.grants import MAX_GRANTS_EACH
+    region = shm.create(4096)
+    me = K.whoami()["ep"]
+    gids = [region.grant(me) for _ in range(MAX_GRANTS_EACH)]
+    out = {"one_more": code_of(lambda: region.grant(me))}
+    region.revoke(gids[0])
+    out["after_revoke"] = code_of(lambda: region.grant(me))
+    out["grants"] = K.stats()["shm_grants"] == MAX_GRANTS_EACH
+    region.close()
+    out["end"] = K.stats()["shm_grants"]
+    return out
+
+
+SCENARIOS = {f.__name__: f for f in (basic, checks, lifetimes, limits)}
 
 if __name__ == "__main__":
     name, out = sys.argv[1], sys.argv[2]
