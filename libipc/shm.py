@@ -19,8 +19,9 @@ is for one endpoint: anyone else's ``map`` of it is PermissionDenied, as is
 a stale, revoked or unknown id.  A read-only mapping's ``buf`` is a read-only
 memoryview (the kernel sends a read-only descriptor, so mprotect cannot make
 it writable; a process of the same user that keeps the descriptor could still
-reopen /proc/self/fd/N read-write — docs/ipc.md).  A revoked grant cannot be mapped again; a mapping made
-before the revoke keeps seeing the bytes until its holder closes it.
+reopen /proc/self/fd/N read-write — docs/ipc.md).  A revoked grant cannot be
+mapped again; a mapping made before the revoke keeps seeing the bytes until its
+holder closes it.
 """
 
 from __future__ import annotations
