@@ -424,6 +424,8 @@ class Kernel:
             except subprocess.TimeoutExpired:
                 self.log.error("unkillable", name=proc.name, pid=proc.pid)
             proc.channel.close()
+            if proc.fdlink is not None:
+                proc.fdlink.close()   # descriptors still in it go with it
         self.slots.clear()
         self.grants.close_all()
 

@@ -6,6 +6,7 @@ orderings a whole boot reaches only by chance.
 from __future__ import annotations
 
 import mmap
+import os
 import signal
 import struct
 import threading
@@ -109,3 +110,18 @@ class TestHostedCallerFaults:
             assert [] == k.table.waiting_on(p)
         finally:
             p.signal(signal.SIGCONT)
+
+
+class TestCloseReleasesDescriptors:
+    def test_close_closes_every_process_descriptor_link(self, tmp_path):
+        """Kernel.close (a halt's last resort) closes the kernel's end of each live
+        process's descriptor link, as an exit does (before, only exits did)."""
+        program = tmp_path / "idle.py"
+        program.write_text("import time\ntime.sleep(60)\n")
+        before = len(os.listdir("/proc/self/fd"))
+        k = Kernel(ring_capacity=64 * 1024)
+        proc = k.spawn([str(program)], name="idle", parent=0)
+        k.close()
+        assert proc.fdlink.fileno() == -1
+        k.tracer.close()
+        assert len(os.listdir("/proc/self/fd")) <= before
