@@ -22,8 +22,9 @@ Limits and what is not kept in step (documented in docs/ipc.md):
 * a mapping keeps the size the file had when it was first mapped: ``write`` and
   ``truncate`` through fs do not change the region, and a write-back writes the
   whole region (a file truncated under a writable mapping grows back on msync);
-* a mapper that dies without munmap stays counted until fs stops (fs is not told
-  of exits); its region's memory is freed then.
+* a mapper that dies without munmap stays counted (fs is not told of exits)
+  until the table of mapped files is full: then fs asks the kernel which of its
+  mappers are gone, and lets their files go (written back) before it refuses.
 """
 
 from __future__ import annotations
@@ -32,7 +33,8 @@ import contextlib
 from dataclasses import dataclass, field
 from typing import Any
 
-from libipc import InvalidArgument, IpcError, op, shm
+from libipc import InvalidArgument, IpcError, NoSuchEndpoint, op, shm
+from libipc.client import kernel
 
 MAX_MAPPED = 256 << 20      # bytes in one mapped file
 MAX_FILES = 64              # files mapped at once
@@ -111,6 +113,8 @@ class Mappings:
     # -- helpers --------------------------------------------------------------------
     def _map_new(self, path: str, st: dict) -> Mapped:
         if len(self._mapped()) >= MAX_FILES:
+            self._forget_the_dead()
+        if len(self._mapped()) >= MAX_FILES:
             raise InvalidArgument(f"mmap: {MAX_FILES} files are mapped already")
         region = shm.create(st["size"])
         try:
@@ -147,6 +151,22 @@ class Mappings:
                 offset, chunk = offset + n, chunk[n:]
         return mapped.size
 
+    def _forget_the_dead(self) -> None:
+        """Mappers that exited without munmap let go; a file none maps goes back."""
+        alive: dict[int, bool] = {}
+        for mapped in list(self._mapped().values()):
+            for endpoint in list(mapped.mappers):
+                if endpoint not in alive:
+                    alive[endpoint] = _alive(endpoint)
+                if not alive[endpoint]:
+                    del mapped.mappers[endpoint]
+                    mapped.grants.pop(endpoint, None)   # the kernel dropped it at the exit
+            if not mapped.mappers:
+                try:
+                    self._release(mapped)
+                except IpcError as exc:
+                    self.log.error("write_back_failed", path=mapped.path, error=str(exc))
+
     def _revoke(self, mapped: Mapped, endpoint: int) -> None:
         """The grant fs made ``endpoint`` for ``mapped`` (mapped already, or never
         will be) goes: fs's grants would otherwise pile up, one per mmap call."""
@@ -161,3 +181,11 @@ class Mappings:
         finally:
             self._mapped().pop(mapped.inum, None)
             mapped.region.close()
+
+
+def _alive(endpoint: int) -> bool:
+    try:
+        kernel().whoami(ep=endpoint)
+    except NoSuchEndpoint:
+        return False
+    return True

@@ -44,3 +44,10 @@ def test_a_mapping_follows_its_file_and_never_writes_another(boot, tmp_path):
     assert data == {"c_after_flush": "moved", "gone_maps_new": "fresh", "grants": 2}
     data = _run(boot, tmp_path, "moved_check", disk=disk)
     assert data == {"/a": "other", "/c": "again", "/gone": "fresh", "/after": "kept"}
+
+
+def test_mappers_that_died_do_not_fill_the_table_for_good(boot, tmp_path):
+    """A process that mapped MAX_FILES files and exited holding them does not keep
+    everyone from mapping until fs stops: fs asks which mappers are gone."""
+    data = _run(boot, tmp_path, "crowded")
+    assert data == {"child": 0, "extra": "no error", "written_back": "ZZ"}

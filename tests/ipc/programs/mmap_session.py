@@ -8,6 +8,8 @@
     moved    map /a and /gone read-write and change them; rename /a to /c (flush
              then) and write a new /a; unlink /gone and write a new /gone; exit
              holding both (the clean halt that follows writes back)
+    crowded  a child maps MAX_FILES files and exits without closing them; a new
+             file can still be mapped, and the child's writes went back
     moved_check  what /a, /c, /gone and /after hold now (a second boot)
 """
 
@@ -116,11 +118,26 @@ def moved() -> dict:
     return out
 
 
+def crowded() -> dict:
+    from servers.fs.mapping import MAX_FILES
+    paths = [f"/f{i}" for i in range(MAX_FILES)]
+    for path in paths + ["/extra"]:
+        write_file(path, b"-")
+    child = K.spawn(argv=[CHILD, "--many", *paths], name="mmap-many",
+                    acl=["@public", "naming"])
+    exits: dict[int, int] = {}
+    wait_until(lambda: child["ep"] in exits
+               or exits.update((r["ep"], r["status"]) for r in K.wait()), "the child exits")
+    out = {"child": exits[child["ep"]], "extra": code_of(lambda: mmap("/extra").close())}
+    out["written_back"] = (read_file("/f0") + read_file(paths[-1])).decode()
+    return out
+
+
 def moved_check() -> dict:
     return {name: read_file(name)[-5:].decode() for name in ("/a", "/c", "/gone", "/after")}
 
 
-SCENARIOS = {f.__name__: f for f in (shared, dirty, check, moved, moved_check)}
+SCENARIOS = {f.__name__: f for f in (shared, dirty, check, moved, crowded, moved_check)}
 
 if __name__ == "__main__":
     name, out = sys.argv[1], sys.argv[2]
