@@ -88,6 +88,7 @@ class Region:
 
 def create(size: int) -> Region:
     """A new region of ``size`` bytes (zero-filled), held by this process read-write."""
+    fdlink.discard_stale()   # left by interrupted calls: they would fill the link
     reply = _kernel().shm_create(size=size)
     fd = reply["fd"] if "fd" in reply else fdlink.receive(f"r{reply['region']}")
     return Region(reply["region"], reply["size"], fd, True)
@@ -95,6 +96,7 @@ def create(size: int) -> Region:
 
 def map(grant_id: int) -> Region:   # noqa: A001  (the issue's name: libipc.shm.map)
     """Map the region ``grant_id`` gives this process."""
+    fdlink.discard_stale()
     reply = _kernel().shm_map(grant=grant_id)
     fd = reply["fd"] if "fd" in reply else fdlink.receive(f"g{grant_id}")
     return Region(reply["region"], reply["size"], fd, bool(reply["writable"]))

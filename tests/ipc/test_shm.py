@@ -47,3 +47,10 @@ def test_one_process_cannot_use_up_every_grant(shm):
     data = shm("limits")
     assert data == {"one_more": "TooManyCalls", "after_revoke": "no error",
                     "grants": True, "end": 0}
+
+
+def test_descriptors_never_taken_neither_pile_up_nor_stop_later_maps(shm):
+    """The kernel queues few descriptors per process (before, ~280 each, all counted
+    against the user's in-flight limit), and a full link is emptied by libipc's next
+    call (before, every later create and map was WouldBlock for good)."""
+    assert shm("unreceived") == {"few": True, "code": "WouldBlock", "then": "no error"}

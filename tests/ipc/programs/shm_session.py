@@ -161,7 +161,26 @@ def limits() -> dict:
     return out
 
 
-SCENARIOS = {f.__name__: f for f in (basic, checks, lifetimes, limits)}
+def unreceived() -> dict:
+    """Descriptors the process never takes (raw shm_map calls, as interrupted calls
+    leave them): few queue before WouldBlock, and libipc's next map still works."""
+    region = shm.create(4096)
+    gid = region.grant(K.whoami()["ep"])
+    queued, code = 0, "no error"
+    while queued < 1000:
+        try:
+            K.shm_map(grant=gid)
+        except IpcError as exc:
+            code = exc.code
+            break
+        queued += 1
+    out = {"few": queued <= 32, "code": code}
+    out["then"] = code_of(lambda: shm.map(gid).close())
+    region.close()
+    return out
+
+
+SCENARIOS = {f.__name__: f for f in (basic, checks, lifetimes, limits, unreceived)}
 
 if __name__ == "__main__":
     name, out = sys.argv[1], sys.argv[2]
