@@ -44,6 +44,8 @@ if TYPE_CHECKING:
 MAX_REGION = 1 << 30            # bytes in one region
 MAX_TOTAL = 8 << 30             # bytes in all regions (memfds take memory only when touched)
 MAX_HELD = 256                  # regions one process holds at once
+MAX_CREATED = 2 << 30           # bytes in the live regions one unprivileged process made
+                                # (else one could take all of MAX_TOTAL from everyone)
 MAX_GRANTS = 64 * 1024          # grants at once, all regions together
 MAX_GRANTS_EACH = 4096          # grants one process has made and not revoked (else one
                                 # process's loop would use up MAX_GRANTS for everyone)
@@ -54,6 +56,7 @@ class Region:
     id: int
     fd: int
     size: int
+    creator: int = 0                                           # its endpoint
     holders: dict[int, bool] = field(default_factory=dict)   # endpoint -> writable
     grants: set[int] = field(default_factory=set)
 
@@ -73,6 +76,7 @@ class Grants:
         self.grants: dict[int, Grant] = {}
         self.total = 0
         self.made: dict[int, int] = {}   # granter endpoint -> its grants alive
+        self.created: dict[int, int] = {}   # creator endpoint -> bytes of its live regions
 
     # -- calls --------------------------------------------------------------------------
     def create(self, k: Kernel, caller: Proc, size: int) -> dict:
@@ -80,6 +84,10 @@ class Grants:
             raise InvalidArgument(f"shm_create: size must be 1 to {MAX_REGION} bytes")
         if self.total + size > MAX_TOTAL:
             raise TooManyCalls(f"shm_create: regions hold {self.total} bytes already")
+        mine = self.created.get(caller.endpoint, 0)
+        if not caller.privileged and mine + size > MAX_CREATED:
+            raise TooManyCalls(f"shm_create: {caller.name}'s regions hold {mine} bytes "
+                               f"already (at most {MAX_CREATED})")
         self._check_room(caller)
         fd = os.memfd_create(f"nk-shm-{caller.name}", os.MFD_CLOEXEC)
         try:
@@ -87,9 +95,10 @@ class Grants:
         except OSError as exc:
             os.close(fd)
             raise InvalidArgument(f"shm_create: {exc.strerror}") from None
-        region = Region(_new_id(self.regions), fd, size)
+        region = Region(_new_id(self.regions), fd, size, caller.endpoint)
         self.regions[region.id] = region
         self.total += size
+        self.created[caller.endpoint] = mine + size
         try:
             extra = self._hand_over(caller, region, writable=True, tag=f"r{region.id}")
         except BaseException:
@@ -207,6 +216,11 @@ class Grants:
         region.grants.clear()
         if self.regions.pop(region.id, None) is not None:
             self.total -= region.size
+            left = self.created.get(region.creator, 0) - region.size
+            if left > 0:
+                self.created[region.creator] = left
+            else:
+                self.created.pop(region.creator, None)
             os.close(region.fd)
 
 

@@ -43,10 +43,12 @@ def test_a_region_lives_while_someone_holds_it(shm):
 
 def test_one_process_cannot_use_up_every_grant(shm):
     """A process's own grants are limited (before, one loop of shm_grant could take
-    all MAX_GRANTS and every other process's grant, fs's mmap included, failed)."""
+    all MAX_GRANTS and every other process's grant, fs's mmap included, failed), and
+    so are the bytes an unprivileged one's regions hold (before, one could take all
+    8 GiB of MAX_TOTAL: 8 regions of 1 GiB, and every other shm_create failed)."""
     data = shm("limits")
     assert data == {"one_more": "TooManyCalls", "after_revoke": "no error",
-                    "grants": True, "end": 0}
+                    "grants": True, "end": 0, "hog_got": 2}
 
 
 def test_descriptors_never_taken_neither_pile_up_nor_stop_later_maps(shm):

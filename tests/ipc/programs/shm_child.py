@@ -7,6 +7,7 @@ name it); its exit status says what it saw (the rest it leaves in the region).
     map        map, then exit                                              → 0
     hold       map, then sleep until killed (it holds the region)
     watch      map, wait until byte 0 is b"!" (written after a revoke)      → 0
+    hog        (no grant) shm_create 1 GiB regions until refused → how many it got
 An IpcError from map → 10 + the code's index in CODES.
 """
 
@@ -15,7 +16,7 @@ from __future__ import annotations
 import sys
 import time
 
-from libipc import IpcError, shm
+from libipc import IpcError, kernel, shm
 from libipc.pipe import PipeEnd
 
 CODES = ["PermissionDenied", "InvalidArgument", "WouldBlock", "TooManyCalls"]
@@ -23,6 +24,15 @@ CODES = ["PermissionDenied", "InvalidArgument", "WouldBlock", "TooManyCalls"]
 
 def main() -> int:
     mode, pipe = sys.argv[1], PipeEnd.from_token(int(sys.argv[2]), writing=False)
+    if mode == "hog":   # raw calls: the descriptors are never mapped (nor touched)
+        got = 0
+        while got < 100:
+            try:
+                kernel().shm_create(size=1 << 30)
+            except IpcError:
+                return got
+            got += 1
+        return got
     line = b""
     while not line.endswith(b"\n"):
         data = pipe.read(64)

@@ -153,6 +153,7 @@ def limits() -> dict:
     me = K.whoami()["ep"]
     gids = [region.grant(me) for _ in range(MAX_GRANTS_EACH)]
     out = {"one_more": code_of(lambda: region.grant(me))}
+    out["hog_got"] = Child("hog").status()      # 1 GiB regions an unprivileged one may make
     region.revoke(gids[0])
     out["after_revoke"] = code_of(lambda: region.grant(me))
     out["grants"] = K.stats()["shm_grants"] == MAX_GRANTS_EACH
