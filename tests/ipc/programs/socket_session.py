@@ -265,6 +265,13 @@ def reset() -> dict:
     return out
 
 
+def kill_soon(proc: dict) -> None:
+    """SIGKILL ``proc`` in 0.3 s from a timer thread — with the host's kill, not a
+    kernel call: only the main thread may use this process's ring (a call from the
+    timer while the main thread waits in one of its own hung the session)."""
+    threading.Timer(0.3, lambda: os.kill(proc["pid"], signal.SIGKILL)).start()
+
+
 def peer_killed() -> dict:
     """A peer SIGKILLed mid-stream: the reader gets what was sent, then end of stream
     (a recv waiting when it dies returns); sends get BrokenPipe — never a hang."""
@@ -281,7 +288,7 @@ def peer_killed() -> dict:
         s.close()
         proc = child("sink", "pk")
         s = listener.accept(timeout=ACCEPT_S)
-        threading.Timer(0.3, lambda: K.kill(ep=proc["ep"], signal_name="KILL")).start()
+        kill_soon(proc)
         t0 = time.monotonic()
         out["waiting_recv"] = s.recv(10).decode()
         out["waiting_s"] = time.monotonic() - t0
@@ -291,7 +298,7 @@ def peer_killed() -> dict:
         # a blocked send is woken by the reader's death
         proc = child("sink", "pk")
         s = listener.accept(timeout=ACCEPT_S)
-        threading.Timer(0.3, lambda: K.kill(ep=proc["ep"], signal_name="KILL")).start()
+        kill_soon(proc)
         t0 = time.monotonic()
         out["blocked_send"] = code_of(lambda: s.sendall(b"b" * (1 << 20)))
         out["blocked_send_s"] = time.monotonic() - t0
