@@ -144,7 +144,7 @@ class Interpreter:
                 if self.halted:
                     break
                 if statement.next is not None or statement.stdin is not None \
-                        or statement.background:
+                        or statement.background or self.runs_as_process(statement.argv[0]):
                     self.status = self.run_pipeline_guarded(statement)
                 else:
                     self.status = self.run_statement(statement)
@@ -155,6 +155,10 @@ class Interpreter:
 
     def run_pipeline(self, first: Statement) -> int:
         raise CommandError("pipelines are not available in this interpreter", "Unsupported")
+
+    def runs_as_process(self, name: str) -> bool:
+        """``name`` is no shell command but a program the shell starts (wc, grep, …)."""
+        return False
 
     def job_endpoints(self, spec: str) -> list[int]:
         raise CommandError(f"{spec}: no such job", "NoSuchJob")

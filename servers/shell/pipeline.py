@@ -90,6 +90,11 @@ class PipelineCommands(Interpreter):
         statuses.update({i: by_ep[ep] for i, ep in children.items()})
         return statuses[len(stages) - 1]
 
+    def runs_as_process(self, name: str) -> bool:
+        """A filter of tools.py with no shell command of its own (wc, grep, yes, …) runs
+        as a one-stage pipeline even alone: its own process, which Ctrl-C can stop."""
+        return name in TOOLS and getattr(self, f"do_{name}", None) is None
+
     def _stage_argv(self, st: Statement) -> list[str] | None:
         name, args = st.argv[0], st.argv[1:]
         if name == "run":

@@ -8,6 +8,7 @@ it connects to) or, given none, its
 standard input (the pipe end libipc.program made sys.stdin), and writes its
 standard output (a pipe end, a file, or the console).  Bytes in, bytes out:
 `cat` and `tee` copy exactly; the line tools split on b"\\n".
+``yes [STRING]`` writes its line until nobody reads it.
 Exit status: 0; 1 when grep matched nothing; 2 for a usage error.
 """
 
@@ -153,7 +154,15 @@ def tee(args: list[str], out) -> int:
     return 0
 
 
-TOOLS = {f.__name__: f for f in (cat, echo, wc, grep, head, tail, sort, uniq, tee)}
+def yes(args: list[str], out) -> int:
+    """The line (``y`` by default) for ever: until the reader goes (SIGPIPE ends us)."""
+    line = (b" ".join(a.encode() for a in args) or b"y") + b"\n"
+    block = line * max(1, 4096 // len(line))
+    while True:
+        out.write(block)
+
+
+TOOLS = {f.__name__: f for f in (cat, echo, wc, grep, head, tail, sort, uniq, tee, yes)}
 
 
 def main(argv: list[str]) -> int:

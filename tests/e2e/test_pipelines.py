@@ -45,6 +45,14 @@ class TestPipelines:
         assert 0 == r.returncode, r.output
         assert ["2", "2", "b", "b", "3", "6", "home"] == out[-7:], out
 
+    def test_yes_into_head_and_filters_alone(self, boot):
+        """yes | head ends (yes gets SIGPIPE); a filter alone runs as its own process."""
+        r = boot("-c", "yes | head -n 2; yes hi there | head -n 1; echo a b > /x; wc /x; "
+                       "grep b /x; grep zz /x", timeout=60)
+        out = lines(r.stdout)
+        assert out[-5:] == ["y", "y", "hi there", "1 2 4", "a b"], out
+        assert 1 == r.returncode   # grep matched nothing: the last status
+
     def test_status_is_the_last_stages(self, boot):
         r = boot("-c", "echo x | grep nothing")
         assert 1 == r.returncode, r.output
