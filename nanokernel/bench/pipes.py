@@ -31,17 +31,14 @@ measured in this process with a forked child, in the same run.
 
 from __future__ import annotations
 
-import json
 import os
-import subprocess
-import sys
 import tempfile
 import time
-from pathlib import Path
 
 from nanokernel.bench import semmq, shm, signals, sockets
 from nanokernel.bench.placement import FREE, ONE_CPU, Placement, choose_placements, pin, pinned
 from nanokernel.bench.report import progress
+from nanokernel.bench.session_boot import SessionFailed, run_session
 from nanokernel.bench.stats import (
     Row,
     failed_row,
@@ -56,31 +53,6 @@ TITLE = ("pipes through the pipe server vs os.pipe and os.mkfifo (MB/s, round tr
 WRITE = 64 * 1024
 SMALL = 64
 TARGET = 0.5   # pipe throughput, as a fraction of os.pipe's
-
-CONFIG = """
-[servers.naming]
-module = "servers.naming"
-privileged = true
-
-[servers.console]
-module = "servers.console"
-console = true
-public = true
-
-[servers.pipe]
-module = "servers.pipe"
-public = true
-privileged = true
-
-[servers.session]
-path = "{session}"
-args = ["{out}", "{n}", "{rtts}", "{cpus}"]
-session = true
-privileged = true
-calls = ["*"]
-depends = ["pipe"]
-"""
-
 
 NK_PEERS = ("nanokernel", "nanokernel-calls")   # the region; read/write calls
 HOST_PEERS = ("os.pipe", "os.mkfifo")
@@ -135,20 +107,12 @@ def _nanokernel(n: int, rtts: int, placement: Placement) -> list[Row]:
     layout = placement.layout(2)
     cpus = "-" if placement.name in (FREE, ONE_CPU) else \
         ":".join(",".join(map(str, sorted(c))) for c in layout)
-    with tempfile.TemporaryDirectory(prefix="nk-bench-ipc-") as tmp:
-        out, config = Path(tmp) / "result.json", Path(tmp) / "boot.toml"
-        session = Path(__file__).resolve().parent / "pipe_session.py"
-        config.write_text(CONFIG.format(session=session, out=out, n=n, rtts=rtts, cpus=cpus))
-        cmd = [sys.executable, "-m", "nanokernel", "boot", "--config", str(config),
-               "--log", str(Path(tmp) / "boot.log")]
-        try:
-            with pinned(layout[0] if placement.name == ONE_CPU else None):
-                subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL, timeout=600, check=False)
-            result = json.loads(out.read_text())
-        except (OSError, ValueError, subprocess.TimeoutExpired) as exc:
-            why = f"{type(exc).__name__}: {exc}"[:300]
-            return [failed_row(b, p, why) for b in PIPE_BENCHES for p in NK_PEERS]
+    try:
+        result = run_session("pipe_session.py", [n, rtts, cpus], servers=("pipe",),
+                             timeout=600,
+                             cpus=layout[0] if placement.name == ONE_CPU else None)
+    except SessionFailed as exc:
+        return [failed_row(b, p, str(exc)) for b in PIPE_BENCHES for p in NK_PEERS]
     rows = []
     for peer, path in zip(NK_PEERS, ("region", "calls"), strict=True):
         t = result[path]["throughput"]

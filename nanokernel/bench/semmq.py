@@ -21,17 +21,13 @@ skipped with the reason.  Measured with nothing pinned (placement "free").
 from __future__ import annotations
 
 import gc
-import json
 import multiprocessing
 import os
-import subprocess
-import sys
-import tempfile
 import time
-from pathlib import Path
 
 from nanokernel.bench.report import progress
 from nanokernel.bench.semmq_session import QUEUE_DEPTH, SIZE, WARMUP
+from nanokernel.bench.session_boot import SessionFailed, run_session
 from nanokernel.bench.stats import (
     Row,
     failed_row,
@@ -40,35 +36,6 @@ from nanokernel.bench.stats import (
     skipped_row,
     throughput_row,
 )
-
-CONFIG = """
-[servers.naming]
-module = "servers.naming"
-privileged = true
-
-[servers.console]
-module = "servers.console"
-console = true
-public = true
-
-[servers.sem]
-module = "servers.sem"
-public = true
-privileged = true
-
-[servers.mq]
-module = "servers.mq"
-public = true
-privileged = true
-
-[servers.session]
-path = "{session}"
-args = ["{out}", "{rounds}", "{messages}"]
-session = true
-privileged = true
-calls = ["*"]
-depends = ["sem", "mq"]
-"""
 
 BENCHES = ("sem-pingpong", "mq-throughput")
 SEM_PEERS = ("nanokernel", "posix_ipc.Semaphore", "multiprocessing.Semaphore")
@@ -119,20 +86,10 @@ def _mq_row(peer: str, n: int, seconds: float) -> Row:
 
 # -- nanokernel ----------------------------------------------------------------------
 def _nanokernel(rounds: int, messages: int) -> list[Row]:
-    with tempfile.TemporaryDirectory(prefix="nk-bench-semmq-") as tmp:
-        out, config = Path(tmp) / "result.json", Path(tmp) / "boot.toml"
-        session = Path(__file__).resolve().parent / "semmq_session.py"
-        config.write_text(CONFIG.format(session=session, out=out, rounds=rounds,
-                                        messages=messages))
-        cmd = [sys.executable, "-m", "nanokernel", "boot", "--config", str(config),
-               "--log", str(Path(tmp) / "boot.log")]
-        try:
-            subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                           stderr=subprocess.DEVNULL, timeout=300, check=False)
-            data = json.loads(out.read_text())
-        except (OSError, ValueError, subprocess.TimeoutExpired) as exc:
-            error = f"{type(exc).__name__}: {exc}"[:300]
-            return [failed_row(b, "nanokernel", error) for b in BENCHES]
+    try:
+        data = run_session("semmq_session.py", [rounds, messages], servers=("sem", "mq"))
+    except SessionFailed as exc:
+        return [failed_row(b, "nanokernel", str(exc)) for b in BENCHES]
     return [_pingpong_row("nanokernel", data["pingpong_ns"], data["pingpong_s"]),
             _mq_row("nanokernel", data["mq_messages"], data["mq_s"])]
 

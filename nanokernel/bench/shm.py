@@ -11,45 +11,16 @@ Best of three rounds each.  Target: shm-bulk >= 5x os.pipe's.
 
 from __future__ import annotations
 
-import json
 import os
-import subprocess
-import sys
-import tempfile
 import time
-from pathlib import Path
 
 from nanokernel.bench.report import progress
+from nanokernel.bench.session_boot import SessionFailed, run_session
 from nanokernel.bench.stats import Row, failed_row, find_row, throughput_row
 
 TARGET = 5.0
 CHUNK = 1 << 20
 ROUNDS = 3
-CONFIG = """
-[servers.naming]
-module = "servers.naming"
-privileged = true
-
-[servers.console]
-module = "servers.console"
-console = true
-public = true
-
-[servers.pipe]
-module = "servers.pipe"
-public = true
-privileged = true
-
-[servers.session]
-path = "{session}"
-args = ["{out}", "{n}"]
-session = true
-privileged = true
-calls = ["*"]
-depends = ["pipe"]
-"""
-
-
 def run(quick: bool) -> list[Row]:
     n = 64 << 20
     progress("   shm-bulk nanokernel (a boot of its own)")
@@ -65,19 +36,11 @@ def _row(peer: str, n: int, seconds: float) -> Row:
 
 
 def _nanokernel(n: int) -> Row:
-    with tempfile.TemporaryDirectory(prefix="nk-bench-shm-") as tmp:
-        out, config = Path(tmp) / "result.json", Path(tmp) / "boot.toml"
-        session = Path(__file__).resolve().parent / "shm_session.py"
-        config.write_text(CONFIG.format(session=session, out=out, n=n))
-        cmd = [sys.executable, "-m", "nanokernel", "boot", "--config", str(config),
-               "--log", str(Path(tmp) / "boot.log")]
-        try:
-            subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                           stderr=subprocess.DEVNULL, timeout=300, check=False)
-            result = json.loads(out.read_text())
-        except (OSError, ValueError, subprocess.TimeoutExpired) as exc:
-            return failed_row("shm-bulk", "nanokernel", f"{type(exc).__name__}: {exc}"[:300])
-    return _row("nanokernel", result["bytes"], result["seconds"])
+    try:
+        result = run_session("shm_session.py", [n], servers=("pipe",))
+        return _row("nanokernel", result["bytes"], result["seconds"])
+    except (SessionFailed, KeyError) as exc:
+        return failed_row("shm-bulk", "nanokernel", str(exc))
 
 
 def _host(n: int) -> Row:

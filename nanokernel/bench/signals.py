@@ -9,35 +9,13 @@
 
 from __future__ import annotations
 
-import json
 import os
 import signal
-import subprocess
-import sys
-import tempfile
 import time
-from pathlib import Path
 
 from nanokernel.bench.report import progress
+from nanokernel.bench.session_boot import SessionFailed, run_session
 from nanokernel.bench.stats import Row, failed_row, find_row, latency_row
-
-CONFIG = """
-[servers.naming]
-module = "servers.naming"
-privileged = true
-
-[servers.console]
-module = "servers.console"
-console = true
-public = true
-
-[servers.session]
-path = "{session}"
-args = ["{out}", "{count}"]
-session = true
-privileged = true
-calls = ["*"]
-"""
 
 
 def run(quick: bool) -> list[Row]:
@@ -50,18 +28,10 @@ def run(quick: bool) -> list[Row]:
 
 
 def _nanokernel(count: int) -> Row:
-    with tempfile.TemporaryDirectory(prefix="nk-bench-signal-") as tmp:
-        out, config = Path(tmp) / "result.json", Path(tmp) / "boot.toml"
-        session = Path(__file__).resolve().parent / "signal_session.py"
-        config.write_text(CONFIG.format(session=session, out=out, count=count))
-        cmd = [sys.executable, "-m", "nanokernel", "boot", "--config", str(config),
-               "--log", str(Path(tmp) / "boot.log")]
-        try:
-            subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                           stderr=subprocess.DEVNULL, timeout=300, check=False)
-            samples = json.loads(out.read_text())["rtt_ns"]
-        except (OSError, ValueError, KeyError, subprocess.TimeoutExpired) as exc:
-            return failed_row("signal-rtt", "nanokernel", f"{type(exc).__name__}: {exc}"[:300])
+    try:
+        samples = run_session("signal_session.py", [count])["rtt_ns"]
+    except (SessionFailed, KeyError) as exc:
+        return failed_row("signal-rtt", "nanokernel", str(exc))
     return latency_row("signal-rtt", "nanokernel", samples, size=0)
 
 

@@ -12,47 +12,18 @@
 
 from __future__ import annotations
 
-import json
 import os
 import socket
-import subprocess
-import sys
-import tempfile
 import time
-from pathlib import Path
 
 from nanokernel.bench.report import progress
+from nanokernel.bench.session_boot import SessionFailed, run_session
 from nanokernel.bench.stats import Row, failed_row, find_row, latency_row, throughput_row
 
 WRITE = 64 * 1024
 SMALL = 64
 BENCHES = ("socket-throughput", "socket-rtt")
 PEERS = ("nanokernel", "socketpair")
-
-CONFIG = """
-[servers.naming]
-module = "servers.naming"
-privileged = true
-
-[servers.console]
-module = "servers.console"
-console = true
-public = true
-
-[servers.net]
-module = "servers.net"
-public = true
-privileged = true
-
-[servers.session]
-path = "{session}"
-args = ["{out}", "{n}", "{rtts}"]
-session = true
-privileged = true
-calls = ["*"]
-depends = ["net"]
-"""
-
 
 def run(quick: bool) -> list[Row]:
     n = (64 if quick else 256) * 1024 * 1024
@@ -72,22 +43,13 @@ def _mb_row(peer: str, n: int, seconds: float) -> Row:
 
 
 def _nanokernel(n: int, rtts: int) -> list[Row]:
-    with tempfile.TemporaryDirectory(prefix="nk-bench-socket-") as tmp:
-        out, config = Path(tmp) / "result.json", Path(tmp) / "boot.toml"
-        session = Path(__file__).resolve().parent / "socket_session.py"
-        config.write_text(CONFIG.format(session=session, out=out, n=n, rtts=rtts))
-        cmd = [sys.executable, "-m", "nanokernel", "boot", "--config", str(config),
-               "--log", str(Path(tmp) / "boot.log")]
-        try:
-            subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                           stderr=subprocess.DEVNULL, timeout=600, check=False)
-            result = json.loads(out.read_text())
-            t = result["throughput"]
-            return [_mb_row("nanokernel", t["bytes"], t["seconds"]),
-                    latency_row("socket-rtt", "nanokernel", result["rtt_ns"], size=SMALL)]
-        except (OSError, ValueError, KeyError, subprocess.TimeoutExpired) as exc:
-            why = f"{type(exc).__name__}: {exc}"[:300]
-            return [failed_row(b, "nanokernel", why) for b in BENCHES]
+    try:
+        result = run_session("socket_session.py", [n, rtts], servers=("net",), timeout=600)
+        t = result["throughput"]
+        return [_mb_row("nanokernel", t["bytes"], t["seconds"]),
+                latency_row("socket-rtt", "nanokernel", result["rtt_ns"], size=SMALL)]
+    except (SessionFailed, KeyError) as exc:
+        return [failed_row(b, "nanokernel", str(exc)) for b in BENCHES]
 
 
 def _host_throughput(n: int) -> Row:
