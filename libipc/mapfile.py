@@ -19,17 +19,18 @@ from libipc import shm
 from libipc.client import lookup
 from libipc.errors import InvalidArgument, IpcError
 
+FS_TIMEOUT_S = 60.0   # filling a mapping of the largest file allowed takes well under this
 MODES = {"r": False, "rb": False, "r+": True, "rb+": True, "r+b": True}
 
 
 class MappedFile:
     """A mapped file: ``buf``, ``size``, ``flush()``, ``close()``."""
 
-    def __init__(self, path: str, mode: str = "r") -> None:
+    def __init__(self, path: str, mode: str = "r", timeout: float = FS_TIMEOUT_S) -> None:
         if mode not in MODES:
             raise InvalidArgument(f"mmap: mode must be one of {', '.join(MODES)}")
         self.path, self.writable = path, MODES[mode]
-        self._fs = lookup("fs")
+        self._fs = lookup("fs", timeout=timeout)   # a hung fs is Timeout, not a hang
         reply = self._fs.mmap(path=path, writable=self.writable)
         self._region = shm.map(reply["grant"])
         self.buf, self.size = self._region.buf, self._region.size
@@ -58,6 +59,7 @@ class MappedFile:
         return f"<MappedFile {self.path!r} {self.size} bytes {'rw' if self.writable else 'r'}>"
 
 
-def mmap(path: str, mode: str = "r") -> MappedFile:
-    """Map ``path`` of the nanokernel fs ("r": read-only, "r+": read-write)."""
-    return MappedFile(path, mode)
+def mmap(path: str, mode: str = "r", timeout: float = FS_TIMEOUT_S) -> MappedFile:
+    """Map ``path`` of the nanokernel fs ("r": read-only, "r+": read-write); each call
+    to fs gives up after ``timeout`` seconds (Timeout)."""
+    return MappedFile(path, mode, timeout)

@@ -51,3 +51,11 @@ def test_mappers_that_died_do_not_fill_the_table_for_good(boot, tmp_path):
     everyone from mapping until fs stops: fs asks which mappers are gone."""
     data = _run(boot, tmp_path, "crowded")
     assert data == {"child": 0, "extra": "no error", "written_back": "ZZ"}
+
+
+def test_fs_killed_or_stopped_under_a_mapping_is_a_clear_error(boot, tmp_path):
+    data = _run(boot, tmp_path, "faults")
+    assert data["readable"] == "K"                 # the memory stays the process's
+    assert data["flush"] in ("InvalidArgument", "ServerDied")   # never a silent success
+    assert data["stopped"] == "Timeout" and data["stopped_s"] < 5
+    assert data["after"] == "\x00"                 # what was not flushed is lost (documented)

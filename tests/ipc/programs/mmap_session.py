@@ -137,7 +137,42 @@ def moved_check() -> dict:
     return {name: read_file(name)[-5:].decode() for name in ("/a", "/c", "/gone", "/after")}
 
 
-SCENARIOS = {f.__name__: f for f in (shared, dirty, check, moved, crowded, moved_check)}
+def faults() -> dict:
+    """fs SIGKILLed under a mapping: the mapping stays readable, flush is a clear error
+    (the restarted fs knows no mapping), close is quiet; fs SIGSTOPped: mmap is Timeout."""
+    import os
+    import signal
+    write_file("/f", DATA)
+    m = mmap("/f", "r+")
+    m.buf[0:1] = b"K"
+    fs = libipc.lookup("fs").endpoint
+    K.kill(ep=fs, signal_name="KILL")
+    wait_until(lambda: _fs_back(fs), "fs restarted")
+    out = {"readable": bytes(m.buf[:1]).decode(), "flush": code_of(m.flush)}
+    m.close()
+    pid = K.whoami(ep=libipc.lookup("fs").endpoint)["pid"]
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        t0 = time.monotonic()
+        out["stopped"] = code_of(lambda: mmap("/f", timeout=1.0))
+        out["stopped_s"] = time.monotonic() - t0
+    finally:
+        os.kill(pid, signal.SIGCONT)
+    out["after"] = bytes(mmap("/f").buf[:1]).decode()   # the lost write: never flushed
+    return out
+
+
+def _fs_back(old: int) -> bool:
+    from libipc.naming import forget
+    forget("fs")   # (names are cached: ask naming again)
+    try:
+        ep = libipc.lookup("fs").endpoint
+        return ep != old and K.whoami(ep=ep)["state"] == "running"
+    except IpcError:
+        return False
+
+
+SCENARIOS = {f.__name__: f for f in (faults, shared, dirty, check, moved, crowded, moved_check)}
 
 if __name__ == "__main__":
     name, out = sys.argv[1], sys.argv[2]
