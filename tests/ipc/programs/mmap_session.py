@@ -143,6 +143,7 @@ def faults() -> dict:
     import os
     import signal
     write_file("/f", DATA)
+    libipc.lookup("fs").sync()   # on disk before the kill (this test is about the mapping)
     m = mmap("/f", "r+")
     m.buf[0:1] = b"K"
     fs = libipc.lookup("fs").endpoint
