@@ -28,6 +28,7 @@ message is.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import secrets
 from dataclasses import dataclass, field
@@ -89,9 +90,13 @@ class Grants:
             raise TooManyCalls(f"shm_create: {caller.name}'s regions hold {mine} bytes "
                                f"already (at most {MAX_CREATED})")
         self._check_room(caller)
-        fd = os.memfd_create(f"nk-shm-{caller.name}", os.MFD_CLOEXEC)
+        fd = os.memfd_create(f"nk-shm-{caller.name}", os.MFD_CLOEXEC | os.MFD_ALLOW_SEALING)
         try:
             os.ftruncate(fd, size)
+            # sealed: a writable holder that shrank the memfd would make every other
+            # mapper's access past the new end a SIGBUS — a client could crash fs
+            fcntl.fcntl(fd, fcntl.F_ADD_SEALS,
+                        fcntl.F_SEAL_SHRINK | fcntl.F_SEAL_GROW | fcntl.F_SEAL_SEAL)
         except OSError as exc:
             os.close(fd)
             raise InvalidArgument(f"shm_create: {exc.strerror}") from None

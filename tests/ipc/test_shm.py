@@ -56,3 +56,9 @@ def test_descriptors_never_taken_neither_pile_up_nor_stop_later_maps(shm):
     against the user's in-flight limit), and a full link is emptied by libipc's next
     call (before, every later create and map was WouldBlock for good)."""
     assert shm("unreceived") == {"few": True, "code": "WouldBlock", "then": "no error"}
+
+
+def test_a_region_cannot_be_resized_by_a_holder(shm):
+    """The kernel seals each region's size (F_SEAL_SHRINK/GROW): before, a holder of a
+    writable grant could ftruncate it and every other mapper touching it got SIGBUS."""
+    assert shm("sealed") == {"shrink": "EPERM", "grow": "EPERM", "size": 8192}

@@ -181,7 +181,28 @@ def unreceived() -> dict:
     return out
 
 
-SCENARIOS = {f.__name__: f for f in (basic, checks, lifetimes, limits, unreceived)}
+def sealed() -> dict:
+    """A writable holder cannot resize the memfd (a shrink would make the other
+    mappers' accesses SIGBUS: a client could crash fs by shrinking its own grant)."""
+    import os
+
+    from libipc import fdlink
+    reply = K.shm_create(size=8192)
+    fd = reply["fd"] if "fd" in reply else fdlink.receive(f"r{reply['region']}")
+    out = {}
+    for what, size in (("shrink", 0), ("grow", 1 << 20)):
+        try:
+            os.ftruncate(fd, size)
+            out[what] = "allowed"
+        except PermissionError:
+            out[what] = "EPERM"
+    out["size"] = os.fstat(fd).st_size
+    os.close(fd)
+    K.shm_close(region=reply["region"])
+    return out
+
+
+SCENARIOS = {f.__name__: f for f in (basic, checks, lifetimes, limits, unreceived, sealed)}
 
 if __name__ == "__main__":
     name, out = sys.argv[1], sys.argv[2]
