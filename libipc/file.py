@@ -16,6 +16,11 @@ or a few fs calls:
   write(d)  fs.write(path, offset=pos, data=...)  (chunks of at most CHUNK)
 
 CHUNK is libipc/limits.py's DATA_PER_MESSAGE (60 KiB): one call, one message.
+A read or write of BULK_MIN bytes or more is one call whatever its size: its
+bytes go through a shared-memory region this process makes and grants to fs
+(libipc/bulk.py, which keeps it for the next one; servers/fs/bulk.py), not
+through messages — the kernel checks the grant, and fs reads the file
+straight into the region.
   seek/tell only move the client's position; SEEK_END asks fs.stat
 
 ``libipc.open(path, mode)`` gives a File — or, for a FIFO (a named pipe), a
@@ -47,6 +52,9 @@ from libipc.errors import FileNotFound, IsADirectory, NoSpace
 from libipc.limits import DATA_PER_MESSAGE
 
 CHUNK = DATA_PER_MESSAGE   # bytes per fs read/write call (one message each)
+BULK_MIN = 256 * 1024      # from here on, one call through a granted region: a region
+                           # costs three kernel calls, four messages' worth of bytes
+BULK_MAX = 1 << 30         # the largest region (kernel/grants.py): one call per GiB
 
 _fs: Proxy | None = None
 
@@ -83,6 +91,8 @@ class File:
         self.encoding = None if binary else encoding
         self.errors = errors
         self._fs = fs if fs is not None else _default_fs()
+        self._bulk = BULK_MIN if isinstance(self._fs, Proxy) else 1 << 62   # (grants: to
+        # a server; an fs object in this process — tests' LocalFs — gets messages' chunks)
         self._binary = binary
         self._readable = kind == "r" or plus
         self._writable = kind != "r" or plus
@@ -202,14 +212,34 @@ class File:
         parts = []
         left = n
         while left > 0 or to_end:
-            chunk = self._fs.read(path=self.name, offset=self._pos, size=min(left, CHUNK)
-                                  if left > 0 else CHUNK)
+            if left >= self._bulk:
+                want = min(left, BULK_MAX)
+                chunk = self._read_by_grant(want)
+                if len(chunk) < want:   # the end of the file (or of what it holds now)
+                    parts.append(chunk)
+                    break
+            else:
+                chunk = self._fs.read(path=self.name, offset=self._pos,
+                                      size=min(left, CHUNK) if left > 0 else CHUNK)
+                self._pos += len(chunk)
             if not chunk:
                 break
             parts.append(chunk)
-            self._pos += len(chunk)
             left -= len(chunk)
-        return b"".join(parts)
+        return b"".join(parts) if len(parts) != 1 else parts[0]
+
+    def _read_by_grant(self, n: int) -> bytes:
+        from libipc.bulk import staged  # (here: most programs never make a region)
+        with staged(n, self._fs.endpoint) as (view, grant):
+            got = self._fs.read(path=self.name, offset=self._pos, size=n, grant=grant)
+            self._pos += got
+            return bytes(view[:got])
+
+    def _write_by_grant(self, raw: memoryview) -> int:
+        from libipc.bulk import staged
+        with staged(len(raw), self._fs.endpoint) as (view, grant):
+            view[:] = raw
+            return self._fs.write(path=self.name, offset=self._pos, grant=grant, size=len(raw))
 
     def _read_chars(self, n: int) -> str:
         decoder = codecs.getincrementaldecoder(self.encoding)(self.errors)
@@ -245,6 +275,15 @@ class File:
         if self._append:
             self._pos = self._size()
         view = memoryview(raw)
+        if len(raw) >= self._bulk:
+            for start in range(0, len(raw), BULK_MAX):
+                chunk = view[start:start + BULK_MAX]
+                done = self._write_by_grant(chunk)
+                self._pos += done
+                if done < len(chunk):
+                    raise NoSpace(f"{self.name}: disk full after {start + done} of "
+                                  f"{len(raw)} bytes")
+            return len(data)
         for start in range(0, len(raw), CHUNK):
             chunk = view[start:start + CHUNK]
             done = self._fs.write(path=self.name, offset=self._pos, data=bytes(chunk))

@@ -27,6 +27,20 @@ Ops (every request is bounds-checked before anything is touched):
   flush()              -> None      make the writes so far durable (fsync)
   info()               -> {block_size, blocks, path, max_blocks, blank}
 
+Bulk transfers go through a window instead (MINIX's grants: the data never
+travels in a message).  A client makes a shared-memory region, grants it to
+block writable and attaches it (attach_window); then
+
+  attach_window(grant)        -> {blocks}  map the client's window (replaces
+                                           its old one; at most MAX_WINDOWS)
+  read_window(block, count)   -> None      count blocks into window[0:]
+  write_window(block, count)  -> None      window[0:count blocks] to the disk
+
+A window belongs to the endpoint that attached it (ctx.sender, stamped by
+the kernel), so no client can read into or write from another's memory.
+After a restart of block there is no window: the window ops say NoWindow
+(servers/blockdev.py) and the client attaches again.
+
 A negative or past-the-end block, data that is not a whole number of
 blocks, and a transfer of more than `max_blocks` blocks (it would not fit in
 one message: bodies are limited to the kernel's max_message, see
@@ -39,7 +53,7 @@ import os
 import sys
 from typing import Any, NoReturn
 
-from libipc import InvalidArgument, IpcError, Server, kernel, op
+from libipc import InvalidArgument, IpcError, Server, kernel, op, shm
 from libipc.console import tell_console
 from libipc.limits import DEFAULT_MAX_MESSAGE
 from servers.blockdev import (
@@ -47,12 +61,17 @@ from servers.blockdev import (
     MIN_SIZE,
     BlockDevice,
     DiskImage,
+    NoWindow,
     RamDisk,
     check_transfer,
     check_write_data,
     is_blank,
     max_blocks_for,
+    read_into,
+    write_from,
 )
+
+MAX_WINDOWS = 8   # attached windows at once (each client has one; fs is the usual one)
 
 
 def open_device(env: dict[str, str]) -> tuple[BlockDevice, str]:
@@ -97,6 +116,7 @@ class Block(Server):
         self.max_message = max_message
         self.max_blocks = 1
         self.reads = self.writes = self.flushes = 0
+        self.windows: dict[int, shm.Region] = {}   # endpoint -> its attached window
 
     def start(self) -> None:
         if self.device is None:
@@ -154,6 +174,55 @@ class Block(Server):
         return {"block_size": self.device.block_size, "blocks": self.device.nblocks,
                 "path": self.path, "max_blocks": self.max_blocks,
                 "blank": is_blank(self.device)}
+
+    # --- bulk transfers through a window -----------------------------------
+    @op
+    def attach_window(self, ctx, grant: int) -> dict[str, int]:
+        """Map the caller's window (a writable grant): its read_window/write_window use it."""
+        if not isinstance(grant, int) or isinstance(grant, bool):
+            raise InvalidArgument(f"block: attach_window: grant must be an int, not "
+                                  f"{type(grant).__name__}")
+        region = shm.map(grant)
+        if not region.writable or region.size < self.device.block_size:
+            region.close()
+            raise InvalidArgument("block: attach_window: the window must be a writable grant "
+                                  "of at least one block")
+        self._detach(ctx.sender.endpoint)
+        while len(self.windows) >= MAX_WINDOWS:   # the oldest client's goes
+            self._detach(next(iter(self.windows)))
+        self.windows[ctx.sender.endpoint] = region
+        return {"blocks": region.size // self.device.block_size}
+
+    @op
+    def read_window(self, ctx, block: int, count: int) -> None:
+        """`count` blocks from `block` into the caller's window, from its start."""
+        dest = self._window_of(ctx.sender.endpoint, "read_window", count)
+        check_transfer("block: read_window", block, count, self.device.nblocks)
+        self.reads += 1
+        read_into(self.device, block, count, dest)
+
+    @op
+    def write_window(self, ctx, block: int, count: int) -> None:
+        """The first `count` blocks of the caller's window, written at `block`."""
+        src = self._window_of(ctx.sender.endpoint, "write_window", count)
+        check_transfer("block: write_window", block, count, self.device.nblocks)
+        self.writes += 1
+        write_from(self.device, block, src)
+
+    def _window_of(self, sender: int, what: str, count: object) -> memoryview:
+        region = self.windows.get(sender)
+        if region is None:
+            raise NoWindow(f"block: {what}: no window attached by endpoint {sender}")
+        blocks = region.size // self.device.block_size
+        if not isinstance(count, int) or isinstance(count, bool) or not 1 <= count <= blocks:
+            raise InvalidArgument(f"block: {what}: count must be 1 to {blocks} "
+                                  f"(the window's blocks), not {count!r:.20}")
+        return region.buf[:count * self.device.block_size]
+
+    def _detach(self, endpoint: int) -> None:
+        region = self.windows.pop(endpoint, None)
+        if region is not None:
+            region.close()
 
     def _check_count(self, what: str, count: int) -> None:
         if count < 1:

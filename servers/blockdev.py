@@ -22,6 +22,9 @@ Rules every implementation keeps:
   - a write that returned is visible to every later read; `flush()` makes the
     writes so far durable (fsync for a file).
 A device may also have
+  - `read_into(block, count, dest)` / `write_from(block, src)`: the same transfers
+    into / out of a buffer the caller has (a granted region, for bulk reads by
+    grant); `read_into()` and `write_from()` here fall back to read/write;
   - an int attribute `max_transfer_blocks`: the filesystem then never reads
     or writes more blocks than that in one call (an IPC-backed device sets it
     to `max_blocks_for(max_message)`, so that one call fits in one message);
@@ -43,6 +46,7 @@ from libipc.errors import (
     FileExists,
     FileNotFound,
     InvalidArgument,
+    IpcError,
     PermissionDenied,
 )
 from libipc.limits import DEFAULT_MAX_MESSAGE, data_per_message
@@ -80,6 +84,40 @@ def max_transfer_blocks(device: BlockDevice) -> int:
 def max_blocks_for(max_message: int = DEFAULT_MAX_MESSAGE, block_size: int = BSIZE) -> int:
     """Most blocks one read reply or write call can carry in a message body."""
     return max(1, data_per_message(max_message) // block_size)
+
+
+class NoWindow(IpcError):
+    """The block server has no window of this client: it restarted since the client
+    attached one (servers/block.py), or the client never did.  Attach again."""
+
+
+def read_into(device: BlockDevice, block: int, count: int, dest: memoryview) -> None:
+    """Read `count` blocks at `block` into `dest` (count * block_size bytes)."""
+    method = getattr(device, "read_into", None)
+    if method is not None:
+        method(block, count, dest)
+        return
+    step, size = max_transfer_blocks(device), device.block_size
+    for at in range(0, count, step):
+        n = min(step, count - at)
+        dest[at * size:(at + n) * size] = device.read(block + at, n)
+
+
+def write_from(device: BlockDevice, block: int, src: memoryview) -> None:
+    """Write the whole blocks of `src` at `block`."""
+    method = getattr(device, "write_from", None)
+    if method is not None:
+        method(block, src)
+        return
+    step, size = max_transfer_blocks(device) * device.block_size, device.block_size
+    for at in range(0, len(src), step):
+        device.write(block + at // size, src[at:at + step])
+
+
+def _check_dest(where: str, dest: memoryview, count: int, block_size: int) -> None:
+    if dest.nbytes != count * block_size:
+        raise InvalidArgument(f"{where}: a buffer of {dest.nbytes} bytes for "
+                              f"{count} blocks")
 
 
 def is_blank(device: BlockDevice) -> bool:
@@ -197,6 +235,20 @@ class DiskImage(Geometry):
                                     "(image shrank while open?)")
         return data
 
+    def read_into(self, block: int, count: int, dest: memoryview) -> None:
+        check_transfer(f"{self.path}: read", block, count, self._nblocks)
+        _check_dest(f"{self.path}: read", dest, count, self._block_size)
+        offset, view = block * self._block_size, dest.cast("B")
+        while view:   # preadv straight into the caller's (shared) memory: no copy here
+            done = os.preadv(self._fd, [view], offset)
+            if done <= 0:
+                raise CorruptFilesystem(f"{self.path}: short read at block {block} "
+                                        "(image shrank while open?)")
+            view, offset = view[done:], offset + done
+
+    def write_from(self, block: int, src: memoryview) -> None:
+        self.write(block, src)
+
     def write(self, block: int, data: bytes) -> None:
         if self.readonly:
             raise PermissionDenied(f"{self.path}: opened read-only")
@@ -246,6 +298,15 @@ class RamDisk(Geometry):
         check_transfer("ramdisk: read", block, count, self._nblocks)
         start = block * self._block_size
         return bytes(self.data[start:start + count * self._block_size])
+
+    def read_into(self, block: int, count: int, dest: memoryview) -> None:
+        check_transfer("ramdisk: read", block, count, self._nblocks)
+        _check_dest("ramdisk: read", dest, count, self._block_size)
+        start = block * self._block_size
+        dest.cast("B")[:] = memoryview(self.data)[start:start + count * self._block_size]
+
+    def write_from(self, block: int, src: memoryview) -> None:
+        self.write(block, src)
 
     def write(self, block: int, data: bytes) -> None:
         count = check_write_data("ramdisk: write", data, self._block_size)

@@ -56,7 +56,7 @@ from servers.blockdev import BlockDevice
 
 from . import directory
 from .alloc import count_free_blocks, count_free_inodes, ialloc, ifree
-from .inode import Inode, InodeTable, count_blocks, readi, touch, writei
+from .inode import Inode, InodeTable, count_blocks, readi, readi_into, touch, writei
 from .layout import (
     BSIZE,
     IPB,
@@ -148,6 +148,17 @@ class FileSystem:
                 raise IsADirectory(f"{p}: is a directory")
             _refuse_fifo(p, ip)
             return readi(self._vol_, ip, offset, size)
+
+    def read_into(self, path: str, offset: int, dest: memoryview) -> int:
+        """read() of up to len(dest) bytes into `dest`; how many were placed (0: the end)."""
+        p = normalise(path)
+        _check_count("read", p, "offset", offset)
+        with self._reading() as table:
+            ip = namei(self._vol_, table, p)
+            if ip.is_dir:
+                raise IsADirectory(f"{p}: is a directory")
+            _refuse_fifo(p, ip)
+            return readi_into(self._vol_, ip, offset, dest.nbytes, dest)
 
     def readdir(self, path: str) -> list[dict[str, Any]]:
         """[{name, type, size}] of directory `path`, sorted by name ("." and ".." left out)."""

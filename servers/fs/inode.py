@@ -32,6 +32,7 @@ import time
 from dataclasses import dataclass, field
 
 from libipc.errors import CorruptFilesystem, InvalidArgument, NoSpace
+from servers.blockdev import read_into
 
 from .alloc import balloc_many
 from .layout import (
@@ -261,6 +262,37 @@ def readi(vol: Volume, ip: Inode, offset: int, size: int) -> bytes:
         hi = min(BSIZE, offset + size - (first + i) * BSIZE)
         parts.append(memoryview(next(bufs))[lo:hi] if b else ZERO_BLOCK[lo:hi])
     return b"".join(parts)
+
+
+def readi_into(vol: Volume, ip: Inode, offset: int, size: int, dest: memoryview) -> int:
+    """readi() into `dest` (a granted region): the bytes placed at dest[0:].
+
+    Runs of whole blocks that are on disk and not in the cache go from the
+    device straight into `dest` (block's window, then one copy) and do not pass
+    through — nor evict — the cache; cached blocks (the log's dirty ones
+    among them) and the partial blocks at either end come from the cache."""
+    if offset >= ip.size or size <= 0:
+        return 0
+    size = min(size, ip.size - offset, dest.nbytes)
+    first, end = offset // BSIZE, math.ceil((offset + size) / BSIZE)
+    blocks = map_range(vol, ip, first, end - first)
+    cache, whole_end = vol.cache, (offset + size) // BSIZE - first   # blocks[i] whole: i < this
+    pos, i = 0, 0
+    while i < len(blocks):
+        b = blocks[i]
+        whole = (i > 0 or offset % BSIZE == 0) and i < whole_end
+        if whole and b and b not in cache:
+            j = i + 1
+            while j < whole_end and blocks[j] == blocks[j - 1] + 1 and blocks[j] not in cache:
+                j += 1
+            read_into(vol.device, b, j - i, dest[pos:pos + (j - i) * BSIZE])
+            pos, i = pos + (j - i) * BSIZE, j
+            continue
+        lo = offset - first * BSIZE if i == 0 else 0
+        hi = min(BSIZE, offset + size - (first + i) * BSIZE)
+        dest[pos:pos + hi - lo] = memoryview(cache.read(b))[lo:hi] if b else ZERO_BLOCK[lo:hi]
+        pos, i = pos + hi - lo, i + 1
+    return size
 
 
 def writei(vol: Volume, table: InodeTable, ip: Inode, offset: int, data: bytes) -> int:

@@ -8,6 +8,8 @@ Its ops are the FileSystem methods, with the same keyword arguments:
   stat(path)                       -> {type, size, nlink, mtime, inum, blocks}
                                       (a FIFO's also has "fifo": its key, for the pipe server)
   read(path, offset=0, size=4096)  -> bytes  (size is clamped to MAX_READ)
+  read(path, offset, size, grant=G)           -> bytes placed in the granted region
+  write(path, offset, grant=G, size=N)        -> bytes written from it  (bulk.py)
   readdir(path)                    -> [{name, type, size}]
   statfs()                         -> {block_size, blocks, free_blocks, inodes, free_inodes}
   create(path, exclusive=False)    mkdir(path)    mkfifo(path)
@@ -59,6 +61,7 @@ from libipc.limits import DATA_PER_MESSAGE
 from servers.blockdev import is_blank
 from servers.reincarnation import EXIT_WONT_HELP
 
+from .bulk import BulkTransfers
 from .filesystem import FileSystem
 from .ipcdevice import IpcBlockDevice
 from .log import LogFailed
@@ -76,8 +79,9 @@ class MountRefused(SystemExit):
     """The image is damaged: the fs server will not serve it."""
 
 
-class Fs(Mappings, Server):
-    """The filesystem server (memory-mapped files: mapping.py)."""
+class Fs(BulkTransfers, Mappings, Server):
+    """The filesystem server (bulk transfers by grant: bulk.py; memory-mapped files:
+    mapping.py)."""
 
     name = "fs"
 
@@ -136,7 +140,10 @@ class Fs(Mappings, Server):
         return self._run(lambda fs: fs.stat(path))
 
     @op
-    def read(self, ctx, path: str, offset: int = 0, size: int = 4096) -> bytes:
+    def read(self, ctx, path: str, offset: int = 0, size: int = 4096,
+             grant: int | None = None) -> bytes | int:
+        if grant is not None:
+            return self.read_by_grant(path, offset, size, grant)
         if isinstance(size, int) and size > MAX_READ:
             size = MAX_READ
         return self._run(lambda fs: fs.read(path, offset, size))
@@ -164,7 +171,10 @@ class Fs(Mappings, Server):
         self._change(lambda fs: fs.mkfifo(path))
 
     @op
-    def write(self, ctx, path: str, offset: int, data: bytes, create: bool = False) -> int:
+    def write(self, ctx, path: str, offset: int, data: bytes = b"", create: bool = False,
+              grant: int | None = None, size: int | None = None) -> int:
+        if grant is not None:
+            return self.write_by_grant(path, offset, size, grant, create)
         return self._change(lambda fs: fs.write(path, offset, bytes(data), create))
 
     @op
