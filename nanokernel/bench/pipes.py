@@ -6,6 +6,8 @@
     pipe-rtt         64 bytes there and back through two pipes      (p50/p99 µs)
     signal-rtt       a signal to a handler and one back (signals.py; peer os.kill)
     shm-bulk         64 MiB from one process to another by grant (shm.py; peer os.pipe)
+    fs-read-64m      a 64 MiB file read in one fs call by grant (fsbulk.py; peer a host
+                     file read with open())
     sem-pingpong     two semaphores between two processes (semmq.py; peers posix_ipc,
                      multiprocessing)
     mq-throughput    64-byte messages through a message queue (semmq.py; same peers)
@@ -35,7 +37,7 @@ import os
 import tempfile
 import time
 
-from nanokernel.bench import semmq, shm, signals, sockets
+from nanokernel.bench import fsbulk, semmq, shm, signals, sockets
 from nanokernel.bench.placement import FREE, ONE_CPU, Placement, choose_placements, pin, pinned
 from nanokernel.bench.report import progress
 from nanokernel.bench.session_boot import SessionFailed, run_session
@@ -79,10 +81,12 @@ def run(quick: bool) -> list[Row]:
             rows += _placed(placement, [_host_rtt(name, opener, rtts, layout)])
     rows += signals.run(quick)
     rows += shm.run(quick)
+    rows += fsbulk.run(quick)
     rows += semmq.run(quick)
     rows += sockets.run(quick)
     order = {"pipe-throughput": 0, "pipe-rtt": 1, "signal-rtt": 2, "shm-bulk": 3,
-             "sem-pingpong": 4, "mq-throughput": 5, "socket-throughput": 6, "socket-rtt": 7}
+             "fs-read-64m": 4, "sem-pingpong": 5, "mq-throughput": 6, "socket-throughput": 7,
+             "socket-rtt": 8}
     where = {p.name: i for i, p in enumerate(placements)}
     return sorted(rows, key=lambda r: (order[r.bench], where.get(r.placement or FREE, 0)))
 
@@ -249,5 +253,6 @@ def summary(rows: list[Row]) -> list[str]:
         each = ", ".join(f"{where} {x:.2f}x" for where, x in ratios.items())
         lines.append(f"target  pipe-throughput >= {TARGET}x os.pipe's under every placement: "
                      f"{each} ({'met' if met else 'NOT met'})")
-    return lines + signals.summary(rows) + shm.summary(rows) + semmq.summary(rows) \
+    return lines + signals.summary(rows) + shm.summary(rows) + fsbulk.summary(rows) \
+        + semmq.summary(rows) \
         + sockets.summary(rows)

@@ -33,6 +33,7 @@ SERVER = """
 module = "servers.{name}"
 public = true
 privileged = true
+calls = {calls}
 """
 SESSION = """
 [servers.session]
@@ -50,18 +51,24 @@ class SessionFailed(Exception):
 
 
 def run_session(session: str, args: list, servers: tuple[str, ...] = (),
-                timeout: float = 300.0, cpus: frozenset[int] | None = None) -> dict:
+                timeout: float = 300.0, cpus: frozenset[int] | None = None,
+                boot_args: tuple[str, ...] = (), calls: dict[str, list[str]] | None = None
+                ) -> dict:
     """Boot naming, console, ``servers`` and the session file ``session`` (of this
-    directory) with ``[OUT.json, *args]``; its JSON.  ``cpus``: pin the whole boot."""
+    directory) with ``[OUT.json, *args]``; its JSON.  ``cpus``: pin the whole boot;
+    ``boot_args``: more for ``nanokernel boot`` (``--disk IMAGE``); ``calls``: whom a
+    server may call (``{"fs": ["block"]}``; none by default)."""
     with tempfile.TemporaryDirectory(prefix="nk-bench-") as tmp:
         out, config = Path(tmp) / "result.json", Path(tmp) / "boot.toml"
         path = Path(__file__).resolve().parent / session
-        config.write_text(BASE + "".join(SERVER.format(name=s) for s in servers)
+        allowed = calls or {}
+        config.write_text(BASE + "".join(SERVER.format(name=s, calls=json.dumps(allowed.get(s, [])))
+                                          for s in servers)
                           + SESSION.format(session=path,
                                            args=json.dumps([str(out), *map(str, args)]),
                                            depends=json.dumps(list(servers))))
         cmd = [sys.executable, "-m", "nanokernel", "boot", "--config", str(config),
-               "--log", str(Path(tmp) / "boot.log")]
+               "--log", str(Path(tmp) / "boot.log"), *boot_args]
         try:
             with pinned(cpus):
                 subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
