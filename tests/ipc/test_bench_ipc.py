@@ -31,6 +31,7 @@ def test_every_pipe_row_and_peer_is_measured(nk_env):
             for where in PLACEMENTS} == pipes
     assert {("signal-rtt", "nanokernel"), ("signal-rtt", "os.kill"),
             ("shm-bulk", "nanokernel"), ("shm-bulk", "os.pipe"),
+            ("fs-read-64m", "nanokernel"), ("fs-read-64m", "host-open"),
             ("socket-throughput", "nanokernel"), ("socket-throughput", "socketpair"),
             ("socket-rtt", "nanokernel"), ("socket-rtt", "socketpair")} | SEMMQ_ROWS \
         <= {(row["bench"], row["peer"]) for row in rows}
@@ -43,7 +44,7 @@ def test_every_pipe_row_and_peer_is_measured(nk_env):
             assert "split" == row["placement"], row
         elif row["bench"] in ("pipe-throughput", "socket-throughput"):
             assert row["mb_per_s"] > 0 and row["write_bytes"] == 65536
-        elif row["bench"] == "shm-bulk":
+        elif row["bench"] in ("shm-bulk", "fs-read-64m"):
             assert row["mb_per_s"] > 0 and row["bytes"] == 64 << 20
         elif row["bench"] in ("pipe-rtt", "signal-rtt", "socket-rtt"):
             assert row["p50_us"] > 0 and row["p99_us"] >= row["p50_us"]
