@@ -44,8 +44,13 @@ class Region:
     def __init__(self, region_id: int, size: int, fd: int, writable: bool) -> None:
         self.id, self.size, self.writable = region_id, size, writable
         prot = mmap.PROT_READ | (mmap.PROT_WRITE if writable else 0)
-        try:   # populated at once: one system call instead of a page fault per page
-            self._mm = mmap.mmap(fd, size, mmap.MAP_SHARED | mmap.MAP_POPULATE, prot)
+        # Writable: populated at once, one system call instead of a write fault per page
+        # (64 MiB: 8 ms against 40).  Read-only: not — the host maps 16 pages around
+        # each read fault, which beats populating every page table entry (4.5 ms
+        # against 11 for 64 MiB here).
+        flags = mmap.MAP_SHARED | (mmap.MAP_POPULATE if writable else 0)
+        try:
+            self._mm = mmap.mmap(fd, size, flags, prot)
         finally:
             os.close(fd)   # the mapping keeps the memory; the descriptor is not needed
         self.buf = memoryview(self._mm) if writable else memoryview(self._mm).toreadonly()
