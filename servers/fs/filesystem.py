@@ -126,6 +126,11 @@ class FileSystem:
         return self._vol is not None
 
     @property
+    def log_failed(self) -> bool:
+        """A commit failed half-way (the device went away): remount to go on."""
+        return self._vol is not None and self._vol.log.failed
+
+    @property
     def pending_blocks(self) -> int:
         """Blocks changed by finished ops that a crash now would lose."""
         return self._mounted().log.pending

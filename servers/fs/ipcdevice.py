@@ -25,17 +25,29 @@ is ever too big.  Bounds are checked here too, before anything is sent.
 `blank` is True until this device's first write, if the block server said
 its disk was all zeros: the fs server formats such a disk before mounting it.
 
-Reads and writes are idempotent, so a call that failed with ServerDied (the
-block server restarted under us) is retried once on the new server; a
-window op answered NoWindow (a new block server has none) attaches again and
-is retried once.
+Transparent driver recovery (MINIX 3's): reads, writes and flushes are
+idempotent, so a call that failed because the block server died under it
+(ServerDied: it may have run; NoSuchEndpoint: the name still led to the dead
+one, or to nobody yet) waits for the restarted server (naming's `wait`) and is
+re-issued, again and again, until RECOVERY_S has passed since the first
+failure: only then does the error reach the filesystem.  A write that reached
+the old server reached the image file (block's pwrite precedes its reply), so
+a flush through the new server makes it durable too.  A window op answered
+NoWindow (a new block server has none of ours) attaches the same window again
+— its bytes are this process's, still in place — and is re-issued.
+
+A restarted server whose disk came back blank while ours was not (a ramdisk:
+its contents died with the old server) is not a transient failure: the
+device raises CorruptFilesystem and the filesystem cannot go on.
 """
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
-from libipc import InvalidArgument, IpcError, Proxy, ServerDied, lookup, shm
+from libipc import InvalidArgument, IpcError, NoSuchEndpoint, Proxy, ServerDied, lookup, shm
+from libipc.errors import CorruptFilesystem, Timeout
 from servers.blockdev import (
     Geometry,
     NoWindow,
@@ -45,13 +57,17 @@ from servers.blockdev import (
 )
 
 WINDOW_BYTES = 4 << 20   # 1024 blocks: a 64 MiB read is 16 window calls
+RECOVERY_S = 30.0        # how long a call waits for a dead block server's successor
+GONE = (ServerDied, NoSuchEndpoint)   # the block server died (or is not back yet)
 
 
 class IpcBlockDevice(Geometry):
     """The block server as a BlockDevice (see servers/blockdev.py)."""
 
     def __init__(self, proxy: Proxy | None = None, window: bool = True) -> None:
+        self._own_proxy = proxy is None
         self.proxy = proxy if proxy is not None else lookup("block")
+        self._waited: int | None = None   # the endpoint naming's last wait gave
         info = self._call("info")
         try:
             self._block_size = int(info["block_size"])
@@ -63,6 +79,7 @@ class IpcBlockDevice(Geometry):
         except (KeyError, TypeError, ValueError, AttributeError):
             raise InvalidArgument(f"block: info() gave a malformed answer: {info!r:.80}") from None
         self.reads = self.writes = self.flushes = 0
+        self.recoveries = 0   # calls re-issued to a restarted block server
         self.window: shm.Region | None = None
         self.window_blocks = 0
         if window:
@@ -157,13 +174,49 @@ class IpcBlockDevice(Geometry):
             self._attach()   # a restarted block server: it has no window of ours
             if self.window is None:
                 raise
-            return self.proxy.call(op, **args)
+            return self._call(op, **args)
 
+    # --- calls, and recovery from a dead block server ----------------------------
     def _call(self, op: str, **args: Any) -> Any:
+        """One block call; re-issued to the restarted server while block is gone."""
+        deadline = None
+        while True:
+            try:
+                return self.proxy.call(op, **args)
+            except GONE:
+                now = time.monotonic()
+                deadline = deadline if deadline is not None else now + RECOVERY_S
+                if now >= deadline:
+                    raise
+            self._await_block(deadline)
+            self.recoveries += 1
+
+    def _await_block(self, deadline: float) -> None:
+        """Wait (until `deadline`) for a block server registered under "block"."""
+        from libipc.naming import NAMING, forget
+        forget("block")
+        if self._own_proxy:
+            self.proxy = lookup("block")   # (a fresh proxy resolves the name afresh)
         try:
-            return self.proxy.call(op, **args)
-        except ServerDied:
-            return self.proxy.call(op, **args)
+            ep = Proxy(NAMING, timeout=max(0.01, deadline - time.monotonic())).wait(name="block")
+        except (Timeout, *GONE):
+            return   # (the next call fails again, and the deadline decides)
+        if ep == self._waited:   # naming has not heard of its death yet: do not spin
+            time.sleep(0.005)
+            return
+        self._waited = ep
+        self._check_same_disk()
+
+    def _check_same_disk(self) -> None:
+        """The restarted server must serve the disk we mounted (not a new blank one)."""
+        try:
+            info = self.proxy.call("info")
+        except IpcError:
+            return   # (the call that follows will tell)
+        if isinstance(info, dict) and info.get("blank") is True \
+                and getattr(self, "blank", True) is False:
+            raise CorruptFilesystem("block: the restarted block server's disk is blank "
+                                    "(a ramdisk's contents died with the old server)")
 
     def __repr__(self) -> str:
         return f"IpcBlockDevice({self.path!r}, nblocks={self._nblocks})"

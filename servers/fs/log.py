@@ -150,6 +150,11 @@ class Log:
         return len(set(blocks) - self._op_blocks)
 
     @property
+    def failed(self) -> bool:
+        """A commit failed half-way: nothing more can be done without a remount."""
+        return self._failure is not None
+
+    @property
     def pending(self) -> int:
         """Blocks changed by finished ops and not yet committed."""
         return len(self._group)

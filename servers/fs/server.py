@@ -15,6 +15,10 @@ Its ops are the FileSystem methods, with the same keyword arguments:
   create(path, exclusive=False)    mkdir(path)    mkfifo(path)
   write(path, offset, data, create=False) -> bytes written
   truncate(path, size)  unlink(path)  rmdir(path)  rename(src, dst)  sync()
+  verifier()                       -> this instance's write verifier (a str)
+  write(..., verifier=True)        -> {written, verifier}
+  create(..., verifier=True), truncate(..., verifier=True), sync(verifier=True)
+                                   -> {verifier}
   mmap(path, writable=False) -> {grant, size}   msync(path)   munmap(path)
                                       (memory-mapped files: mapping.py, libipc.mmap)
 
@@ -40,6 +44,24 @@ Durability policy (group commit on a short idle timer):
     part of one (the log makes each op atomic); the next mount recovers;
   - a clean halt (SIGTERM → stop()) syncs: nothing written before it is lost.
 
+Write verifiers (NFSv3's): `verifier` is a random id of this fs instance —
+made at start, made anew at every remount — so it changes exactly when
+changes fs acknowledged may have been lost with their group (a SIGKILL of fs,
+a log that failed half-way).  A write, create or truncate asked with
+verifier=True answers with the verifier it joined the group under; a sync
+answered with verifier V means: every change acknowledged under V is on disk.
+A client that saw another verifier for a change it has not seen synced re-sends
+it (libipc/fsclient.py).  Old callers, without the flag, get the old replies.
+
+Transparent driver recovery (MINIX 3's): when block dies, the device
+(ipcdevice.py) waits for its restart and re-issues the call, so a commit or a
+read in flight just takes longer.  If block stays away past the device's
+deadline, a commit fails half-way; the log refuses further ops (LogFailed)
+and the server remounts — recovering the log from the disk — as soon as block
+is back, with a new verifier, and re-runs the op that found the failure.  A
+missing block server is transient: fs answers errors meanwhile and stays up;
+only a damaged disk makes it exit.
+
 Mounting happens at start.  A blank disk (the block server says it is all
 zeros: a fresh `--ramdisk`) is formatted first with mkfs's format_device, so
 it holds /etc/motd and /home; mkfs belongs to the filesystem, not to the
@@ -51,12 +73,13 @@ difference from a crash and does not restart a server that cannot help.
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import Any
 
 from libipc import InvalidArgument, IpcError, NoSuchEndpoint, Proxy, Server, op
 from libipc.console import tell_console
-from libipc.errors import CorruptFilesystem
+from libipc.errors import CorruptFilesystem, ServerDied, Timeout
 from libipc.limits import DATA_PER_MESSAGE
 from servers.blockdev import is_blank
 from servers.reincarnation import EXIT_WONT_HELP
@@ -75,8 +98,16 @@ EXIT_CORRUPT = EXIT_WONT_HELP   # the image cannot be mounted: a restart cannot 
 BLOCK_WAIT_S = 10.0         # how long to wait at start for "block" to register
 
 
+TRANSIENT = (NoSuchEndpoint, ServerDied, Timeout)   # block is away: it will be back
+
+
 class MountRefused(SystemExit):
     """The image is damaged: the fs server will not serve it."""
+
+
+def new_verifier() -> str:
+    """A write verifier: random, so no two fs instances (or mounts) share one."""
+    return os.urandom(8).hex()
 
 
 class Fs(BulkTransfers, Mappings, Server):
@@ -91,6 +122,8 @@ class Fs(BulkTransfers, Mappings, Server):
         self.fs: FileSystem | None = None
         self._timer: Any = None
         self.commits = 0
+        self.write_verifier = new_verifier()
+        self._broken = False   # the log failed and a remount could not be done yet
 
     # --- life cycle -------------------------------------------------------
     def start(self) -> None:
@@ -158,8 +191,10 @@ class Fs(BulkTransfers, Mappings, Server):
 
     # --- changing ops -----------------------------------------------------
     @op
-    def create(self, ctx, path: str, exclusive: bool = False) -> None:
+    def create(self, ctx, path: str, exclusive: bool = False,
+               verifier: bool = False) -> dict[str, str] | None:
         self._change(lambda fs: fs.create(path, exclusive))
+        return self._verified(verifier)
 
     @op
     def mkdir(self, ctx, path: str) -> None:
@@ -172,14 +207,19 @@ class Fs(BulkTransfers, Mappings, Server):
 
     @op
     def write(self, ctx, path: str, offset: int, data: bytes = b"", create: bool = False,
-              grant: int | None = None, size: int | None = None) -> int:
+              grant: int | None = None, size: int | None = None,
+              verifier: bool = False) -> int | dict[str, Any]:
         if grant is not None:
-            return self.write_by_grant(path, offset, size, grant, create)
-        return self._change(lambda fs: fs.write(path, offset, bytes(data), create))
+            written = self.write_by_grant(path, offset, size, grant, create)
+        else:
+            written = self._change(lambda fs: fs.write(path, offset, bytes(data), create))
+        return {"written": written, "verifier": self.write_verifier} if verifier else written
 
     @op
-    def truncate(self, ctx, path: str, size: int) -> None:
+    def truncate(self, ctx, path: str, size: int,
+                 verifier: bool = False) -> dict[str, str] | None:
         self._change(lambda fs: fs.truncate(path, size))
+        return self._verified(verifier)
 
     @op
     def unlink(self, ctx, path: str) -> None:
@@ -196,10 +236,20 @@ class Fs(BulkTransfers, Mappings, Server):
         self.forget_unlinked()
 
     @op
-    def sync(self, ctx) -> None:
-        """Commit everything and flush the block server: durable from now on."""
+    def sync(self, ctx, verifier: bool = False) -> dict[str, str] | None:
+        """Commit everything and flush the block server: durable from now on.  With
+        verifier=True, {verifier}: every change acknowledged under it is on disk."""
         self._cancel_timer()
         self._run(lambda fs: fs.sync())
+        return self._verified(verifier)
+
+    @op
+    def verifier(self, ctx) -> str:
+        """This instance's write verifier (it changes at every start and remount)."""
+        return self.write_verifier
+
+    def _verified(self, asked: bool) -> dict[str, str] | None:
+        return {"verifier": self.write_verifier} if asked else None
 
     # --- durability -------------------------------------------------------
     def _change(self, fn: Any) -> Any:
@@ -227,25 +277,39 @@ class Fs(BulkTransfers, Mappings, Server):
             self.log.error("commit_failed", error=str(exc))
 
     def _run(self, fn: Any) -> Any:
-        """Run fn(fs); a failed commit means remount (recovering the log) and re-raise."""
-        if self.fs is None or not self.fs.mounted:
+        """Run fn(fs).  A commit that failed half-way means remount (recovering the log)
+        and run fn once more on the recovered filesystem: every op is idempotent, by
+        path and offset, and the new verifier tells clients what to re-send."""
+        if self.fs is None:
             raise InvalidArgument("fs: not mounted")
+        if self._broken:
+            self._remount()   # (block was away: raises while it still is)
         try:
             return fn(self.fs)
-        except LogFailed as exc:
+        except IpcError as exc:
+            if not (isinstance(exc, LogFailed) or self.fs.log_failed):
+                raise
             self.log.error("log_failed", error=exc.message)
-            self._remount()
-            raise
+        self._remount()
+        return fn(self.fs)
 
     def _remount(self) -> None:
+        """A fresh FileSystem on the device; MountRefused only for a damaged disk."""
         self._cancel_timer()
+        self._broken = True
+        self.write_verifier = new_verifier()   # what the old group held may be gone
         fs = FileSystem(self.device, cache_blocks=CACHE_BLOCKS, group_commit=True)
         try:
             fs.mount()
+        except TRANSIENT as exc:
+            self.log.warning("remount_waits", error=str(exc))
+            raise type(exc)(f"fs: the block server is away ({exc.message}); "
+                            "try again") from None
         except IpcError as exc:
             self.log.error("remount_failed", error=str(exc))
             raise MountRefused(EXIT_CORRUPT) from None
         self.fs = fs
+        self._broken = False
         self.log.warning("remounted", recovered_blocks=fs.recovered_blocks)
 
 
