@@ -45,6 +45,8 @@ if TYPE_CHECKING:
 MAX_REGION = 1 << 30            # bytes in one region
 MAX_TOTAL = 8 << 30             # bytes in all regions (memfds take memory only when touched)
 MAX_HELD = 256                  # regions one process holds at once
+MAX_HELD_PRIVILEGED = 4096      # ... a privileged one (the pipe server holds one per pipe,
+                                # up to 1024; net two per connection, up to 512)
 MAX_CREATED = 2 << 30           # bytes in the live regions one unprivileged process made
                                 # (else one could take all of MAX_TOTAL from everyone)
 MAX_GRANTS = 64 * 1024          # grants at once, all regions together
@@ -179,8 +181,9 @@ class Grants:
         return region
 
     def _check_room(self, caller: Proc) -> None:
-        if self.held_by(caller) >= MAX_HELD:
-            raise TooManyCalls(f"{caller.name} holds {MAX_HELD} regions already")
+        limit = MAX_HELD_PRIVILEGED if caller.privileged else MAX_HELD
+        if self.held_by(caller) >= limit:
+            raise TooManyCalls(f"{caller.name} holds {limit} regions already")
 
     def _hand_over(self, caller: Proc, region: Region, writable: bool, tag: str) -> dict:
         """Send the region's descriptor (read-only unless ``writable``) to ``caller``; a
