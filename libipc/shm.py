@@ -73,8 +73,7 @@ class Region:
         self.buf.release()
         with contextlib.suppress(BufferError):   # a view of buf still exported: it stays
             self._mm.close()
-        with contextlib.suppress(IpcError):      # the kernel is halting: nothing to free
-            _kernel().shm_close(region=self.id)
+        release(self.id)
 
     def _check_open(self) -> None:
         if self.closed:
@@ -93,18 +92,39 @@ class Region:
 
 def create(size: int) -> Region:
     """A new region of ``size`` bytes (zero-filled), held by this process read-write."""
-    fdlink.discard_stale()   # left by interrupted calls: they would fill the link
-    reply = _kernel().shm_create(size=size)
-    fd = reply["fd"] if "fd" in reply else fdlink.receive(f"r{reply['region']}")
-    return Region(reply["region"], reply["size"], fd, True)
+    region_id, size, fd = create_fd(size)
+    return Region(region_id, size, fd, True)
 
 
 def map(grant_id: int) -> Region:   # noqa: A001  (the issue's name: libipc.shm.map)
     """Map the region ``grant_id`` gives this process."""
+    region_id, size, fd, writable = map_fd(grant_id)
+    return Region(region_id, size, fd, writable)
+
+
+def create_fd(size: int) -> tuple[int, int, int]:
+    """``create``'s kernel call alone: (region id, size, descriptor), the descriptor
+    read-write and the caller's to map as it likes and close (libipc/pipe_region.py
+    maps a pipe's region unpopulated; the region stays held until ``release``)."""
+    fdlink.discard_stale()   # left by interrupted calls: they would fill the link
+    reply = _kernel().shm_create(size=size)
+    fd = reply["fd"] if "fd" in reply else fdlink.receive(f"r{reply['region']}")
+    return reply["region"], reply["size"], fd
+
+
+def map_fd(grant_id: int) -> tuple[int, int, int, bool]:
+    """``map``'s kernel call alone: (region id, size, descriptor, writable)."""
     fdlink.discard_stale()
     reply = _kernel().shm_map(grant=grant_id)
     fd = reply["fd"] if "fd" in reply else fdlink.receive(f"g{grant_id}")
-    return Region(reply["region"], reply["size"], fd, bool(reply["writable"]))
+    return reply["region"], reply["size"], fd, bool(reply["writable"])
+
+
+def release(region_id: int) -> None:
+    """This process no longer holds the region (its mappings stay valid): the kernel
+    frees it when its last holder has let go."""
+    with contextlib.suppress(IpcError):      # the kernel is halting: nothing to free
+        _kernel().shm_close(region=region_id)
 
 
 def _kernel():
