@@ -36,6 +36,13 @@ block writable and attaches it (attach_window); then
   read_window(block, count)   -> None      count blocks into window[0:]
   write_window(block, count)  -> None      window[0:count blocks] to the disk
 
+For fault-injection campaigns (`nanokernel chaos`) a privileged caller may
+make the disk slow or failing for a while:
+
+  inject(delay_ms=0, errors=0, count=1) -> None   the next `count` transfers
+                                           wait delay_ms first; of them, the first
+                                           `errors` fail with DiskError
+
 A window belongs to the endpoint that attached it (ctx.sender, stamped by
 the kernel), so no client can read into or write from another's memory.
 After a restart of block there is no window: the window ops say NoWindow
@@ -51,15 +58,17 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from typing import Any, NoReturn
 
-from libipc import InvalidArgument, IpcError, Server, kernel, op, shm
+from libipc import InvalidArgument, IpcError, PermissionDenied, Server, kernel, op, shm
 from libipc.console import tell_console
 from libipc.limits import DEFAULT_MAX_MESSAGE
 from servers.blockdev import (
     BSIZE,
     MIN_SIZE,
     BlockDevice,
+    DiskError,
     DiskImage,
     NoWindow,
     RamDisk,
@@ -117,6 +126,7 @@ class Block(Server):
         self.max_blocks = 1
         self.reads = self.writes = self.flushes = 0
         self.windows: dict[int, shm.Region] = {}   # endpoint -> its attached window
+        self.injected = {"delay_ms": 0, "errors": 0, "count": 0}   # faults to come
 
     def start(self) -> None:
         if self.device is None:
@@ -144,6 +154,7 @@ class Block(Server):
         """`count` blocks starting at `block`."""
         self._check_count("read", count)
         check_transfer("block: read", block, count, self.device.nblocks)
+        self._injected_fault("read", block)
         self.reads += 1
         return self.device.read(block, count)
 
@@ -155,6 +166,7 @@ class Block(Server):
             raise InvalidArgument("block: write: no data")
         self._check_count("write", count)
         check_transfer("block: write", block, count, self.device.nblocks)
+        self._injected_fault("write", block)
         self.writes += 1
         self.device.write(block, bytes(data))
 
@@ -198,6 +210,7 @@ class Block(Server):
         """`count` blocks from `block` into the caller's window, from its start."""
         dest = self._window_of(ctx.sender.endpoint, "read_window", count)
         check_transfer("block: read_window", block, count, self.device.nblocks)
+        self._injected_fault("read", block)
         self.reads += 1
         read_into(self.device, block, count, dest)
 
@@ -206,8 +219,35 @@ class Block(Server):
         """The first `count` blocks of the caller's window, written at `block`."""
         src = self._window_of(ctx.sender.endpoint, "write_window", count)
         check_transfer("block: write_window", block, count, self.device.nblocks)
+        self._injected_fault("write", block)
         self.writes += 1
         write_from(self.device, block, src)
+
+    # --- fault injection ------------------------------------------------------
+    @op
+    def inject(self, ctx, delay_ms: int = 0, errors: int = 0, count: int = 1) -> None:
+        """The next `count` transfers wait `delay_ms` first; the first `errors` of them
+        fail with DiskError.  Privileged callers only (a fault campaign)."""
+        info = kernel().whoami(ep=ctx.sender.endpoint)
+        if not info.get("privileged"):
+            raise PermissionDenied(f"block: inject: {info.get('name')} is not privileged")
+        for name, value, top in (("delay_ms", delay_ms, 10_000), ("errors", errors, count),
+                                 ("count", count, 10_000)):
+            if not 0 <= value <= top:
+                raise InvalidArgument(f"block: inject: {name} must be 0 to {top}, not {value}")
+        self.injected = {"delay_ms": delay_ms, "errors": errors, "count": count}
+        self.log.warning("faults_injected", by=info.get("name"), **self.injected)
+
+    def _injected_fault(self, what: str, block: int) -> None:
+        faults = self.injected
+        if faults["count"] <= 0:
+            return
+        faults["count"] -= 1
+        if faults["delay_ms"]:
+            time.sleep(faults["delay_ms"] / 1000)   # a slow disk: block itself waits
+        if faults["errors"] > 0:
+            faults["errors"] -= 1
+            raise DiskError(f"block: {what} at block {block}: I/O error (injected)")
 
     def _window_of(self, sender: int, what: str, count: object) -> memoryview:
         region = self.windows.get(sender)

@@ -91,6 +91,10 @@ class NoWindow(IpcError):
     attached one (servers/block.py), or the client never did.  Attach again."""
 
 
+class DiskError(IpcError):
+    """The disk failed a transfer (an I/O error); the data may not have been moved."""
+
+
 def read_into(device: BlockDevice, block: int, count: int, dest: memoryview) -> None:
     """Read `count` blocks at `block` into `dest` (count * block_size bytes)."""
     method = getattr(device, "read_into", None)
