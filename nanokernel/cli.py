@@ -1,4 +1,4 @@
-"""The `nanokernel` command: boot, mkfs, fsck, trace, bench.
+"""The `nanokernel` command: boot, mkfs, fsck, trace, bench, chaos.
 
 Each subcommand is a thin wrapper: it parses its options and calls the module
 that does the work (kernel.boot, servers.fs.mkfs/fsck, nanokernel.trace_render,
@@ -63,6 +63,11 @@ def _trace(args: argparse.Namespace) -> int:
     return main(args.rest)
 
 
+def _chaos(args: argparse.Namespace) -> int:
+    from nanokernel.chaos.main import run
+    return run(args.rest)
+
+
 def _bench(args: argparse.Namespace) -> int:
     from nanokernel.bench.main import run_benches
     return run_benches(args.names, quick=args.quick, as_json=args.json)
@@ -106,6 +111,8 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     _add_passthrough(sub, "mkfs", "create a disk image: mkfs PATH [--size 32M]", _mkfs)
     _add_passthrough(sub, "fsck", "check a disk image: fsck PATH", _fsck)
     _add_passthrough(sub, "trace", "render a trace: trace FILE [--format text|mermaid]", _trace)
+    _add_passthrough(sub, "chaos", "a fault-injection campaign: chaos [--faults N] [--seed S]",
+                     _chaos)
     bench = sub.add_parser("bench", help="measure workloads next to their peers",
                            description="Run benchmarks; each row is compared with its peers "
                                        "(os.pipe, socketpair, multiprocessing) in the same run.")
@@ -121,7 +128,7 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     return parser
 
 
-PASSTHROUGH = {"mkfs": _mkfs, "fsck": _fsck, "trace": _trace}
+PASSTHROUGH = {"mkfs": _mkfs, "fsck": _fsck, "trace": _trace, "chaos": _chaos}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,0 +1,1 @@
+"""nanokernel chaos — a seeded fault-injection campaign (see main.py)."""
