@@ -17,6 +17,7 @@ import re
 import pytest
 
 from tests.conftest import isolated_env, run_boot
+from tests.e2e.conftest import REPO
 from tests.ipc.conftest import PROGRAMS
 
 pytestmark = pytest.mark.timeout(90)
@@ -148,3 +149,42 @@ def test_a_chat_server_relays_between_two_clients(lines):
     assert sorted(starting(lines, "alice heard")) == ["alice heard bob: hello alice"]
     assert starting(lines, "bob heard") == ["bob heard alice: hi bob",
                                             "bob heard alice: how are you"]
+
+
+# The demos in examples/ made from these programs, run by the lines docs/ipc.md gives.
+EXAMPLES = """
+run examples/watchdog.py
+mkfifo /home/ready
+run examples/watchdog.py waiter /home/ready &
+cat /home/ready
+kill -USR1 %1
+cat /home/ready
+kill -TERM %1
+wait
+start examples/shm_ring.py
+run examples/shm_ring.py consumer &
+run examples/shm_ring.py producer 500
+wait
+run examples/mmap_count.py init /home/counter
+run examples/mmap_count.py add /home/counter 300 &
+run examples/mmap_count.py add /home/counter 300 &
+wait
+run examples/mmap_count.py show /home/counter
+"""
+
+
+def test_the_examples_run_as_docs_ipc_md_shows(boot, monkeypatch):
+    monkeypatch.chdir(REPO)            # run's paths are the host's, from where you booted
+    result = boot(stdin=EXAMPLES, timeout=75)
+    assert result.returncode == 0, f"{result.output}\n{result.log[-4000:]}"
+    out = [line for line in result.stdout.replace("nk:/$ ", "").splitlines() if line.strip()]
+    assert "Traceback" not in result.output, result.output
+    assert [line for line in out if line.startswith(("read:", "loop:", "cancelled:", "waiter:",
+                                                     "producer:", "consumer:", "add:",
+                                                     "show:", "init:"))] == [
+        "read: Interrupted by ['SIGALRM'] after True",
+        "loop: stopped by the alarm after True",
+        "cancelled: pause says False, fired []",
+        "waiter: ready", "waiter: USR1 #1", "waiter: TERM after 1 USR1",
+        "producer: 500 items, sum 125250", "consumer: 500 items, sum 125250",
+        "init: 0", "add: 300 done", "add: 300 done", "show: 600"]
