@@ -140,6 +140,10 @@ def campaign(args: argparse.Namespace, work: Path) -> dict:
     if status is None:
         report.setdefault("failures", []).append(
             {"what": "hang", "detail": "the campaign's boot did not end in time"})
+    elif "campaign_error" in report and status != 0:
+        report.setdefault("failures", []).append(
+            {"what": "kernel failure", "detail": f"the boot ended with status {status} "
+             f"before the campaign did (see {work / 'campaign.log'})"})
     say("nanokernel chaos: checking every synced file after a reboot ...")
     verify_path = work / "verify.json"
     vstatus, _ = boot(work, "verify", HERE / "verify.py",

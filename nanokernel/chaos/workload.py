@@ -57,6 +57,7 @@ class Workload:
 
     def error(self, exc: BaseException) -> None:
         self.errors[exc.code if isinstance(exc, IpcError) else type(exc).__name__] += 1
+        time.sleep(0.01)   # a server is down or restarting: do not spin on it
 
     def mismatch(self, what: str) -> None:
         if len(self.mismatches) < 50:
