@@ -17,7 +17,7 @@ TYPE_CHECKING = False   # typing.TYPE_CHECKING without importing typing (~3 ms)
 
 _ERRORS = (
     "AddressInUse", "BadMessage", "BrokenPipe", "ConnectionRefused", "ConnectionReset",
-    "Deadlock", "DirectoryNotEmpty", "FileExists", "FileNotFound",
+    "DataLost", "Deadlock", "DirectoryNotEmpty", "FileExists", "FileNotFound",
     "Internal", "Interrupted", "InvalidArgument", "InvalidPath", "IpcError", "IsADirectory",
     "MessageTooLarge", "NameTooLong", "NoSpace", "NoSuchEndpoint", "NoSuchOp",
     "NotADirectory", "PermissionDenied", "ServerDied", "Timeout", "TooManyCalls",
@@ -40,7 +40,7 @@ _WHERE = {
 
 __all__ = [
     "AddressInUse", "BadMessage", "BrokenPipe", "ConnectionRefused", "ConnectionReset",
-    "Context", "Deadlock", "Deferred", "DirectoryNotEmpty", "File",
+    "Context", "DataLost", "Deadlock", "Deferred", "DirectoryNotEmpty", "File",
     "FileExists", "FileNotFound", "Internal", "Interrupted", "InvalidArgument", "InvalidPath",
     "IpcError", "IsADirectory", "MessageQueue", "MessageTooLarge", "NameTooLong", "NoSpace",
     "NoSuchEndpoint", "NoSuchOp",
@@ -73,6 +73,7 @@ if TYPE_CHECKING:   # for type checkers and IDEs: the names, statically
         BrokenPipe,
         ConnectionRefused,
         ConnectionReset,
+        DataLost,
         Deadlock,
         DirectoryNotEmpty,
         FileExists,

@@ -189,3 +189,14 @@ class InvalidPath(IpcError):
 
 class CorruptFilesystem(IpcError):
     """The on-disk structures are inconsistent; run fsck."""
+
+
+class DataLost(IpcError):
+    """Changes the fs acknowledged died with an fs instance before a sync proved them
+    durable, and could not be re-sent (libipc/fsclient.py).  ``paths`` names the files
+    (across processes: the message does)."""
+
+    def __init__(self, message: str = "", *, code: str | None = None,
+                 paths: list[str] | None = None) -> None:
+        super().__init__(message, code=code)
+        self.paths = list(paths or [])

@@ -34,7 +34,18 @@ translation; tell() and seek() count bytes in both modes.
 
 There is no buffering: a write() has reached the fs server when it returns
 (the fs commits it within milliseconds; call sync() to make it durable at
-once).  close() therefore only forgets the file.  Errors are the fs server's
+once).  close() therefore only forgets the file.
+
+Write verifiers (libipc/fsclient.py): a File of the fs server keeps the
+changes it made (the bytes of its writes by reference) until a sync proves
+them durable, and re-sends them when fs restarted before committing them;
+after sync() returns, every write made before it through any File of this
+process is on disk, across any number of fs and block restarts — or sync()
+(or a write) raises DataLost naming the paths it could not re-send.  Past
+fsclient.KEEP_MAX (16 MiB) of unsynced bytes a write syncs before it returns.
+Calls are carried across an fs restart (they are idempotent): a File's
+read, write, stat or sync that met a dead fs waits for the new one and is
+re-issued.  Errors are the fs server's
 IpcError subclasses (FileNotFound, IsADirectory, NoSpace, …); using a closed
 file is ValueError and reading a write-only file io.UnsupportedOperation, as
 with Python's own files.
@@ -49,6 +60,7 @@ from typing import Any
 
 from libipc.client import Proxy, lookup
 from libipc.errors import FileNotFound, IsADirectory, NoSpace
+from libipc.fsclient import client_for
 from libipc.limits import DATA_PER_MESSAGE
 
 CHUNK = DATA_PER_MESSAGE   # bytes per fs read/write call (one message each)
@@ -93,6 +105,8 @@ class File:
         self._fs = fs if fs is not None else _default_fs()
         self._bulk = BULK_MIN if isinstance(self._fs, Proxy) else 1 << 62   # (grants: to
         # a server; an fs object in this process — tests' LocalFs — gets messages' chunks)
+        self._io: Any = client_for(self._fs) if isinstance(self._fs, Proxy) else \
+            _Direct(self._fs)   # (verifiers and fs restarts: a server's, not LocalFs's)
         self._binary = binary
         self._readable = kind == "r" or plus
         self._writable = kind != "r" or plus
@@ -100,15 +114,13 @@ class File:
         self._pos = 0
         self._closed = True
         if kind == "r":
-            info = self._fs.stat(path=path)
+            info = self._io.call("stat", path=path)
             if info["type"] == "dir":
                 raise IsADirectory(f"{path}: is a directory")
-        elif kind == "x":
-            self._fs.create(path=path, exclusive=True)
         else:
-            self._fs.create(path=path)
+            self._io.create(path, exclusive=kind == "x")
             if kind == "w":
-                self._fs.truncate(path=path, size=0)
+                self._io.truncate(path, 0)
         self._closed = False
         if self._append:
             self._pos = self._size()
@@ -189,7 +201,7 @@ class File:
             raise io.UnsupportedOperation("not readable")
         line = bytearray()
         while True:
-            chunk = self._fs.read(path=self.name, offset=self._pos, size=4096)
+            chunk = self._io.call("read", path=self.name, offset=self._pos, size=4096)
             if not chunk:
                 break
             cut = chunk.find(b"\n")
@@ -219,7 +231,7 @@ class File:
                     parts.append(chunk)
                     break
             else:
-                chunk = self._fs.read(path=self.name, offset=self._pos,
+                chunk = self._io.call("read", path=self.name, offset=self._pos,
                                       size=min(left, CHUNK) if left > 0 else CHUNK)
                 self._pos += len(chunk)
             if not chunk:
@@ -229,17 +241,9 @@ class File:
         return b"".join(parts) if len(parts) != 1 else parts[0]
 
     def _read_by_grant(self, n: int) -> bytes:
-        from libipc.bulk import staged  # (here: most programs never make a region)
-        with staged(n, self._fs.endpoint) as (view, grant):
-            got = self._fs.read(path=self.name, offset=self._pos, size=n, grant=grant)
-            self._pos += got
-            return bytes(view[:got])
-
-    def _write_by_grant(self, raw: memoryview) -> int:
-        from libipc.bulk import staged
-        with staged(len(raw), self._fs.endpoint) as (view, grant):
-            view[:] = raw
-            return self._fs.write(path=self.name, offset=self._pos, grant=grant, size=len(raw))
+        data = self._io.read_by_grant(self.name, self._pos, n)
+        self._pos += len(data)
+        return data
 
     def _read_chars(self, n: int) -> str:
         decoder = codecs.getincrementaldecoder(self.encoding)(self.errors)
@@ -274,19 +278,11 @@ class File:
             raw = data.encode(self.encoding, self.errors)
         if self._append:
             self._pos = self._size()
-        view = memoryview(raw)
-        if len(raw) >= self._bulk:
-            for start in range(0, len(raw), BULK_MAX):
-                chunk = view[start:start + BULK_MAX]
-                done = self._write_by_grant(chunk)
-                self._pos += done
-                if done < len(chunk):
-                    raise NoSpace(f"{self.name}: disk full after {start + done} of "
-                                  f"{len(raw)} bytes")
-            return len(data)
-        for start in range(0, len(raw), CHUNK):
-            chunk = view[start:start + CHUNK]
-            done = self._fs.write(path=self.name, offset=self._pos, data=bytes(chunk))
+        view = memoryview(raw)   # (kept by the client until a sync: no copy)
+        step = BULK_MAX if len(raw) >= self._bulk else CHUNK   # (by grant: fsclient.py)
+        for start in range(0, len(raw), step):
+            chunk = view[start:start + step]
+            done = self._io.write(self.name, self._pos, chunk)
             self._pos += done
             if done < len(chunk):
                 raise NoSpace(f"{self.name}: disk full after {start + done} of "
@@ -299,7 +295,7 @@ class File:
         if not self._writable:
             raise io.UnsupportedOperation("not writable")
         size = self._pos if size is None else size
-        self._fs.truncate(path=self.name, size=size)
+        self._io.truncate(self.name, size)
         return size
 
     def flush(self) -> None:
@@ -307,17 +303,44 @@ class File:
         self._check_open()
 
     def sync(self) -> None:
-        """Make everything written so far durable (the fs server's sync)."""
+        """Make everything written so far durable (the fs server's sync): when it returns,
+        every write through this process's Files is on disk, re-sent first if an fs
+        restart lost it (DataLost, naming the paths, when that could not be done)."""
         self._check_open()
-        self._fs.sync()
+        self._io.sync()
 
     # --- helpers --------------------------------------------------------------
     def _size(self) -> int:
-        return int(self._fs.stat(path=self.name)["size"])
+        return int(self._io.call("stat", path=self.name)["size"])
 
     def _check_open(self) -> None:
         if self._closed:
             raise ValueError("I/O operation on closed file")
+
+
+class _Direct:
+    """A File's calls to an fs object in this process (tests' LocalFs): as they are."""
+
+    def __init__(self, fs: Any) -> None:
+        self.fs = fs
+
+    def call(self, op: str, /, **args: Any) -> Any:
+        return getattr(self.fs, op)(**args)
+
+    def write(self, path: str, offset: int, data: memoryview, create: bool = False) -> int:
+        return self.fs.write(path=path, offset=offset, data=bytes(data))
+
+    def create(self, path: str, exclusive: bool = False) -> None:
+        if exclusive:
+            self.fs.create(path=path, exclusive=True)
+        else:
+            self.fs.create(path=path)
+
+    def truncate(self, path: str, size: int) -> None:
+        self.fs.truncate(path=path, size=size)
+
+    def sync(self) -> None:
+        self.fs.sync()
 
 
 def open(path: str, mode: str = "r", buffering: int = -1, *, encoding: str = "utf-8",

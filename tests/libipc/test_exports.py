@@ -49,3 +49,14 @@ class TestPublicNames:
         assert {"shm", "mmap"} <= set(libipc.__all__)
         assert libipc.shm is shm and libipc.shm.create is shm.create
         assert libipc.mmap is mapfile.mmap
+
+    def test_data_lost_is_public(self):
+        """DataLost — acknowledged writes that died with an fs instance and could not be
+        re-sent — is public, with a stable code, and carries the paths."""
+        from libipc import errors
+        assert "DataLost" in libipc.__all__
+        assert libipc.DataLost is errors.DataLost
+        assert "DataLost" == errors.DataLost.code
+        assert ["/a"] == errors.DataLost("lost: /a", paths=["/a"]).paths
+        assert isinstance(errors.error_from_body({"code": "DataLost", "message": "x"}),
+                          errors.DataLost)

@@ -1,0 +1,224 @@
+"""fsclient — the fs client that never takes a sync for success when writes were lost.
+
+The fs server answers a write at once and commits it about 2 ms later (group
+commit, servers/fs/server.py).  A SIGKILL of fs in between loses the write,
+and the restarted fs knows nothing of it: a client that then calls sync()
+would be told "durable" about data that is gone.  NFSv3's answer is the write
+verifier, and this is its client half:
+
+  - every change this client makes (write, create, truncate) is asked with
+    verifier=True and answered with the verifier of the fs instance that
+    took it (a random id that changes at every fs start and remount);
+  - the client keeps each change — the bytes of a write included — from its
+    acknowledgement until a sync proves it durable;
+  - a sync answered with verifier V proves every kept change acknowledged
+    under V: when all of them were, the kept changes are dropped;
+  - when any reply (a sync's or a change's) shows a verifier some kept
+    change was not acknowledged under, the acknowledged changes may have died
+    with an old instance: every kept change is re-sent, in the order it was
+    made (a later write to the same bytes lands last), and the sync is asked
+    again — before the caller gets an answer;
+  - a change that cannot be re-sent (its directory was lost too, the disk is
+    full, fs stays away) raises DataLost naming the paths whose changes are
+    gone; never a plain success.
+
+The guarantee: after sync() returns, every change made through this client
+before it is on disk, across any number of fs and block restarts.
+
+Calls are also carried across an fs restart: an idempotent call (every
+read, write by path and offset, stat, non-exclusive create, truncate, sync)
+that failed with ServerDied or NoSuchEndpoint waits for the new fs (naming's
+``wait``) and is re-issued, until RECOVERY_S after the first failure; a
+transfer by grant grants its region to the new fs first (libipc/bulk.py).
+
+Memory: the kept bytes are the callers' own (File.write keeps a reference
+to the bytes it was given, no copy), until the next sync.  Past KEEP_MAX
+bytes kept, a change syncs before it returns (an implicit sync), so a client
+holds at most KEEP_MAX bytes beyond its largest single write.
+
+One FsClient per fs name per process (``client_for``): every File of a
+process shares it, so any File's sync() proves (or re-sends) all of them.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from libipc.client import Proxy
+from libipc.errors import DataLost, IpcError, NoSuchEndpoint, ServerDied, Timeout
+from libipc.limits import DATA_PER_MESSAGE
+
+KEEP_MAX = 16 << 20     # bytes of unsynced writes kept per client; past it: implicit sync
+RECOVERY_S = 30.0       # how long a call waits for a dead fs server's successor
+MAX_REPLAYS = 8         # re-sends in a row (each after another fs restart) before DataLost
+BY_GRANT = DATA_PER_MESSAGE   # a write of more bytes than one message holds goes by grant
+GONE = (ServerDied, NoSuchEndpoint)
+
+
+@dataclass
+class Change:
+    """One change acknowledged by fs and not yet proven durable."""
+
+    op: str                     # "write" | "create" | "truncate"
+    path: str
+    args: dict[str, Any] = field(default_factory=dict)   # offset, create | size
+    data: memoryview | None = None                       # a write's bytes
+    verifier: str | None = None                          # of the instance that took it
+
+
+class FsClient:
+    """Changes to one fs server, kept until a sync with their verifier proves them."""
+
+    def __init__(self, proxy: Proxy) -> None:
+        self.fs = proxy
+        self.kept: list[Change] = []
+        self.kept_bytes = 0
+        self.resent = 0          # changes re-sent after a verifier changed (for tests)
+        self._waited: int | None = None
+
+    # --- idempotent calls, carried across an fs restart --------------------------
+    def call(self, op: str, /, **args: Any) -> Any:
+        """``fs.op(**args)``, re-issued to a restarted fs while fs is gone."""
+        return self._retrying(lambda: self.fs.call(op, **args))
+
+    def read_by_grant(self, path: str, offset: int, size: int) -> bytes:
+        """Up to `size` bytes at `offset`, placed by fs in a region granted to it."""
+        from libipc.bulk import staged  # (here: most programs never make a region)
+
+        def attempt() -> bytes:
+            with staged(size, self.fs.endpoint) as (view, grant):
+                got = self.fs.call("read", path=path, offset=offset, size=size, grant=grant)
+                return bytes(view[:got])
+        return self._retrying(attempt)
+
+    def _retrying(self, attempt: Callable[[], Any]) -> Any:
+        deadline = None
+        while True:
+            try:
+                return attempt()
+            except GONE:
+                now = time.monotonic()
+                deadline = deadline if deadline is not None else now + RECOVERY_S
+                if now >= deadline:
+                    raise
+            self._await_fs(deadline)
+
+    def _await_fs(self, deadline: float) -> None:
+        """Wait (until `deadline`) for a server registered under the proxy's name."""
+        from libipc.naming import NAMING, forget
+        name = self.fs._name   # (libipc-internal: a proxy by name is re-resolved)
+        if name is None:
+            time.sleep(0.01)   # (a proxy for one endpoint: nothing to wait for)
+            return
+        forget(name)
+        self.fs = Proxy(name=name, timeout=self.fs._timeout, runtime=self.fs._runtime)
+        try:
+            ep = Proxy(NAMING, timeout=max(0.01, deadline - time.monotonic())).wait(name=name)
+        except (Timeout, *GONE):
+            return   # (the next attempt fails again, and the deadline decides)
+        if ep == self._waited:   # naming has not heard of the death yet: do not spin
+            time.sleep(0.005)
+        self._waited = ep
+
+    # --- changes ------------------------------------------------------------------
+    def write(self, path: str, offset: int, data: memoryview, create: bool = False) -> int:
+        """Write `data` at `offset`; the bytes fs wrote (short: the disk is full)."""
+        change = Change("write", path, {"offset": offset, "create": create}, data)
+        return self._change(change)["written"]
+
+    def create(self, path: str, exclusive: bool = False) -> None:
+        if exclusive:   # (not idempotent: FileExists on a retry; re-sent as a plain create)
+            reply = self.fs.call("create", path=path, exclusive=True, verifier=True)
+            self._keep(Change("create", path), reply)
+            return
+        self._change(Change("create", path))
+
+    def truncate(self, path: str, size: int) -> None:
+        self._change(Change("truncate", path, {"size": size}))
+
+    def sync(self) -> str:
+        """Make every kept change durable (re-sending what an fs restart lost); the
+        verifier that proves it.  DataLost when some change could not be re-sent."""
+        for _ in range(MAX_REPLAYS):
+            verifier = self.call("sync", verifier=True)["verifier"]
+            if all(c.verifier == verifier for c in self.kept):
+                self._drop()
+                return verifier
+            self._resend(verifier)
+        raise self._lost(f"fs restarted {MAX_REPLAYS} times in a row under the sync")
+
+    def _change(self, change: Change) -> dict[str, Any]:
+        reply = self._send(change)   # (an error: nothing acknowledged, nothing kept)
+        self._keep(change, reply)
+        return reply
+
+    def _keep(self, change: Change, reply: dict[str, Any]) -> None:
+        if change.data is not None and reply["written"] < len(change.data):
+            change.data = change.data[:reply["written"]]   # (a short write: the disk is full)
+        change.verifier = reply["verifier"]
+        self.kept.append(change)
+        self.kept_bytes += len(change.data) if change.data is not None else 0
+        self._resend(change.verifier)
+        if self.kept_bytes > KEEP_MAX:
+            self.sync()   # implicit: the memory kept stays bounded
+
+    def _send(self, change: Change) -> dict[str, Any]:
+        """One change, asked with verifier=True, carried across fs restarts."""
+        if change.op != "write":
+            return self.call(change.op, path=change.path, **change.args, verifier=True)
+        data = change.data
+        assert data is not None
+        if len(data) <= BY_GRANT:
+            return self.call("write", path=change.path, data=bytes(data), verifier=True,
+                             **change.args)
+        from libipc.bulk import staged
+
+        def attempt() -> dict[str, Any]:
+            with staged(len(data), self.fs.endpoint) as (view, grant):
+                view[:] = data
+                return self.fs.call("write", path=change.path, grant=grant, size=len(data),
+                                    verifier=True, **change.args)
+        return self._retrying(attempt)
+
+    def _resend(self, verifier: str) -> None:
+        """Every kept change again, in order, while some was acknowledged under
+        another verifier than the latest reply's (`verifier`)."""
+        for _ in range(MAX_REPLAYS):
+            if all(c.verifier == verifier for c in self.kept):
+                return
+            for change in self.kept:
+                try:
+                    reply = self._send(change)
+                except IpcError as exc:
+                    raise self._lost(f"re-sending {change.op} {change.path}: {exc}") from exc
+                if change.data is not None and reply["written"] < len(change.data):
+                    raise self._lost(f"re-sending write {change.path}: disk full")
+                change.verifier = verifier = reply["verifier"]
+                self.resent += 1
+        raise self._lost(f"fs restarted {MAX_REPLAYS} times in a row under the re-sends")
+
+    def _lost(self, why: str) -> DataLost:
+        """DataLost for every kept change (which are given up on: they cannot be re-sent)."""
+        paths = sorted({c.path for c in self.kept})
+        self._drop()
+        return DataLost(f"acknowledged changes lost with an fs restart ({why}): "
+                        + ", ".join(paths), paths=paths)
+
+    def _drop(self) -> None:
+        self.kept.clear()
+        self.kept_bytes = 0
+
+
+_clients: dict[tuple[Any, ...], FsClient] = {}
+
+
+def client_for(proxy: Proxy) -> FsClient:
+    """The FsClient of this process for the server behind `proxy` (one per name)."""
+    key = ("name", proxy._name) if proxy._name is not None else ("ep", proxy._endpoint)
+    client = _clients.get(key)
+    if client is None:
+        client = _clients[key] = FsClient(proxy)
+    return client
