@@ -7,6 +7,8 @@
     public = true                # callable by anyone whose calls hold "@public"
     privileged = false           # may make privileged kernel calls (spawn, kill, halt)
     restart = "always"           # "always" | "on-failure" | "never"
+    heartbeat = 2.0              # any [restart] knob, for this server only
+    intensity = 0                #   (see below and servers/reincarnation.py)
     depends = ["block"]          # started only once these registered their names
     console = false              # inherits the terminal (the console server only)
     placement = "process"        # or "kernel": hosted inside the kernel process
@@ -14,7 +16,15 @@
                                  # its exit halts the system with its exit status
     [limits]                     # read by the kernel: max_message, max_calls,
                                  # each within libipc/limits.py's LIMIT_RANGES
-    [restart]                    # backoff knobs, see RestartKnobs
+    [restart]                    # the defaults of every server's knobs (RestartKnobs):
+    backoff = 0.1                # first restart delay, doubling per quick failure
+    backoff_max = 5.0            # at most this
+    stable = 10.0                # up this long: the failure count starts over
+    give_up = 5                  # quick failures of a server that never registered
+    register_timeout = 10.0      # a started server must register within this
+    intensity = 0                # give up after more than this many restarts …
+    intensity_period = 60.0      # … within this many seconds (0: no limit)
+    heartbeat = 2.0              # ping period; 2 missed periods = hung (0: off)
 
 ``load(path)`` reads and checks the whole file and returns a ``Config``, or
 raises ``BootConfigError`` with ONE message in "FILE:LINE: KEY: problem" form
@@ -35,7 +45,7 @@ from pathlib import Path
 from typing import Any
 
 from libipc.limits import LIMIT_RANGES
-from servers.reincarnation import RestartKnobs
+from servers.reincarnation import KNOB_TYPES, KNOBS_ZERO_OK, RestartKnobs
 
 NAME_RE = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
 RESERVED = {"init", "kernel"}          # names the system itself uses
@@ -48,8 +58,8 @@ SERVER_KEYS = {
     "privileged": bool, "restart": str, "depends": list, "console": bool,
     "placement": str, "session": bool,
 }
-RESTART_KEYS = {"backoff": float, "backoff_max": float, "stable": float, "give_up": int,
-                "register_timeout": float}
+RESTART_KEYS = KNOB_TYPES               # [restart], and per server: the same names
+MIN_HEARTBEAT = 0.05                   # seconds: a shorter period is a ping flood
 
 
 class BootConfigError(Exception):
@@ -70,6 +80,7 @@ class ServerSpec:
     console: bool = False
     placement: str = "process"
     session: bool = False
+    knobs: RestartKnobs = field(default_factory=RestartKnobs)   # [restart] + its own keys
 
     def argv(self, env: dict[str, str]) -> list[str]:
         """The python argv for the kernel's spawn, with {disk}/{ramdisk} filled in."""
@@ -151,10 +162,11 @@ class _Checker:
         servers = data.get("servers")
         if not isinstance(servers, dict) or not servers:
             raise self.fail("servers", "missing: add at least one [servers.NAME] table")
-        specs = {name: self.server(name, table) for name, table in servers.items()}
+        defaults = self.knobs(data.get("restart", {}))
+        specs = {name: self.server(name, table, defaults) for name, table in servers.items()}
         self.check_names(specs)
         return Config(self.path, self.order(specs), self.limits(data.get("limits", {})),
-                      self.knobs(data.get("restart", {})))
+                      defaults)
 
     def limits(self, table: Any) -> dict[str, int]:
         if not isinstance(table, dict):
@@ -168,26 +180,42 @@ class _Checker:
                 raise self.fail(f"limits.{key}", f"must be an integer from {low} to {high}")
         return dict(table)
 
-    def knobs(self, table: Any) -> RestartKnobs:
+    def knobs(self, table: Any, where: str = "restart",
+              base: RestartKnobs | None = None) -> RestartKnobs:
+        """[restart] (or a server's own knob keys, over ``base``) as RestartKnobs."""
         if not isinstance(table, dict):
-            raise self.fail("restart", "must be a table")
+            raise self.fail(where, "must be a table")
         values: dict[str, Any] = {}
         for key, value in table.items():
             kind = RESTART_KEYS.get(key)
             if kind is None:
-                raise self.fail(f"restart.{key}", "unknown key (expected "
+                raise self.fail(f"{where}.{key}", "unknown key (expected "
                                 + ", ".join(RESTART_KEYS) + ")")
-            ok = (isinstance(value, int) and not isinstance(value, bool) and value >= 1
-                  if kind is int else
-                  isinstance(value, int | float) and not isinstance(value, bool) and value > 0)
+            low = 0 if key in KNOBS_ZERO_OK else 1
+            if kind is int:
+                ok = isinstance(value, int) and not isinstance(value, bool) and value >= low
+            else:
+                ok = (isinstance(value, int | float) and not isinstance(value, bool)
+                      and (value >= 0 if low == 0 else value > 0))
             if not ok:
-                what = "a positive integer" if kind is int else "a positive number of seconds"
-                raise self.fail(f"restart.{key}", f"must be {what}")
+                what = ("a positive integer" if kind is int and low else
+                        "an integer >= 0 (0: no limit)" if kind is int else
+                        "a number of seconds >= 0 (0: off)" if key in KNOBS_ZERO_OK else
+                        "a positive number of seconds")
+                raise self.fail(f"{where}.{key}", f"must be {what}, got {value!r}")
+            if key == "heartbeat" and 0 < value < MIN_HEARTBEAT:
+                raise self.fail(f"{where}.{key}", f"must be 0 (off) or at least "
+                                                  f"{MIN_HEARTBEAT:g} s, got {value!r}")
             values[key] = kind(value)
-        return RestartKnobs(**values)
+        knobs = RestartKnobs(**{**(base.__dict__ if base is not None else {}), **values})
+        if knobs.backoff_max < knobs.backoff:
+            key = "backoff_max" if "backoff_max" in values else "backoff"
+            raise self.fail(f"{where}.{key}", f"backoff_max ({knobs.backoff_max:g}) is "
+                                              f"less than backoff ({knobs.backoff:g})")
+        return knobs
 
     # -- one server -------------------------------------------------------------------
-    def server(self, name: str, table: Any) -> ServerSpec:
+    def server(self, name: str, table: Any, defaults: RestartKnobs) -> ServerSpec:
         key = f"servers.{name}"
         if not NAME_RE.match(name):
             raise self.fail(key, "a server name is 1-32 of a-z, 0-9, _ and -, "
@@ -196,17 +224,20 @@ class _Checker:
             raise self.fail(key, f"the name {name!r} is reserved")
         if not isinstance(table, dict):
             raise self.fail(key, "must be a table")
+        knob_keys = {k: v for k, v in table.items() if k in RESTART_KEYS}
+        table = {k: v for k, v in table.items() if k not in RESTART_KEYS}
         for k, value in table.items():
             kind = SERVER_KEYS.get(k)
             if kind is None:
                 raise self.fail(f"{key}.{k}", "unknown key (expected "
-                                + ", ".join(SERVER_KEYS) + ")")
+                                + ", ".join([*SERVER_KEYS, *RESTART_KEYS]) + ")")
             if not isinstance(value, kind):
                 raise self.fail(f"{key}.{k}", f"must be a {_TYPE_NAMES[kind]}, "
                                               f"got {type(value).__name__}")
             if kind is list and not all(isinstance(v, str) for v in value):
                 raise self.fail(f"{key}.{k}", "must be a list of strings")
-        spec = ServerSpec(name=name, **table)
+        spec = ServerSpec(name=name, **table,
+                          knobs=self.knobs(knob_keys, key, defaults) if knob_keys else defaults)
         if (spec.module is None) == (spec.path is None):
             raise self.fail(key, "needs exactly one of module = \"pkg.mod\" or path = \"file.py\"")
         if spec.module is not None and not _module_exists(spec.module):

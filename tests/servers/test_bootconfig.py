@@ -71,6 +71,31 @@ class TestGoodConfigs:
         assert {"max_message": 4096} == config.limits
         assert (1.0, 2) == (config.restart.backoff, config.restart.give_up)
 
+    def test_per_server_knobs_override_the_restart_table(self, tmp_path):
+        """A server's own heartbeat/intensity/backoff keys win over [restart]; the other
+        servers keep [restart]'s values, and unset knobs their defaults."""
+        config = load(write(tmp_path, GOOD + "heartbeat = 0.5\nintensity = 3\n"
+                                             "intensity_period = 20\nbackoff_max = 2\n"
+                                             "[restart]\nbackoff = 0.2\nheartbeat = 1.5\n"))
+        app, naming = config.servers["app"].knobs, config.servers["naming"].knobs
+        assert (0.5, 3, 20.0, 2.0, 0.2) == (app.heartbeat, app.intensity,
+                                            app.intensity_period, app.backoff_max, app.backoff)
+        assert (1.5, 0, 5.0, 0.2) == (naming.heartbeat, naming.intensity, naming.backoff_max,
+                                      naming.backoff)
+        assert 5 == naming.give_up
+
+    def test_default_knobs(self, tmp_path):
+        """Without [restart]: 2 s heartbeats, no intensity limit, give_up 5, backoff
+        0.1 s doubling up to 5 s."""
+        knobs = load(write(tmp_path, GOOD)).servers["app"].knobs
+        assert (2.0, 0, 60.0, 5, 0.1, 5.0, 10.0) == (
+            knobs.heartbeat, knobs.intensity, knobs.intensity_period, knobs.give_up,
+            knobs.backoff, knobs.backoff_max, knobs.stable)
+
+    def test_zero_turns_heartbeats_and_intensity_off(self, tmp_path):
+        knobs = load(write(tmp_path, GOOD + "heartbeat = 0\nintensity = 0\n")).servers["app"]
+        assert (0.0, 0) == (knobs.knobs.heartbeat, knobs.knobs.intensity)
+
 
 class TestBadConfigs:
     @pytest.mark.parametrize(("text", "expected"), [
@@ -108,6 +133,20 @@ class TestBadConfigs:
         (GOOD + "[restart]\nbackoff = -1\n", "restart.backoff: must be a positive number"),
         (GOOD + "[restart]\ngive_up = 0.5\n", "restart.give_up: must be a positive integer"),
         (GOOD + "[restart]\nsnooze = 1\n", "restart.snooze: unknown key"),
+        (GOOD + "heartbeat = -1\n",
+         ":13: servers.app.heartbeat: must be a number of seconds >= 0 (0: off), got -1"),
+        (GOOD + "heartbeat = 0.001\n",
+         "servers.app.heartbeat: must be 0 (off) or at least 0.05 s, got 0.001"),
+        (GOOD + 'heartbeat = "2s"\n', "servers.app.heartbeat: must be a number of seconds"),
+        (GOOD + "intensity = -1\n", "servers.app.intensity: must be an integer >= 0"),
+        (GOOD + "intensity = 1.5\n", "servers.app.intensity: must be an integer >= 0"),
+        (GOOD + "intensity_period = 0\n",
+         "servers.app.intensity_period: must be a positive number of seconds, got 0"),
+        (GOOD + "give_up = true\n", "servers.app.give_up: must be a positive integer"),
+        (GOOD + "backoff_max = 0.05\n",
+         "servers.app.backoff_max: backoff_max (0.05) is less than backoff (0.1)"),
+        (GOOD + "[restart]\nheartbeat = -2\n", "restart.heartbeat: must be a number"),
+        (GOOD + "beat = 2\n", "servers.app.beat: unknown key (expected module, "),
         ("[server.x]\n", "server: unknown key"),
         ("", "servers: missing"),
         (GOOD + "[servers.x\n", "boot.toml: Expected ']'"),
