@@ -6,7 +6,11 @@ the process's port and gives it two faces:
 * a client face — ``call`` blocks until the REPLY/ERROR with its call id
   arrives; anything else that comes meanwhile (a CALL to this process, a
   NOTIFY) is queued in the inbox, so a server blocked in an outgoing call
-  serves the queued requests afterwards (MINIX's servers behave the same);
+  serves the queued requests afterwards (MINIX's servers behave the same) —
+  except init's ``heartbeat`` ping, answered at once: a process waiting for
+  an answer is not hung, whoever it waits for is (init pings that one too);
+  ``call_async`` sends a CALL and returns: its answer is handed to a callback
+  on this thread later (init pings every server so and never waits);
 * a server face — ``next_event`` hands the server loop the next message,
   posted callable or due timer, sleeping on the ring's futex when idle.
 
@@ -55,6 +59,12 @@ _monotonic = time.monotonic
 SWEEP_EVERY = 256   # timers set between two sweeps of the cancelled ones out of the heap
 _signals_take = lib.nk_signals_take
 _ANSWERS = (REPLY, ERROR)
+# init's ping (servers/init.py) exactly as it travels, and the answer to it: a
+# process waiting in a call answers it from the wait (libipc.Server's
+# ``heartbeat`` op answers it the same otherwise).
+HEARTBEAT_OP = "heartbeat"
+HEARTBEAT_BODY = pack([HEARTBEAT_OP, {}])
+HEARTBEAT_ANSWER = pack(True)
 
 
 class Transport(Protocol):
@@ -108,6 +118,7 @@ class Runtime:
         self.on_signal: Callable[[], bool | None] | None = None
         self._calls_waiting: list[int] = []        # ids of the calls this thread waits in
         self._early: dict[int, Message] = {}       # an outer call's answer, come meanwhile
+        self._async: dict[int, Callable[[Message], None]] = {}   # call_async's, by call id
         self._uninterrupted = 0
         self._waits_outside = 0   # waits that are not calls (a pipe region's), in progress
         # Run once no call or other wait of this runtime is in progress any more (set by
@@ -137,6 +148,33 @@ class Runtime:
             if self.after_waits is not None and not waiting and not self._waits_outside:
                 self._waits_ended()
 
+    def call_async(self, dst: int, op: str, args: dict[str, Any] | None,
+                   on_answer: Callable[[Message], None]) -> int:
+        """Send a CALL and return its id at once; ``on_answer(msg)`` runs on this thread
+        when its REPLY or ERROR comes (``Runtime.result(msg)`` decodes it).  The caller
+        never waits; ``forget`` gives up on the answer (and cancels the call)."""
+        call_id = next(self._ids)
+        self._async[call_id] = on_answer
+        try:
+            self.transport.send(dst, CALL, call_id, pack([op, args or {}]))
+        except BaseException:
+            del self._async[call_id]
+            raise
+        return call_id
+
+    def forget(self, dst: int, call_id: int) -> None:
+        """Drop a ``call_async`` answer not come yet; the kernel forgets the call."""
+        if self._async.pop(call_id, None) is not None:
+            self.transport.send(dst, CANCEL, call_id)
+
+    def _answer_async(self, msg: Message) -> bool:
+        """An answer to a ``call_async``: its callback is posted (run by next_event)."""
+        on_answer = self._async.pop(msg.id, None)
+        if on_answer is None:
+            return False
+        self._posted.put(lambda: on_answer(msg))
+        return True
+
     def _await(self, dst: int, call_id: int, timeout: float | None) -> Any:
         recv = self.transport.recv
         deadline = None if timeout is None else _monotonic() + timeout
@@ -159,8 +197,13 @@ class Runtime:
                 if msg.id != call_id:
                     if msg.id in self._calls_waiting:
                         self._early[msg.id] = msg
+                    elif self._async:
+                        self._answer_async(msg)
                     continue  # else the late reply of a call we gave up on
                 return self._result(msg)
+            if kind == CALL and msg.body == HEARTBEAT_BODY:
+                self.transport.send(msg.src, REPLY, msg.id, HEARTBEAT_ANSWER)
+                continue   # waiting for someone is not being hung
             if kind == NOTIFY and msg.src == KERNEL and msg.id & NOTIFY_SIGNAL \
                     and self.on_signal is not None:
                 self._signalled(dst, call_id, msg)
@@ -213,6 +256,11 @@ class Runtime:
             yield
         finally:
             self._uninterrupted -= 1
+
+    @staticmethod
+    def result(msg: Message) -> Any:
+        """The value of an answer (a ``call_async``'s), or raise its error."""
+        return Runtime._result(msg)
 
     @staticmethod
     def _result(msg: Message) -> Any:
@@ -294,6 +342,8 @@ class Runtime:
                     inbox.append(msg)
                 elif msg.id in self._calls_waiting:   # (a handler waits inside a call)
                     self._early[msg.id] = msg
+                elif self._async and self._answer_async(msg):
+                    pass
                 # else a late reply to a cancelled call: dropped
         return self._screen(inbox.popleft()) if inbox else None
 

@@ -12,6 +12,13 @@ guards; a bad request is answered with an error and the server goes on:
 * an IpcError raised by a handler → that error
 * any other exception             → Internal (traceback in the log)
 
+Every server answers ``heartbeat`` (init's ping, servers/init.py): the op is
+here, in the base class, and a server waiting in an outgoing call answers it
+from the wait (libipc/runtime.py).  A server that does not answer for two of
+its heartbeat periods is taken for hung and restarted: a handler that works
+longer than that without waiting for anything must split its work (reply
+later with ``ctx.defer()`` and go on from a timer, ``runtime.after``).
+
 The class never touches a ring: it gets messages from a ``Runtime`` and
 answers through it, so the same server can be hosted in the kernel process.
 """
@@ -173,6 +180,12 @@ class Server:
 
     def on_notify(self, src: int, bits: int) -> None:
         """A NOTIFY arrived from ``src`` with ``bits`` set."""
+
+    @op
+    def heartbeat(self, ctx: Context) -> bool:
+        """init's ping: True at once.  (Cheap on purpose: it is served between two
+        requests; no answer for two heartbeat periods and init restarts this server.)"""
+        return True
 
     @op
     def _fault(self, ctx: Context) -> None:

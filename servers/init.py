@@ -37,9 +37,21 @@ process (kernel call ``host``) instead of spawned; see ``Init.placement``.
 
 Exits: NOTIFY_EXIT from the kernel → ``wait`` → the exit records.  Each
 crash prints one console line naming the server, its status and the log file;
-the restart waits per the backoff; a server that keeps crashing is given up
-on.  Servers get "naming" in their ACL whatever the config says (they must
-register).
+the restart waits per the backoff; a server that crashes before it ever
+registered is given up on after ``give_up`` tries, one that served is
+restarted every time unless its ``intensity`` says otherwise (the policy:
+servers/reincarnation.py).  Servers get "naming" in their ACL whatever the
+config says (they must register).
+
+Heartbeats (MINIX RS's pings): every running server is sent a ``heartbeat``
+CALL every ``heartbeat`` seconds (its knob, 2 s by default), at most one at a
+time, with ``call_async`` — init never waits for it.  A server that has not
+answered a ping for two periods is hung: one console line, SIGKILL through
+the kernel, and its exit is a crash like any other (restarted per policy).
+A refusal by the kernel (the call never reached the server) is no answer.
+Not pinged: the session program and servers with restart = "never" (nobody
+would bring them back: a shell user sees a hang in ``status`` and decides),
+and servers hosted in the kernel (they cannot hang apart from it).
 
 init's ops ``start``/``stop`` take the names of Server's start()/stop() hooks,
 so init overrides ``attach`` and has its own ``main`` (it has nothing to flush).
@@ -49,7 +61,10 @@ Ops (for the shell):
         ACL ["@public"], never restarted; replies once it registered
     stop(name)  → None   SIGTERM (SIGKILL after STOP_GRACE_S); replies when it exited;
         a stopped server is not restarted
-    status()    → [{name, state, ep, pid, restarts, policy, status}]
+    status()    → [{name, state, ep, pid, restarts, policy, status, placement,
+                    intensity, intensity_period, heartbeat, backoff, backoff_max,
+                    give_up, served, beats, last_failure}]   last_failure: None or
+                    {what, status, signal, at (time.time()), uptime_s}
     booted()    → True   once every server settled and the banner was said (deferred)
 """
 
@@ -75,7 +90,7 @@ from libipc import (
 )
 from libipc.message import KERNEL, NOTIFY_EXIT, NOTIFY_REGISTERED
 from libipc.naming import NAMING as NAMING_EP
-from libipc.runtime import current
+from libipc.runtime import HEARTBEAT_OP, current
 from servers.bootconfig import (
     NAME_RE,
     NAMING,
@@ -85,7 +100,7 @@ from servers.bootconfig import (
     config_path,
     load,
 )
-from servers.reincarnation import Reincarnation, RestartKnobs
+from servers.reincarnation import Reincarnation
 
 POLL_S = 0.25   # a fallback: naming NOTIFYs init on every register
 STOP_GRACE_S = 3.0
@@ -94,6 +109,8 @@ HYBRID = ("fs", "block")   # what --hybrid hosts in the kernel (the NT/XNU compr
 
 WAITING, STARTING, RUNNING = "waiting", "starting", "running"
 BACKOFF, FAILED, EXITED, STOPPED = "backoff", "failed", "exited", "stopped"
+HUNG = "hung"   # missed its heartbeats: killed, its exit not come yet
+HUNG_AFTER = 2  # heartbeat periods without an answer
 SETTLED = (RUNNING, FAILED, EXITED, STOPPED)
 DOWN = (FAILED, EXITED, STOPPED)
 
@@ -101,9 +118,10 @@ DOWN = (FAILED, EXITED, STOPPED)
 class Service:
     """One server init looks after: its spec and what became of it."""
 
-    def __init__(self, spec: ServerSpec, knobs: RestartKnobs, adhoc: bool = False) -> None:
+    def __init__(self, spec: ServerSpec, adhoc: bool = False) -> None:
         self.spec, self.name, self.adhoc = spec, spec.name, adhoc
-        self.policy = Reincarnation(spec.restart, knobs)
+        self.knobs = spec.knobs
+        self.policy = Reincarnation(spec.restart, spec.knobs)
         self.state = WAITING
         self.ep: int | None = None
         self.pid: int | None = None
@@ -117,10 +135,24 @@ class Service:
         self.doomed: str | None = None       # killed: this dependency went down first
         self.starters: list[Deferred] = []   # `start` callers, answered when registered
         self.stoppers: list[Deferred] = []   # `stop` callers, answered at the exit
+        self.last_failure: dict | None = None   # what the last failure was, and when
+        # heartbeats (this spawn): the timer, the ping in flight, since when unanswered
+        self.beat_timer = None
+        self.ping_id: int | None = None
+        self.unanswered_since: float | None = None
+        self.hung_for: float | None = None   # killed for missing heartbeats after this long
+        self.beats = 0                         # pings it answered (this spawn)
 
-    def row(self) -> dict:
+    def row(self, placement: str, pinged: bool) -> dict:
+        k = self.knobs
         return {"name": self.name, "state": self.state, "ep": self.ep, "pid": self.pid,
-                "restarts": self.restarts, "policy": self.spec.restart, "status": self.status}
+                "restarts": self.restarts, "policy": self.spec.restart, "status": self.status,
+                "placement": placement, "intensity": k.intensity,
+                "intensity_period": k.intensity_period,
+                "heartbeat": k.heartbeat if pinged else 0.0,
+                "backoff": k.backoff, "backoff_max": k.backoff_max, "give_up": k.give_up,
+                "served": self.policy.served, "beats": self.beats,
+                "last_failure": self.last_failure}
 
 
 class Init(Server):
@@ -157,7 +189,7 @@ class Init(Server):
             return
         self.log.info("boot_config", path=str(path), servers=list(self.config.servers))
         for spec in self.config.servers.values():
-            self.services[spec.name] = Service(spec, self.config.restart)
+            self.services[spec.name] = Service(spec)
         self.advance()
 
     def advance(self) -> None:
@@ -239,6 +271,7 @@ class Init(Server):
                 d.reply({"name": svc.name, "ep": svc.ep, "pid": svc.pid})
             svc.starters.clear()
             self._flush_console()
+            self._start_heartbeat(svc)
             return True
         return False
 
@@ -279,8 +312,7 @@ class Init(Server):
         svc.ep, svc.pid, svc.stopping = result["ep"], result["pid"], False
         svc.registered, svc.doomed = False, None
         svc.started = time.monotonic()
-        svc.deadline = svc.started + (self.config.restart.register_timeout
-                                      if self.config else 10.0)
+        svc.deadline = svc.started + svc.knobs.register_timeout
         svc.state = RUNNING if spec.session else STARTING
         self.by_ep[svc.ep] = svc
         self.log.info("started", server=spec.name, ep=svc.ep, pid=svc.pid,
@@ -333,12 +365,13 @@ class Init(Server):
         for svc in waiting:
             if svc.ep is not None and names.get(svc.name) == svc.ep:
                 svc.registered, changed = True, True
+                svc.policy.registered()
                 self.log.info("registered", server=svc.name, ep=svc.ep,
                               after_s=round(now - svc.started, 3))
             elif now > svc.deadline:
                 svc.deadline = float("inf")   # killed once; its exit comes as NOTIFY
                 self.say(f"{svc.name} did not register within "
-                         f"{self.config.restart.register_timeout:g} s; killing it")
+                         f"{svc.knobs.register_timeout:g} s; killing it")
                 self._kill(svc, "KILL")
         if changed:
             self.advance()
@@ -393,6 +426,11 @@ class Init(Server):
         if svc.timer is not None:
             svc.timer.cancel()
             svc.timer = None
+        hung_for = svc.hung_for
+        self._stop_heartbeat(svc)
+        if not svc.stopping and not (status == 0 and svc.spec.session):
+            svc.last_failure = failure(status, time.monotonic() - svc.started, hung_for,
+                                       svc.knobs.heartbeat)
         if svc.spec.session:
             svc.state = EXITED
             halt = status if status >= 0 else 128 - status
@@ -410,8 +448,13 @@ class Init(Server):
             svc.stoppers.clear()
             self._refuse_starters(svc, status)
             return
-        self._gone(svc, status, (f"was killed by {describe(status)}" if status < 0
-                                 else f"exited with {status}"))
+        if hung_for is not None:
+            what = f"hung (no heartbeat answer in {hung_for:.1f} s) and was killed"
+        elif status < 0:
+            what = f"was killed by {describe(status)}"
+        else:
+            what = f"exited with {status}"
+        self._gone(svc, status, what)
 
     def _gone(self, svc: Service, status: int, what: str) -> None:
         """Apply the restart policy to an exit (or a failed spawn)."""
@@ -424,10 +467,16 @@ class Init(Server):
             self.say(f"{svc.name} {what}, restarting in {decision.delay:g} s "
                      f"— see {self.logfile}")
             return
-        if decision.action == "give_up":
+        if decision.action == "give_up" and decision.reason == "intensity":
+            svc.state = FAILED
+            self.say(f"{svc.name} {what}: more than {svc.knobs.intensity} restarts in "
+                     f"{svc.knobs.intensity_period:g} s (its intensity); giving up "
+                     f"— see {self.logfile}")
+        elif decision.action == "give_up":
             svc.state = FAILED
             self.say(f"{svc.name} keeps crashing ({decision.failures} times in "
-                     f"{decision.window:.1f} s); giving up — see {self.logfile}")
+                     f"{decision.window:.1f} s) and never registered; giving up "
+                     f"— see {self.logfile}")
         elif decision.action == "wont_help":
             svc.state = FAILED
             self.say(f"{svc.name} {what} (restarting cannot help); not restarting "
@@ -495,7 +544,9 @@ class Init(Server):
             raise InvalidArgument(f"start: the name {name!r} is reserved")
         spec = ServerSpec(name=name, path=str(file.resolve()), args=args, calls=["@public"],
                           public=True, restart="never")
-        svc = Service(spec, self.config.restart if self.config else RestartKnobs(), adhoc=True)
+        if self.config is not None:
+            spec.knobs = self.config.restart
+        svc = Service(spec, adhoc=True)
         self.spawn(svc)
         self.services[name] = svc
         svc.starters.append(ctx.defer())
@@ -557,8 +608,85 @@ class Init(Server):
 
     @op
     def status(self, ctx) -> list:
-        """Every server init knows, in start order."""
-        return [s.row() for s in self.services.values()]
+        """Every server init knows, in start order, with its policy and last failure."""
+        return [s.row(self.placement(s), self.pinged(s)) for s in self.services.values()]
+
+    # -- heartbeats ----------------------------------------------------------------------------
+    def pinged(self, svc: Service) -> bool:
+        """Does init ping ``svc``?  Not the session, not a server nobody would restart,
+        not one hosted in the kernel (it cannot hang apart from the kernel)."""
+        return (svc.knobs.heartbeat > 0 and not svc.spec.session
+                and svc.spec.restart != "never" and self.placement(svc) == "process")
+
+    def _start_heartbeat(self, svc: Service) -> None:
+        self._stop_heartbeat(svc)
+        if self.pinged(svc) and svc.ep is not None:
+            ep = svc.ep
+            svc.beat_timer = self.runtime.after(svc.knobs.heartbeat,
+                                                lambda: self._beat(svc, ep))
+
+    def _stop_heartbeat(self, svc: Service) -> None:
+        if svc.beat_timer is not None:
+            svc.beat_timer.cancel()
+        if svc.ping_id is not None and svc.ep is not None:
+            self.runtime.forget(svc.ep, svc.ping_id)
+        svc.beat_timer = svc.ping_id = svc.unanswered_since = svc.hung_for = None
+        svc.beats = 0
+
+    def _beat(self, svc: Service, ep: int) -> None:
+        """One heartbeat period passed: kill ``svc`` if its ping is HUNG_AFTER periods
+        old, else ping it (unless a ping is still out) and look again in a period."""
+        svc.beat_timer = None
+        if svc.ep != ep or svc.state != RUNNING or svc.stopping:
+            return
+        period, now = svc.knobs.heartbeat, time.monotonic()
+        since = svc.unanswered_since
+        if since is not None and now - since >= HUNG_AFTER * period * 0.99:
+            self._hung(svc, now - since)
+            return
+        if svc.ping_id is None:
+            if since is None:
+                svc.unanswered_since = now
+            try:
+                svc.ping_id = self.runtime.call_async(
+                    ep, HEARTBEAT_OP, {}, lambda msg: self._beat_answered(svc, ep, msg))
+            except IpcError as exc:
+                self.log.warning("heartbeat_not_sent", server=svc.name, error=str(exc))
+        svc.beat_timer = self.runtime.after(period, lambda: self._beat(svc, ep))
+
+    def _beat_answered(self, svc: Service, ep: int, msg) -> None:
+        if svc.ep != ep or msg.id != svc.ping_id:
+            return
+        svc.ping_id = None
+        if msg.src == ep:                 # the server itself answered: alive
+            svc.unanswered_since = None
+            svc.beats += 1
+        # else the kernel refused the call (it never got there): no news; ping again
+
+    def _hung(self, svc: Service, silent: float) -> None:
+        """No answer for HUNG_AFTER periods: kill it; its exit restarts it per policy."""
+        svc.state, svc.hung_for = HUNG, silent
+        self.log.warning("heartbeat_missed", server=svc.name, ep=svc.ep,
+                         silent_s=round(silent, 3), period_s=svc.knobs.heartbeat)
+        self.say(f"{svc.name} did not answer heartbeats for {silent:.1f} s "
+                 f"(period {svc.knobs.heartbeat:g} s); killing it")
+        if not self._kill(svc, "KILL"):
+            self.log.error("hung_server_not_killed", server=svc.name)
+
+
+def failure(status: int, uptime: float, hung_for: float | None, period: float) -> dict:
+    """The record of one failure for `status`: what, the exit status, when."""
+    if hung_for is not None:
+        what = f"missed heartbeats ({hung_for:.1f} s, period {period:g} s)"
+    elif status < 0:
+        what = f"killed by {describe(status)}"
+    elif status == 0:
+        what = "exited with 0"
+    else:
+        what = f"exited with {status}"
+    return {"what": what, "status": status,
+            "signal": describe(status) if status < 0 else None,
+            "at": round(time.time(), 3), "uptime_s": round(uptime, 3)}
 
 
 def describe(status: int) -> str:

@@ -74,7 +74,8 @@ class TestReincarnation:
         assert "naming was killed by SIGKILL, restarting in 0.1 s" in res.stdout
 
     def test_crash_loop_is_given_up_and_the_rest_stays_up(self, session, tmp_path):
-        """A server that crashes at start is tried give_up times, then left down."""
+        """A server that crashes before it ever registered is tried give_up times, then
+        left down with one clear line."""
         from tests.servers.conftest import PROGRAMS
         data, res = session("crashloop", extra=CRASHER.format(echo=PROGRAMS / "echo.py"),
                             restart=FAST)
@@ -87,7 +88,9 @@ class TestReincarnation:
         assert "crasher exited with 3, restarting in 0.05 s" in res.stdout
         assert "crasher exited with 3, restarting in 0.1 s" in res.stdout
         assert "crasher keeps crashing (3 times in" in res.stdout
-        assert "giving up — see" in res.stdout
+        assert ") and never registered; giving up — see" in res.stdout
+        assert "exited with 3" == crasher["last_failure"]["what"]
+        assert crasher["served"] is False
         assert "4 of 5 servers up" in res.stdout
         assert 0 == res.returncode
 

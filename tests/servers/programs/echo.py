@@ -27,6 +27,12 @@ class Echo(Server):
         self.held.append(ctx.defer())
 
     @op
+    def call_hold(self, ctx, name: str) -> None:
+        """Wait in a call to ``name``'s hold (never answered while ``name`` lives)."""
+        from libipc import lookup
+        lookup(name).hold()
+
+    @op
     def say(self, ctx, text: str) -> None:
         """Write ``text`` to the console (for the interleaving test)."""
         from libipc import lookup

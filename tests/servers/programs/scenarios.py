@@ -117,6 +117,87 @@ def crashloop() -> dict:
             "ping": lookup("echo").ping(text="still here"), "names": sorted(NAMES.list())}
 
 
+def init_row(name: str) -> dict:
+    return next(r for r in INIT_P.status() if r["name"] == name)
+
+
+def registered_anew(name: str, old_ep: int | None):
+    """A predicate: ``name``'s endpoint in naming once it is not ``old_ep`` (else None)."""
+    def check() -> int | None:
+        try:
+            ep = NAMES.lookup(name=name)
+        except IpcError:
+            return None
+        return ep if ep != old_ep else None
+    return check
+
+
+def hung() -> dict:
+    """echo SIGSTOPped: init's heartbeats find it, kill it and restart it; it serves."""
+    old_ep = NAMES.lookup(name="echo")
+    pid = ps_row("echo")["pid"]
+    wait_for(lambda: init_row("echo")["beats"] >= 1, 5.0, "a first heartbeat answered")
+    t0 = time.monotonic()
+    os.kill(pid, signal.SIGSTOP)
+    new_ep = wait_for(registered_anew("echo", old_ep), 10.0, "echo registered again")
+    back_after = time.monotonic() - t0
+    row = init_row("echo")
+    return {"back_after": back_after, "old_ep": old_ep, "new_ep": new_ep, "row": row,
+            "ping": lookup("echo").ping(text="after the hang"),
+            "old_gone": not os.path.exists(f"/proc/{pid}") or _zombie(pid)}
+
+
+def _zombie(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except OSError:
+        return True
+
+
+def waiting_is_not_hung() -> dict:
+    """echo waits in a call to echo2 (which never answers) for many heartbeat
+    periods: it answers its pings from the wait, so init leaves it alone."""
+    out = spawn_client("echo", "call_hold", name="echo2")
+    wait_for(lambda: (ps_row("echo") or {}).get("calls_in_flight", 0) >= 1, 5.0,
+             "echo waiting in its call to echo2")
+    start = init_row("echo")["beats"]
+    wait_for(lambda: init_row("echo")["beats"] >= start + 4, 10.0,
+             "four heartbeats answered by echo while it waits")
+    row = init_row("echo")
+    still_waiting = ps_row("echo")["calls_in_flight"] >= 1 and not os.path.exists(out)
+    return {"restarts": row["restarts"], "state": row["state"], "waiting": still_waiting,
+            "last_failure": row["last_failure"]}
+
+
+def killed_often() -> dict:
+    """echo, which served, is SIGKILLed 10 times, each time as soon as it is back:
+    restarted every time (give_up counts only servers that never registered)."""
+    ep, gaps, last = None, [], None
+    for _ in range(10):
+        ep = wait_for(registered_anew("echo", ep), 10.0, "echo back")
+        now = time.monotonic()
+        if last is not None:
+            gaps.append(now - last)
+        last = now
+        os.kill(K.whoami(ep=ep)["pid"], signal.SIGKILL)
+    ep = wait_for(registered_anew("echo", ep), 10.0, "echo back after the last kill")
+    wait_for(lambda: init_row("echo")["state"] == "running", 5.0, "echo running")
+    row = init_row("echo")
+    return {"restarts": row["restarts"], "state": row["state"], "served": row["served"],
+            "last_failure": row["last_failure"], "max_gap": max(gaps),
+            "ping": lookup("echo").ping(text="still served")}
+
+
+def intensity() -> dict:
+    """echo with intensity 2 in 30 s: the third kill is one restart too many."""
+    ep = None
+    for _ in range(3):
+        ep = wait_for(registered_anew("echo", ep), 10.0, "echo back")
+        os.kill(K.whoami(ep=ep)["pid"], signal.SIGKILL)
+    wait_for(lambda: init_row("echo")["state"] == "failed", 10.0, "init to give up on echo")
+    return {"row": init_row("echo"), "names": sorted(NAMES.list())}
+
+
 def squat() -> dict:
     result = {
         "echo_takes_console": lookup("echo").register_as(name="console"),
@@ -276,4 +357,5 @@ def exit_status() -> dict:
 
 SCENARIOS = {f.__name__: f for f in (registered, kill, kill_naming, crashloop, squat, devices,
                                      console, console_interrupted, start_stop, idle, exit_status,
-                                     name_wait, name_wait_faults)}
+                                     name_wait, name_wait_faults, hung, waiting_is_not_hung,
+                                     killed_often, intensity)}

@@ -1,0 +1,82 @@
+"""init's restart policy in real boots: heartbeats find a hung server, a server
+that served is restarted however often it dies, intensity gives up, and
+``status`` shows the policy and the last failure."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.servers.conftest import PROGRAMS
+
+BEAT = 0.2   # echo's heartbeat period in these boots (the default is 2 s)
+FAST = "backoff = 0.05\nbackoff_max = 0.2\ngive_up = 3"
+
+pytestmark = pytest.mark.timeout(60)
+
+
+class TestHeartbeats:
+    def test_a_stopped_server_is_killed_and_restarted_within_two_periods(self, session):
+        """SIGSTOP echo: no answer for 2 periods, init kills it; it is back and serves."""
+        data, res = session("hung", extra=f"heartbeat = {BEAT}\n", restart=FAST)
+        assert data["back_after"] < 3 * BEAT + 1.5, data
+        assert data["new_ep"] != data["old_ep"]
+        assert "after the hang" == data["ping"]
+        assert data["old_gone"]
+        row = data["row"]
+        assert 1 == row["restarts"]
+        assert row["last_failure"]["what"].startswith("missed heartbeats (")
+        assert "SIGKILL" == row["last_failure"]["signal"]
+        assert f"echo did not answer heartbeats for 0.4 s (period {BEAT:g} s); killing it" \
+            in res.stdout
+        assert "echo hung (no heartbeat answer in 0.4 s) and was killed, restarting in" \
+            in res.stdout
+
+    def test_a_server_waiting_in_a_call_is_not_hung(self, session):
+        """echo waits in a call to echo2 (held forever) for many periods: it answers its
+        pings from the wait and is left alone."""
+        extra = (f"heartbeat = {BEAT}\n[servers.echo2]\npath = \"{PROGRAMS / 'echo.py'}\"\n"
+                 "public = true\n")
+        data, res = session("waiting_is_not_hung", extra=extra, restart=FAST)
+        assert {"restarts": 0, "state": "running", "waiting": True, "last_failure": None} \
+            == data
+        assert "heartbeats" not in res.stdout
+
+
+class TestRestartPolicy:
+    def test_a_server_that_served_is_restarted_however_often_it_is_killed(self, session):
+        """Killed 10 times, each time as soon as it is back, with give_up = 3: still
+        restarted each time (give_up is for servers that never registered)."""
+        data, res = session("killed_often", extra="heartbeat = 0\n", restart=FAST)
+        assert {"restarts": 10, "state": "running", "served": True} == {
+            k: data[k] for k in ("restarts", "state", "served")}
+        assert "still served" == data["ping"]
+        assert "killed by SIGKILL" == data["last_failure"]["what"]
+        assert "giving up" not in res.stdout
+        assert 10 == res.stdout.count("echo was killed by SIGKILL, restarting in")
+
+    def test_intensity_gives_up_after_too_many_restarts_in_its_period(self, session):
+        """intensity = 2 in 30 s: the third kill is given up on, with one clear line."""
+        data, res = session("intensity", extra="intensity = 2\nintensity_period = 30\n",
+                            restart=FAST)
+        row = data["row"]
+        assert {"state": "failed", "restarts": 2, "intensity": 2,
+                "intensity_period": 30.0} == {k: row[k] for k in
+                                              ("state", "restarts", "intensity",
+                                               "intensity_period")}
+        assert "echo" not in data["names"]
+        assert ("echo was killed by SIGKILL: more than 2 restarts in 30 s (its intensity); "
+                "giving up — see") in res.stdout
+
+    def test_status_rows_show_each_servers_policy(self, session):
+        """status: restart policy, heartbeat period (0: not pinged), intensity, backoff."""
+        data, _ = session("registered", extra="heartbeat = 0.5\nintensity = 4\n")
+        rows = {r["name"]: r for r in data["status"]}
+        assert {"policy": "always", "heartbeat": 0.5, "intensity": 4,
+                "intensity_period": 60.0, "backoff": 0.1, "backoff_max": 5.0,
+                "last_failure": None, "served": True} == {
+            k: rows["echo"][k] for k in ("policy", "heartbeat", "intensity",
+                                         "intensity_period", "backoff", "backoff_max",
+                                         "last_failure", "served")}
+        assert 2.0 == rows["devices"]["heartbeat"]
+        assert 0.0 == rows["session"]["heartbeat"]   # the session is never pinged
+        assert "never" == rows["session"]["policy"]
