@@ -3,8 +3,8 @@
     run examples/watchdog.py                       three watchdog cases, one line each
     mkfifo /home/ready
     run examples/watchdog.py waiter /home/ready &  catches SIGUSR1 (counts), SIGTERM (ends)
-    cat /home/ready                            waits until it is ready ...
-    kill -USR1 %1                              ... then signal it, and so on
+    cat /home/ready                                waits until it is ready ...
+    kill -USR1 %1                                  ... then signal it, and so on
 
 1. a read that would wait for ever (a pipe whose writer we hold and never use)
    is cut short by an alarm: its handler runs inside the read, which raises
@@ -38,7 +38,7 @@ def on_alarm_raise(signum, frame):
 
 def watchdog() -> None:
     libipc.signal(signal.SIGALRM, on_alarm)
-    r, w = pipe()   # (libipc.pipe() is the module here: see the report)
+    r, w = pipe()   # from libipc.pipe: libipc.pipe itself is the module, not callable
     libipc.alarm(0.2)
     start = time.monotonic()
     try:

@@ -38,7 +38,7 @@ def on_alarm_raise(signum, frame):
 
 def watchdog() -> None:
     libipc.signal(signal.SIGALRM, on_alarm)
-    r, w = pipe()   # (libipc.pipe() is the module here: see the report)
+    r, w = pipe()   # from libipc.pipe: libipc.pipe itself is the module, not callable
     libipc.alarm(0.2)
     start = time.monotonic()
     try:
