@@ -1,7 +1,7 @@
 """Process and system commands: kernel calls, init, naming, devices, any server.
 
     ps, stats, trace, kill, run, halt   kernel calls (endpoint 0; kill: libipc.kill)
-    start, crash                        init (endpoint libipc.naming.INIT)
+    start, crash, status                init (endpoint libipc.naming.INIT)
     names                               naming (endpoint libipc.naming.NAMING)
     date, sleep                         devices
     call NAME OP {json}                 whatever server NAME is
@@ -71,6 +71,28 @@ def from_json(value: Any) -> Any:
     if isinstance(value, list):
         return [from_json(v) for v in value]
     return value
+
+
+def beat_of(row: dict) -> str:
+    """A status row's heartbeat column: "2s", "off", or "kernel" (hosted: not pinged)."""
+    if row.get("placement") == "kernel":
+        return "kernel"
+    beat = row.get("heartbeat") or 0
+    return f"{beat:g}s" if beat > 0 else "off"
+
+
+def intensity_of(row: dict) -> str:
+    """"5/60s": at most 5 restarts in 60 s; "-": no limit (a server that served)."""
+    n = row.get("intensity") or 0
+    return f"{n}/{row.get('intensity_period', 0):g}s" if n > 0 else "-"
+
+
+def describe_failure(failure: dict | None, now: float | None = None) -> str:
+    """A last_failure record in words: "killed by SIGKILL 3.2 s ago (up 10.1 s)"."""
+    if not failure:
+        return "-"
+    ago = (time.time() if now is None else now) - failure["at"]
+    return f"{failure['what']} {ago:.1f} s ago (up {failure['uptime_s']:.1f} s)"
 
 
 MAX_KEPT_EXITS = 1024   # exit statuses of children kept for a later wait
@@ -261,6 +283,34 @@ class SystemCommands(Interpreter):
             detail = f"{target}.{op}" + (f": {exc.message}" if exc.message else "")
             raise CommandError(detail, exc.code) from None
         self.print(json.dumps(to_json(reply)))
+        return 0
+
+    def do_status(self, args: list[str]) -> int:
+        """status [NAME]
+        init's view of every server: state, restarts, restart policy, heartbeat
+        period, intensity (restarts allowed per period) and the last failure.
+        With NAME: that server's every field, one a line."""
+        if len(args) > 1:
+            raise usage_error("status [NAME]")
+        try:
+            rows = Proxy(INIT).status()
+        except IpcError as exc:
+            raise CommandError("status", exc.code) from None
+        if args:
+            row = next((r for r in rows if r["name"] == args[0]), None)
+            if row is None:
+                raise CommandError(args[0], "NoSuchEndpoint")
+            for key, value in row.items():
+                if key == "last_failure":
+                    value = describe_failure(value)
+                self.print(f"{key:<17} {'-' if value is None else value}")
+            return 0
+        self.print(f"{'NAME':<12} {'STATE':<9} {'RESTARTS':>8}  {'POLICY':<10} {'BEAT':<6}"
+                   f" {'INTENSITY':<10} LAST FAILURE")
+        for r in rows:
+            self.print(f"{r['name']:<12} {r['state']:<9} {r['restarts']:>8}  "
+                       f"{r['policy']:<10} {beat_of(r):<6} {intensity_of(r):<10} "
+                       f"{describe_failure(r.get('last_failure'))}")
         return 0
 
     def do_crash(self, args: list[str]) -> int:

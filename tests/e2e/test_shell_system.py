@@ -17,7 +17,7 @@ class TestSystemCommands:
         assert "usage: ls [-l] [PATH...]" in out
         for cmd in ("call", "cat", "cd", "crash", "date", "df", "echo", "halt", "kill", "ls",
                     "mkdir", "mv", "names", "ps", "pwd", "rm", "rmdir", "run", "sleep",
-                    "start", "stat", "stats", "trace"):
+                    "start", "stat", "stats", "status", "trace"):
             assert any(line.startswith(f"  {cmd} ") or line == f"  {cmd}" for line in out), cmd
         ps_header = next(line for line in out if line.strip().startswith("EP"))
         assert "NAME" in ps_header and "PID" in ps_header
@@ -43,6 +43,35 @@ class TestSystemCommands:
         else:
             assert "kill: fs: InvalidArgument" in out, out
             assert "0" == fs_row[8], fs_row
+
+    def test_status_shows_policy_and_last_failure(self, nk, mode):
+        """status: one row per server — state, restarts, policy, heartbeat period
+        ("kernel": hosted, not pinged), intensity and the last failure; status NAME
+        shows one server's every field."""
+        if mode == "monolithic":   # nothing to kill: every server is in the kernel
+            r = nk("status; status devices")
+        else:
+            r = nk("kill devices; run tests/e2e/programs/await_restart.py devices; "
+                   "status; status devices")
+        out = lines(r.stdout)
+        assert 0 == r.returncode, r.output
+        header = next(line for line in out if line.startswith("NAME "))
+        assert header.split() == ["NAME", "STATE", "RESTARTS", "POLICY", "BEAT",
+                                  "INTENSITY", "LAST", "FAILURE"]
+        rows = {line.split()[0]: line for line in out[out.index(header) + 1:]
+                if line and not line.startswith(("name ", " "))}
+        assert re.match(r"shell\s+running\s+0\s+never\s+off\s+-\s+-$", rows["shell"])
+        if mode == "monolithic":
+            assert re.match(r"devices\s+running\s+0\s+always\s+kernel\s+-\s+-$",
+                            rows["devices"]), rows["devices"]
+            assert "placement         kernel" in out
+            return
+        assert re.match(r"devices\s+running\s+1\s+always\s+2s\s+-\s+killed by SIGKILL "
+                        r"\d+\.\d s ago \(up \d+\.\d s\)$", rows["devices"]), rows["devices"]
+        fs_beat = "kernel" if mode == "hybrid" else "2s"
+        assert re.match(rf"fs\s+running\s+0\s+always\s+{fs_beat}\s+-\s+-$", rows["fs"])
+        assert "heartbeat         2.0" in out
+        assert any(re.match(r"last_failure\s+killed by SIGKILL \d", line) for line in out)
 
     def test_kill_by_endpoint_and_unknown(self, nk):
         """kill EP works like kill NAME; a bad signal is an error."""
