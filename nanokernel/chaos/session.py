@@ -64,6 +64,7 @@ class Campaign:
         self.hung: set[str] = set()
         self.started = time.monotonic()
         self.last: dict[str, int] = {}
+        self.log: list[dict] = []   # every fault: when, what, on whom (for the story)
 
     # --- the parts -----------------------------------------------------------
     def fail(self, what: str, detail: str) -> None:
@@ -105,11 +106,13 @@ class Campaign:
             self.injection_errors[f"{kind}: {name} not running"] += 1
             return
         before = self.pids()
+        at = round(time.monotonic() - self.started, 3)
         try:
-            FAULTS[kind](self.rng, rows[name])
+            what = FAULTS[kind](self.rng, rows[name])
         except (IpcError, OSError, LookupError) as exc:
             self.injection_errors[f"{kind}: {type(exc).__name__}"] += 1
             return
+        self.log.append({"at_s": at, "fault": kind, "target": name, "what": what})
         self.injected[kind] += 1
         self.by_target[name if kind not in DISK_FAULTS else "disk"] += 1
         if kind in DISRUPTIVE:
@@ -219,7 +222,7 @@ class Campaign:
         return {"faults": n, "injected": dict(self.injected), "by_target": dict(self.by_target),
                 "injection_errors": dict(self.injection_errors), "failures": self.failures,
                 "restarts": dict(self.restarts), "workload": reports,
-                "recovery_s": sorted(self.recovery_s),
+                "recovery_s": sorted(self.recovery_s), "log": self.log,
                 "seconds": round(time.monotonic() - self.started, 1)}
 
     def await_workers(self) -> dict[int, int]:
