@@ -18,12 +18,18 @@ pipe whose server dies gives ServerDied, within NK_PIPE_SLICE_NS).
 ``nonblock=True`` gives WouldBlock instead.  A write with no reader raises
 BrokenPipe.
 
-The data path: an end maps the pipe's region on first use (``create``'s reply
-describes it; an end made from a token asks the server's ``region`` op) and
-then reads and writes it in C with no message at all.  An end whose process
-cannot map it (a server hosted in the kernel process, no /proc access) moves
-its bytes in ``read``/``write`` calls to the pipe server instead — the same
-semantics, about 4x slower; ``MAP_REGIONS = False`` makes every end do so.
+The data path: an end maps the pipe's region on first use and then reads and
+writes it in C with no message at all.  The region is the kernel's shared
+memory (libipc/shm.py); the pipe server grants it to each process that asks —
+``create``'s reply carries the creator's grant, an end made from a token (a
+child's, a FIFO's) asks the server's ``region`` op for its own — and the
+process maps it with the kernel's ``shm_map`` (a grant made for another
+process is PermissionDenied).  The ends of one pipe in one process share one
+mapping; when the last of them closes, the process lets go of its hold of the
+region.  An end whose process cannot map it (a server hosted in the kernel
+process, a grant refused at a kernel limit) moves its bytes in
+``read``/``write`` calls to the pipe server instead — the same semantics,
+about 4x slower; ``MAP_REGIONS = False`` makes every end do so.
 Control — create, dup, give, close, stat — is always a call.
 """
 
@@ -35,7 +41,7 @@ import weakref
 from libipc.client import Proxy, kernel, lookup
 from libipc.errors import BrokenPipe, IpcError
 from libipc.limits import DEFAULT_MAX_MESSAGE, data_per_message
-from libipc.pipe_region import Region
+from libipc.pipe_region import Region, release_held
 from libipc.signals import raise_sigpipe
 
 CONTROL_TIMEOUT_S = 10.0   # create, dup, give, close: answered at once by a live server
@@ -61,14 +67,22 @@ def _server(timeout: float | None = None) -> Proxy:
     return lookup("pipe", timeout=timeout)
 
 
+def _mapping() -> bool:
+    """Whether this process's ends map regions (not when MAP_REGIONS is off, nor hosted
+    in the kernel process: a wait there would stop the kernel)."""
+    from libipc.runtime import _hosted
+    return MAP_REGIONS and _hosted.get() is None
+
+
 def _map(info: dict | None) -> Region | None:
     """The region the pipe server described, mapped once per process (the ends of one
     pipe share it); None: this end moves its bytes in messages."""
-    from libipc.runtime import _hosted, current
-    if not MAP_REGIONS or not isinstance(info, dict) or _hosted.get() is not None:
-        return None   # (hosted in the kernel process: a wait there would stop the kernel)
+    from libipc.runtime import current
+    if not isinstance(info, dict) or not _mapping():
+        return None
     region = _regions.get(info.get("nonce"))
     if region is None:
+        release_held()   # (holds of regions unmapped since: let go of them first)
         region = Region.map(info)
         if region is not None:
             _regions[region.nonce] = region
@@ -106,7 +120,9 @@ class PipeEnd(io.RawIOBase):
         region = self._region
         if region is _ASK or isinstance(region, dict):
             info = region
-            if region is _ASK:
+            if region is _ASK and not _mapping():
+                info = None   # (no grant asked that would not be used)
+            elif region is _ASK:
                 try:
                     info = self._control.region(end=self.token)
                 except IpcError as exc:
@@ -216,6 +232,7 @@ class PipeEnd(io.RawIOBase):
             finally:
                 self._region = None   # unmapped once no end of this process holds it
                 super().close()
+                release_held()        # then this process holds the region no more
 
     def __del__(self) -> None:
         # Not a call to the server from a finalizer (the runtime may be gone): an end
@@ -229,6 +246,6 @@ class PipeEnd(io.RawIOBase):
 
 def pipe() -> tuple[PipeEnd, PipeEnd]:
     """A new pipe: (read end, write end), both held by this process."""
-    ends = _server(CONTROL_TIMEOUT_S).create()
+    ends = _server(CONTROL_TIMEOUT_S).create(grant=_mapping())   # (no grant it will not use)
     info = ends.get("region") or None   # mapped at first use (the shell gives most ends away)
     return PipeEnd(ends["r"], False, region=info), PipeEnd(ends["w"], True, region=info)

@@ -14,7 +14,11 @@ between them (servers/net.py keeps the names and the connections).
 
 A stream moves its bytes through two rings in shared memory, one each way, that
 both ends map (libipc/pipe_region.py): ``send`` and ``recv`` are no message at
-all.  listen, connect, accept, shutdown and close are calls to the net server.
+all.  The rings are the kernel's shared memory (libipc/shm.py): net's answer to
+connect or accept carries grants of them made for the caller's endpoint alone,
+which the stream maps with the kernel's ``shm_map``; at close the process lets
+go of its hold of them.  listen, connect, accept, shutdown and close are calls
+to the net server.
 
 Errors (each an IpcError with a stable code): ConnectionRefused (nobody listens
 on the name), AddressInUse (somebody does, at listen), BrokenPipe (send after
@@ -42,7 +46,7 @@ from typing import Any
 from libipc.client import Proxy, lookup
 from libipc.errors import BrokenPipe, ConnectionReset, InvalidArgument, IpcError, Timeout
 from libipc.limits import MAX_WAIT_S
-from libipc.pipe_region import Region
+from libipc.pipe_region import Region, release_held
 
 SHUT_RD, SHUT_WR, SHUT_RDWR = 0, 1, 2   # shutdown's ``how`` (the values of socket.SHUT_*)
 DEFAULT_BACKLOG = 16
@@ -106,10 +110,11 @@ def _map(info: Any) -> Region:
     if _hosted.get() is not None:
         raise InvalidArgument("sockets: a server hosted in the kernel process cannot wait "
                               "on a stream (run it as a process)")
+    release_held()   # (holds of rings unmapped since: let go of them first)
     region = Region.map(info)
     if region is None:
-        raise InvalidArgument("sockets: cannot map the stream's buffers (no access to the "
-                              "net server's /proc entry?)")
+        raise InvalidArgument("sockets: cannot map the stream's buffers (the kernel "
+                              "refused net's grant: not this process's, or a limit)")
     ring = getattr(current().transport, "signal_ring", None)
     if ring is not None:   # a signal for a handler ends a wait in the ring
         region.watch_signals(ring)
@@ -242,6 +247,7 @@ class Stream:
             self._closed = True
             self._rx = self._tx = None   # unmapped once no call is inside them
             _close_token(self.token)
+            release_held()               # this process holds them no more
 
     @property
     def closed(self) -> bool:

@@ -3,11 +3,18 @@
 A process *listens* on a name of net's flat namespace; another *connects* to
 that name and gets a stream, and the listener *accepts* the other end of it.
 A connection is two pipes, one each way: two byte rings in shared memory
-(libipc/pipe_region.py, csrc/nk_pipe.c — the pipe server's machinery), which
-this server makes at connect and keeps open, and which both ends map.  Bytes
-move through them with no message; this server only brokers: it makes and
-names connections, keeps each ring's reader and writer counts (end of stream,
-broken pipe), and closes the ends of a process that dies.
+(libipc/pipe_region.py, csrc/nk_pipe.c — the pipe server's machinery).  The
+kernel makes them for this server at connect (kernel/grants.py) and this
+server holds them while the connection lives; each end's process maps them by
+kernel grants, read-write, that this server makes for the endpoint of the
+caller of connect, and of accept for the other end (ctx.sender) — worth
+nothing to any other process.  Bytes move through them with no message; this
+server only brokers: it makes and names connections, keeps each ring's reader
+and writer counts (end of stream, broken pipe), and closes the ends of a
+process that dies.  When an end closes its grants are revoked, and when both
+have this server lets go of the rings (the kernel frees them once the ends'
+processes have too): connections made one after another never pile up
+against the kernel's limits on held regions and grants.
 
 Semantics (POSIX's AF_UNIX stream sockets, as Linux implements them):
     listen      a name has one listener (AddressInUse); its backlog bounds the
@@ -37,7 +44,8 @@ Ops (``token``: a listener's or a stream end's):
     listen(name, backlog=16)            → token
     accept(listener, timeout=None, ticket=0)  → stream (below)
     connect(name, timeout=None, ticket=0)     → stream {conn, rx, tx, peer, name}
-                                          rx/tx: how to map the two rings (Region.share);
+                                          rx/tx: the caller's grants of the two rings
+                                          (Region.grant: {grant, pid, size, nonce});
                                           ticket: the caller's number for this call
     withdraw(ticket)                    → None   (one-way: the call of that ticket is off)
     shutdown(conn, how)                 → None   how: 0 SHUT_RD, 1 SHUT_WR, 2 both
@@ -54,18 +62,16 @@ token — programs listen and connect again.  Nothing is written to disk.
 
 from __future__ import annotations
 
-import contextlib
 import math
 import os
 import re
-import resource
 from collections import OrderedDict, deque
 
 from libipc import Deferred, InvalidArgument, Server, Timeout, TooManyCalls, WouldBlock, kernel, op
 from libipc.errors import AddressInUse, ConnectionRefused
 from libipc.limits import MAX_WAIT_S
 from libipc.message import KERNEL, NOTIFY_EXIT
-from libipc.pipe_region import Region
+from libipc.pipe_region import Region, release_held
 
 BUFFER = 128 * 1024          # bytes each direction of a connection holds (a power of two)
 DEFAULT_BACKLOG = 16
@@ -103,11 +109,13 @@ class Listener:
 class Side:
     """One end of a connection: the ring it reads (rx) and the one it writes (tx)."""
 
-    __slots__ = ("token", "holder", "rx", "tx", "reading", "writing", "reset", "peer", "name")
+    __slots__ = ("token", "holder", "rx", "tx", "reading", "writing", "reset", "peer", "name",
+                 "grants")
 
     def __init__(self, rx: Region, tx: Region, name: str) -> None:
         self.token: int | None = None   # None: a server side still in a backlog
         self.holder: int | None = None
+        self.grants: list[int] = []     # the holder's grants of rx and tx (revoked at close)
         self.rx, self.tx, self.name = rx, tx, name
         self.reading = self.writing = True
         self.reset = False              # the peer closed with bytes unread: tell recv once
@@ -127,11 +135,6 @@ class NetServer(Server):
 
     def start(self) -> None:
         kernel().watch(on=True)   # a holder's death closes its listeners and streams
-        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-        want = 2 * MAX_CONNECTIONS + 64   # a memfd per ring, and the rest of the process
-        if soft != resource.RLIM_INFINITY and soft < want:
-            with contextlib.suppress(ValueError, OSError):
-                resource.setrlimit(resource.RLIMIT_NOFILE, (min(want, hard), hard))
 
     # -- listeners ------------------------------------------------------------------
     @op
@@ -251,25 +254,51 @@ class NetServer(Server):
         """A new connection to ``lst``: given to a waiting accept, or queued in its
         backlog.  Returns the client's stream."""
         client, server = self._new_connection(lst.name)
-        self._give(client, client_ep, ticket)
+        try:
+            stream = self._stream(client, client_ep, lst.holder)
+        except TooManyCalls:
+            self._drop_connection(client, server)
+            raise
+        self._give(client, client_ep, ticket, stream)
         if lst.accepts:
             w = lst.accepts.popleft()
             self._unwait(w)
-            w.deferred.reply(self._accepted(lst, server, w.holder, w.ticket))
+            try:
+                w.deferred.reply(self._accepted(lst, server, w.holder, w.ticket))
+            except TooManyCalls as exc:   # (the client is reset: never accepted)
+                w.deferred.error(exc)
         else:
             lst.pending.append(server)
-        return _stream(client, lst.holder)
+        return stream
 
     def _accepted(self, lst: Listener, server: Side, holder: int, ticket: int) -> dict:
-        self._give(server, holder, ticket)
+        try:
+            stream = self._stream(server, holder, server.peer.holder if server.peer else None)
+        except TooManyCalls:
+            self._close_side(server, reset=True)   # its client is reset, as if never accepted
+            self._admit_connects(lst)
+            raise
+        self._give(server, holder, ticket, stream)
         self._admit_connects(lst)
-        return _stream(server, server.peer.holder)
+        return stream
 
-    def _give(self, side: Side, holder: int, ticket: int) -> None:
+    def _stream(self, side: Side, holder: int, peer_ep: int | None) -> dict:
+        """What ``holder`` is answered for ``side``: its token comes next (_give); here
+        the two rings are granted to it (TooManyCalls: the kernel would not)."""
+        rx, tx = side.rx.grant(holder), side.tx.grant(holder)
+        side.grants = [info["grant"] for info in (rx, tx) if info is not None]
+        if rx is None or tx is None:
+            _revoke(side)
+            raise TooManyCalls(f"{side.name!r}: the kernel grants no more of a "
+                               "connection's buffers")
+        return {"conn": None, "rx": rx, "tx": tx, "peer": peer_ep, "name": side.name}
+
+    def _give(self, side: Side, holder: int, ticket: int, stream: dict) -> None:
         """A token for ``side``, held by ``holder``; remembered under the call's ticket
         for a withdraw that may follow (at most MAX_ANSWERED, the oldest forgotten)."""
         side.token, side.holder = self._new_token(), holder
         self.tokens[side.token] = side
+        stream["conn"] = side.token
         if ticket:
             self.answered[(holder, ticket)] = side.token
             if len(self.answered) > MAX_ANSWERED:
@@ -290,9 +319,10 @@ class NetServer(Server):
             raise TooManyCalls(f"connect: {MAX_CONNECTIONS} connections are open already")
         up = Region.create(BUFFER)     # client → server
         down = Region.create(BUFFER)   # server → client
-        if up.share() is None or down.share() is None:   # no memfd to be had
+        if not (up.shared and down.shared):   # the kernel's limits: no region to be had
             up.close()
             down.close()
+            release_held()
             raise TooManyCalls("connect: no shared memory for a connection's buffers")
         client, server = Side(down, up, name), Side(up, down, name)
         client.peer, server.peer = server, client
@@ -300,6 +330,13 @@ class NetServer(Server):
             region.set_ends(1, 1)
         self.connections += 1
         return client, server
+
+    def _drop_connection(self, client: Side, server: Side) -> None:
+        """A connection nobody was told of: gone at once."""
+        self.connections -= 1
+        for region in (client.rx, client.tx):
+            region.close()
+        release_held()
 
     def _token(self, token: int) -> Listener | Side:
         thing = self.tokens.get(token)
@@ -379,11 +416,13 @@ class NetServer(Server):
         side.reading = side.writing = False
         _publish(side)
         side.rx.drop()   # nobody will read it
+        _revoke(side)    # its process maps them already, or never will
         side.peer = None
         if peer.peer is None:   # both ends closed: the connection is gone
             self.connections -= 1
             side.rx.close()
             side.tx.close()   # (the ends that map them keep their mappings until they close)
+            release_held()    # this server holds them no more
 
     def on_notify(self, src: int, bits: int) -> None:
         if src == KERNEL and bits & NOTIFY_EXIT:
@@ -412,9 +451,11 @@ def _publish(side: Side) -> None:
     side.rx.set_ends(int(side.reading), int(bool(peer and peer.writing)))
 
 
-def _stream(side: Side, peer_ep: int) -> dict:
-    return {"conn": side.token, "rx": side.rx.share(), "tx": side.tx.share(),
-            "peer": peer_ep, "name": side.name}
+def _revoke(side: Side) -> None:
+    """The side's grants can map nothing more (mappings made with them stay)."""
+    for grant in side.grants:
+        Region.revoke(grant)
+    side.grants = []
 
 
 def _check_name(what: str, name: str) -> None:

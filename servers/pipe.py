@@ -20,19 +20,30 @@ Semantics (POSIX, as MINIX's ``vfs/pipe.c``):
             waiting is dropped — it takes no data with it
 
 Where the bytes are: each pipe's buffer is a region of shared memory
-(libipc/pipe_region.py, csrc/nk_pipe.c) that this server makes at ``create``
-and keeps open; an end's process maps it (the ``region`` op says how) and
-reads and writes it directly — no message, no copy through the kernel.  This
-server brokers: it owns the pipe's reader and writer counts in the region
-(end of file, broken pipe), updates them on close, dup and a holder's death,
-and wakes the sleepers.  ``read`` and ``write`` stay as ops, on the same
-region, for an end that cannot map it (a server hosted in the kernel process,
-a raw client); a call of theirs that must wait is retried every POLL_S, since
-an end writing the region directly does not tell this server.
+(libipc/pipe_region.py, csrc/nk_pipe.c) that the kernel makes for this server
+at ``create`` (kernel/grants.py) and that this server holds while the pipe
+lives.  An end's process maps it by a kernel grant: ``create`` and ``region``
+grant the region, read-write, to the endpoint that calls them (ctx.sender) —
+one grant per process and pipe, so a child given an end (its token) asks
+``region`` and gets a grant of its own — and the process maps it with
+``shm_map``; a grant is worth nothing to any other process.  Then it reads
+and writes the region directly — no message, no copy through the kernel.
+This server brokers: it owns the pipe's reader and writer counts in the
+region (end of file, broken pipe), updates them on close, dup and a holder's
+death, and wakes the sleepers.  When the pipe is gone it revokes its grants
+and lets go of its hold (the kernel frees the region once the ends' processes
+have too), so pipes made one after another never pile up against the
+kernel's limits on held regions and grants.  ``read`` and ``write`` stay as
+ops, on the same region, for an end that cannot map it (a server hosted in
+the kernel process, a raw client, a kernel limit reached: the region is then
+private memory, or the grant refused); a call of theirs that must wait is
+retried every POLL_S, since an end writing the region directly does not tell
+this server.
 
 Ops (every ``end`` is a token):
-    create()                    → {"r": token, "w": token, "region": region or None}
-    region(end)                 → {pid, fd, size, nonce} or None: how to map its bytes
+    create(grant=True)          → {"r": token, "w": token, "region": region or None}
+    region(end)                 → {grant, pid, size, nonce} or None: how the caller maps
+                                  the pipe's bytes (``grant`` is for its endpoint alone)
     dup(end)                    → token (the same end, another holder's)
     give(end, to)               → None  ``to`` (an endpoint) holds it now
     close(end)                  → None
@@ -50,9 +61,7 @@ waiting: the region watches this server's pid) — never a hang.
 
 from __future__ import annotations
 
-import contextlib
 import os
-import resource
 from collections import deque
 
 from libipc import (
@@ -69,12 +78,12 @@ from libipc import (
 from libipc.errors import BrokenPipe
 from libipc.limits import DEFAULT_MAX_MESSAGE, data_per_message
 from libipc.message import KERNEL, NOTIFY_EXIT
-from libipc.pipe_region import CAPACITY, Region
+from libipc.pipe_region import CAPACITY, Region, release_held
 from servers.pipe_fifo import FifoRendezvous
 
 # PIPE_BUF (atomic writes) and CAPACITY (bytes a pipe buffers): csrc/nk_pipe.h, via
 # libipc.pipe_region — the C ring keeps them.
-MAX_PIPES = 1024                 # pipes at once (each a region of CAPACITY bytes, a memfd)
+MAX_PIPES = 1024                 # pipes at once (each a region of CAPACITY bytes)
 MAX_TOKENS = 8 * MAX_PIPES       # ends at once, all holders together
 MAX_IO = data_per_message(DEFAULT_MAX_MESSAGE)   # bytes one read reply can carry (default)
 POLL_S = 0.005                   # how often a waiting read/write call looks at the region again
@@ -92,10 +101,12 @@ class Waiter:
 
 
 class Pipe:
-    __slots__ = ("region", "readers", "writers", "waiting_readers", "waiting_writers")
+    __slots__ = ("region", "grants", "readers", "writers", "waiting_readers",
+                 "waiting_writers")
 
     def __init__(self) -> None:
         self.region = Region.create(CAPACITY)   # the bytes (shared with the ends that map it)
+        self.grants: dict[int, dict] = {}       # endpoint -> the region's grant for it
         self.readers = 0            # open read tokens (the region's copy: set_ends)
         self.writers = 0            # open write tokens
         self.waiting_readers: deque[Waiter] = deque()
@@ -123,12 +134,6 @@ class PipeServer(FifoRendezvous, Server):   # FifoRendezvous: named pipes' open_
 
     def start(self) -> None:
         kernel().watch(on=True)   # a holder's death closes its ends
-        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-        want = MAX_PIPES + 64     # a memfd per pipe, and the rest of the process
-        if soft != resource.RLIM_INFINITY and soft < want:
-            # (if not, regions fall back to private memory and their ends use messages)
-            with contextlib.suppress(ValueError, OSError):
-                resource.setrlimit(resource.RLIMIT_NOFILE, (min(want, hard), hard))
         try:   # a reply bigger than the boot's limit would be an error: its data lost
             self.max_io = data_per_message(int(kernel().stats()["max_message"]))
         except (IpcError, KeyError, TypeError, ValueError):
@@ -136,19 +141,30 @@ class PipeServer(FifoRendezvous, Server):   # FifoRendezvous: named pipes' open_
 
     # -- ends -------------------------------------------------------------------
     @op
-    def create(self, ctx) -> dict:
-        """A new pipe; the caller holds both ends."""
+    def create(self, ctx, grant: bool = True) -> dict:
+        """A new pipe; the caller holds both ends, and its grant of the region (unless
+        ``grant`` is false: a caller that will not map it, e.g. hosted in the kernel)."""
         pipe = self._new_pipe("create")
         return {"r": self._new_end(pipe, False, ctx.sender.endpoint),
                 "w": self._new_end(pipe, True, ctx.sender.endpoint),
-                "region": pipe.region.share()}
+                "region": self._grant(pipe, ctx.sender.endpoint) if grant else None}
 
     @op
     def region(self, ctx, end: int) -> dict | None:
-        """How to map the end's bytes: this process's pid and the region's memfd (an end's
-        process opens /proc/PID/fd/FD), its size and nonce.  None: map nothing, use
-        read/write.  (An interim broker: issue 15's kernel grants will pass the memfd.)"""
-        return self._end(end).pipe.region.share()
+        """How the caller maps the end's bytes: a kernel grant of the pipe's region for
+        the caller's endpoint (shm_map), this process's pid (to watch), the region's size
+        and nonce.  None: map nothing, use read/write."""
+        return self._grant(self._end(end).pipe, ctx.sender.endpoint)
+
+    def _grant(self, p: Pipe, endpoint: int) -> dict | None:
+        """The region's grant for ``endpoint`` — one per process and pipe, kept until the
+        pipe is gone (or that process is: the kernel drops its grants then)."""
+        info = p.grants.get(endpoint)
+        if info is None:
+            info = p.region.grant(endpoint)
+            if info is not None:
+                p.grants[endpoint] = info
+        return info
 
     @op
     def dup(self, ctx, end: int) -> int:
@@ -335,8 +351,17 @@ class PipeServer(FifoRendezvous, Server):   # FifoRendezvous: named pipes' open_
                 r.deferred.reply(b"")
             p.waiting_readers.clear()
             self.polled.discard(p)
-            p.region.close()   # the ends that map it keep their mappings until they close
+            self._let_go(p)
             self._fifo_unused(p)   # a FIFO's pipe: the FIFO lets go of it
+
+    def _let_go(self, p: Pipe) -> None:
+        """The pipe is gone: its grants can map nothing more, and this server no longer
+        holds its region (the ends that map it keep their mappings until they close)."""
+        for info in p.grants.values():
+            Region.revoke(info["grant"])
+        p.grants.clear()
+        p.region.close()
+        release_held()
 
     def on_notify(self, src: int, bits: int) -> None:
         if src == KERNEL and bits & NOTIFY_EXIT:
@@ -355,6 +380,7 @@ class PipeServer(FifoRendezvous, Server):   # FifoRendezvous: named pipes' open_
         for token in [t for t, e in self.ends.items() if e.holder == endpoint]:
             self._close(token)
         for p in {e.pipe for e in self.ends.values()}:
+            p.grants.pop(endpoint, None)   # (the kernel dropped it with the process)
             self._serve_writers(p)   # a dead writer's place is free
         self.polled = {p for p in self.polled if p.waiting_readers or p.waiting_writers}
 

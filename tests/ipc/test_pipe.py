@@ -62,6 +62,33 @@ class TestPipeSemantics:
         assert (10240, True) == (d["got"], d["same"])
 
 
+class TestPipeRegionByGrant:
+    def test_a_third_process_cannot_map_a_grant_made_for_another(self, pipes):
+        """(The creator's grant, shown to a child: PermissionDenied; the child maps the
+        region by a grant of its own, asked with the end's token.)"""
+        d = pipes("grant_for_one_endpoint")
+        assert ("PermissionDenied", False) == (d["stolen"], d["stolen_region"])
+        assert (True, True) == (d["own_grant"], d["own_mapped"])
+        assert (True, True) == (d["creator_mapped"], d["same_grant_again"])
+        assert 0 == d["status"]
+
+    def test_a_thousand_pipes_in_a_row_leave_no_region_or_grant_behind(self, pipes):
+        """(Then 300 in a user process, which may hold at most 256 regions at once.)"""
+        d = pipes("many_pipes", timeout=180)
+        assert 1000 == d["mapped"]
+        assert 0 == d["child_status"]
+        assert d["before"] == d["after_mine"]
+        assert d["before"] == d["after_child"]
+
+    def test_a_gone_pipe_s_grants_are_revoked_while_a_process_still_maps_it(self, pipes):
+        """(Its region lives while that process holds it; the server holds it no more.)"""
+        d = pipes("many_pipes", timeout=180)
+        b = d["before"]
+        assert {**b, "regions": b["regions"] + 1, "mine": b["mine"] + 1} == d["lingering"]
+        assert "" == d["eof"]
+        assert b == d["after_all"]
+
+
 class TestPipeFaults:
     def test_a_writer_killed_mid_stream_gives_the_reader_end_of_file(self, pipes):
         d = pipes("writer_killed")

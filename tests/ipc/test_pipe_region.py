@@ -4,7 +4,9 @@ killed, sleepers woken by the server's end counts and by the server's death.
 
 This test process plays the pipe server (it makes the region and sets the end
 counts) unless a test forks a server of its own to kill it; the ends are forked
-children that map the region through /proc, as an end's process does.  Waits that
+children that map the region from a memfd this process made (inherited at the
+fork; in a boot, an end gets its descriptor from the kernel by the server's
+grant — tests/ipc/test_pipe.py) and watch the server's pid, as an end does.  Waits that
 only a wake-up may end run with a slice of 60 s, so a lost wake-up fails the
 test (pytest-timeout) instead of passing late.
 """
@@ -28,7 +30,7 @@ from hypothesis import settings
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 from libipc._nkffi import ffi, lib
 
-from libipc.errors import BrokenPipe, RingCorrupted, ServerDied, WouldBlock
+from libipc.errors import BrokenPipe, InvalidArgument, RingCorrupted, ServerDied, WouldBlock
 from libipc.pipe_region import PIPE_BUF, Region
 from tests.ring.ringtools import Child, wait_for
 
@@ -37,16 +39,25 @@ SMALL = 2 * PIPE_BUF   # the smallest capacity: wraps every other write
 LONG_SLICE_S = 60.0
 
 
+_FDS: dict[int, int] = {}   # a region's nonce -> the memfd it lives in (inherited by children)
+
+
 def region(capacity: int = SMALL, readers: int = 1, writers: int = 1) -> Region:
-    r = Region.create(capacity)
+    fd = os.memfd_create("nk-test-pipe")
+    r = Region.create(capacity, fd=fd)
+    _FDS[r.nonce] = fd
     r.set_ends(readers, writers)
     return r
 
 
+def share(r: Region, pid: int | None = None) -> dict:
+    """What a forked end needs to map ``r``: its memfd, its nonce, the server's pid."""
+    return {"fd": _FDS[r.nonce], "nonce": r.nonce, "pid": pid or os.getpid()}
+
+
 def mapped(info: dict, slice_s: float | None = None) -> Region:
-    """The region as an end's process maps it (the /proc path)."""
-    m = Region.map(info)
-    assert m is not None, "cannot map the region through /proc"
+    """The region as an end's process maps it (watching the server's pid)."""
+    m = Region.attach(info["fd"], info["nonce"], info["pid"])
     if slice_s is not None:
         m.set_slice(slice_s)
     return m
@@ -130,13 +141,23 @@ TestByteRingAgainstModel = pytest.mark.stress(PipeMachine.TestCase)
 
 
 class TestRegion:
-    def test_a_wrong_nonce_or_fd_is_not_mapped(self):
+    def test_a_wrong_nonce_or_a_bad_description_is_not_mapped(self):
         """An end maps only the region the server's reply names."""
         r = region()
-        info = r.share()
-        assert Region.map({**info, "nonce": info["nonce"] ^ 2}) is None
-        assert Region.map({**info, "fd": 9999}) is None
+        info = share(r)
+        with pytest.raises(InvalidArgument):
+            mapped({**info, "nonce": info["nonce"] ^ 2})
         assert Region.map({"pid": "x"}) is None
+        assert Region.map(None) is None
+        r.close()
+
+    def test_a_region_without_shared_memory_is_private(self):
+        """(fd -1, or no region from the kernel: nothing to grant, ends use messages.)"""
+        r = Region.create(SMALL, fd=-1)
+        r.set_ends(1, 1)
+        assert (False, None) == (r.shared, r.grant(1))
+        assert 3 == r.write(b"abc")
+        assert b"abc" == r.read(10)
         r.close()
 
     def test_scribbled_indices_are_corrupt_not_a_stray_access(self):
@@ -145,10 +166,7 @@ class TestRegion:
         r.write(b"abc")
         offs = ffi.new("uint64_t[3]")
         lib.nk_pipe_layout(offs, offs + 1, offs + 2)
-        info = r.share()
-        fd = os.open(f"/proc/{info['pid']}/fd/{info['fd']}", os.O_RDWR)
-        raw = mmap.mmap(fd, info["size"])
-        os.close(fd)
+        raw = mmap.mmap(share(r)["fd"], r.size)
         struct.pack_into("<Q", raw, offs[0], 10 * SMALL)   # head
         with pytest.raises(RingCorrupted):
             r.read(10)
@@ -197,7 +215,7 @@ class TestSeveralProcesses:
         seen = dict.fromkeys(range(writers), 0)
         hashes = {w: hashlib.sha256() for w in range(writers)}
         with contextlib.ExitStack() as stack:
-            kids = [stack.enter_context(Child(write_records, r.share(), w, count,
+            kids = [stack.enter_context(Child(write_records, share(r), w, count,
                                               limit=600 if LONG else 50))
                     for w in range(writers)]
             closer = threading.Thread(target=close_when_they_exit, daemon=True)
@@ -230,9 +248,9 @@ class TestSeveralProcesses:
             target, blocked = _write_one, 1
         else:
             target, blocked = _read_one, 0
-        with Child(target, r.share(), b"A") as a:
+        with Child(target, share(r), b"A") as a:
             wait_for(lambda: r.blocked()[blocked] == 1, 10, "A asleep in the pipe")
-            with Child(target, r.share(), b"B") as b:
+            with Child(target, share(r), b"B") as b:
                 wait_for(lambda: r.blocked()[blocked] == 2, 10, "B waiting for the lock")
                 os.kill(a.pid, signal.SIGKILL)
                 assert -signal.SIGKILL == a.join(10)
@@ -271,7 +289,7 @@ def _expect_broken_pipe(info: dict) -> None:
 class TestSleepersWake:
     def test_a_sleeping_reader_sees_end_of_file_when_the_last_writer_closes(self):
         r = region(writers=2)
-        with Child(_expect_eof, r.share()) as kid:
+        with Child(_expect_eof, share(r)) as kid:
             wait_for(lambda: r.blocked()[0] == 1, 10, "the reader asleep")
             r.set_ends(1, 1)   # one writer left: still asleep
             r.set_ends(1, 0)
@@ -281,7 +299,7 @@ class TestSleepersWake:
     def test_a_sleeping_writer_sees_broken_pipe_when_the_last_reader_closes(self):
         r = region()
         r.write(b"f" * SMALL)
-        with Child(_expect_broken_pipe, r.share()) as kid:
+        with Child(_expect_broken_pipe, share(r)) as kid:
             wait_for(lambda: r.blocked()[1] == 1, 10, "the writer asleep")
             r.set_ends(0, 1)
             assert 0 == kid.join(10)
@@ -292,7 +310,8 @@ class TestSleepersWake:
         """SIGKILL of the process that made the region: ServerDied within a slice or
         two (NK_PIPE_SLICE_NS), never a hang."""
         rd, wr = os.pipe()
-        with Child(_serve_region, wr, side == "writer") as server:
+        memfd = os.memfd_create("nk-test-pipe")   # (the child's region, mapped here too)
+        with Child(_serve_region, wr, memfd, side == "writer") as server:
             os.close(wr)
             info = json.loads(os.read(rd, 4096))
             os.close(rd)
@@ -315,12 +334,14 @@ class TestSleepersWake:
             with pytest.raises(ServerDied):   # and every call after
                 end.write(b"x")
             end.close()
+        os.close(memfd)
 
 
-def _serve_region(fd: int, full: bool) -> None:
-    r = region()
+def _serve_region(fd: int, memfd: int, full: bool) -> None:
+    r = Region.create(SMALL, fd=memfd)
+    r.set_ends(1, 1)
     if full:
         r.write(b"f" * SMALL)
-    os.write(fd, json.dumps(r.share()).encode())
+    os.write(fd, json.dumps({"fd": memfd, "nonce": r.nonce, "pid": os.getpid()}).encode())
     os.close(fd)
     signal.pause()

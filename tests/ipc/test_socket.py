@@ -36,7 +36,7 @@ calls = ["*"]
 depends = ["net"]
 """
 SCENARIOS = ["basic", "bulk", "bad_input", "nonblock", "backlog", "closing", "reset",
-             "peer_killed", "holder_dies", "withdrawn", "limits",
+             "peer_killed", "holder_dies", "withdrawn", "grants", "limits",
              "server_stopped", "server_killed"]   # (the last two stop and kill net)
 
 
@@ -110,6 +110,14 @@ class TestSocketSemantics:
         assert "" == d["own_rd"]                 # a recv after our own SHUT_RD
         assert "BrokenPipe" == d["peer_send"]    # the peer's send after it
         assert ("bye", "BrokenPipe") == (d["after_close"], d["send_closed"])
+
+    def test_rings_are_granted_to_the_stream_s_process_alone_and_never_pile_up(self,
+                                                                                 scenario):
+        """(A third process given net's answer to a connect: PermissionDenied for both
+        rings; 300 connections in a row: the kernel's regions and grants as before.)"""
+        d = scenario("grants")
+        assert 0 == d["thief"]
+        assert d["before"] == d["after"]
 
     def test_a_connection_limit_then_room_again(self, scenario):
         """(MAX_CONNECTIONS at once: the next connect is TooManyCalls; closing frees.)"""

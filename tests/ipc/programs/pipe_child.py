@@ -7,6 +7,11 @@
     read              wait in one read (the test kills it there)
     readbig           one read of as much as a reply carries, then sleep (killed)
     exit              exit at once (the end dies with it)
+    steal INFO        try to map the region by INFO, another process's grant (JSON), then
+                      map it by a grant of its own and write what happened (JSON) into
+                      the pipe
+    many N            make N pipes one after another, each used through its region, and
+                      exit 0 (1: an end that could not map its region)
 """
 
 from __future__ import annotations
@@ -60,3 +65,31 @@ if __name__ == "__main__":
         time.sleep(60)
     elif mode == "exit":
         pass
+    elif mode == "steal":
+        import json
+
+        from libipc import IpcError, shm
+        from libipc.pipe_region import Region
+        info = json.loads(sys.argv[3])
+        try:
+            shm.map(info["grant"])
+            stolen = "mapped"
+        except IpcError as exc:
+            stolen = exc.code
+        w = PipeEnd.from_token(token, writing=True)
+        mine = w._control.region(end=token)   # (what the end asks at first use)
+        result = {"stolen": stolen, "stolen_region": Region.map(info) is not None,
+                  "own_grant": mine["grant"] != info["grant"],
+                  "own_mapped": w._path() is not None}
+        w.write(json.dumps(result).encode())
+        w.close()
+    elif mode == "many":
+        from libipc.pipe import pipe
+        for _ in range(int(sys.argv[3])):
+            r, w = pipe()
+            w.write(b"m" * 100)
+            ok = r._path() is not None and b"m" * 100 == r.read(100)
+            w.close()
+            r.close()
+            if not ok:
+                sys.exit(1)

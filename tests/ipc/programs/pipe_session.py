@@ -310,10 +310,66 @@ def server_stopped() -> dict:
     return {"stat": stat, "elapsed": elapsed, "read": r.read(5).decode()}
 
 
+def grant_for_one_endpoint() -> dict:
+    """A pipe's region is granted to each process that asks, for its endpoint alone: a
+    third process that has the creator's grant (not the token's use) cannot map it —
+    PermissionDenied — and maps it by a grant of its own, asked with the token."""
+    r, w = pipe()
+    info = lookup("pipe").region(end=r.token)   # this process's grant (create's, kept)
+    proc = child("steal", w, json.dumps(info))
+    seen = json.loads(r.read(4096))
+    return {**seen, "creator_mapped": r._path() is not None,
+            "same_grant_again": info["grant"] == lookup("pipe").region(end=w.token)["grant"],
+            "status": exited(proc)}
+
+
+def held() -> dict:
+    """What the kernel counts now: regions, grants, and the regions the pipe server and
+    this process hold."""
+    pipe_ep = next(row["ep"] for row in K.ps() if row["name"] == "pipe")
+    stats = K.stats()
+    return {"regions": stats["shm_regions"], "grants": stats["shm_grants"],
+            "pipe_held": K.whoami(ep=pipe_ep)["shm_held"], "mine": K.whoami()["shm_held"]}
+
+
+def many_pipes() -> dict:
+    """1000 pipes one after another, each through its region, then 300 in a user
+    process (which may hold at most MAX_HELD = 256 regions): nothing piles up — the
+    kernel's regions and grants, and the pipe server's holds, are as before."""
+    from kernel.grants import MAX_HELD
+    before, mapped = held(), 0
+    for i in range(1000):
+        r, w = pipe()
+        w.write(b"%d" % i)
+        mapped += r._path() is not None
+        assert b"%d" % i == r.read(10)
+        w.close()
+        r.close()
+    after_mine = held()
+    proc = K.spawn(argv=[CHILD, "many", "0", str(MAX_HELD + 44)], name="pipe-many",
+                   acl=["@public", "naming"])
+    status = exited(proc, 120)
+    after_child = held()
+    r, w = pipe()   # closed by raw calls: this process keeps its mapping, and its hold
+    w.write(b"kept")
+    region = r._path()
+    for end in (r, w):
+        lookup("pipe").close(end=end.token)
+    lingering = held()   # the pipe is gone: the server holds it no more, its grants revoked
+    eof = region.read(10).decode()   # (its mapping still works: no writer, end of file)
+    r._region = w._region = region = None
+    from libipc.pipe_region import release_held
+    release_held()
+    return {"before": before, "after_mine": after_mine, "after_child": after_child,
+            "mapped": mapped, "child_status": status, "lingering": lingering,
+            "eof": eof, "after_all": held()}
+
+
 SCENARIOS = {f.__name__: f for f in (basic, bulk, mixed_paths, writer_killed, reader_gone,
                                      blocked_writer_reader_dies, atomic, nonblock,
                                      dead_reader_takes_nothing, big_write_many_readers,
                                      given_to_an_alias, small_messages,
+                                     grant_for_one_endpoint, many_pipes,
                                      server_killed,
                                      server_stopped)}
 

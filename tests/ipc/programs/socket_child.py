@@ -13,6 +13,9 @@
     accept_once NAME             listen; accept one stream; send b"ok"; exit 0
     connect_read NAME            connect (waiting); read until end of stream: exit 0
     usr1_when_accepting NAME EP  once NAME's listener has an accept waiting, SIGUSR1 to EP
+    steal NAME STREAM            try to map the rings of STREAM (JSON: net's answer to
+                                 another process's connect): exit 0 if each is refused
+                                 with PermissionDenied, else 4
 """
 
 from __future__ import annotations
@@ -101,6 +104,18 @@ def main(mode: str, name: str, args: list[str]) -> int:
                 return 5
             time.sleep(0.01)
         libipc.kill(int(args[0]), signal.SIGUSR1)
+    elif mode == "steal":
+        import json
+
+        from libipc import shm
+        info, codes = json.loads(args[0]), []
+        for ring in ("rx", "tx"):
+            try:
+                shm.map(info[ring]["grant"])
+                codes.append("mapped")
+            except IpcError as exc:
+                codes.append(exc.code)
+        return 0 if codes == ["PermissionDenied"] * 2 else 4
     else:
         return 2
     return 0
