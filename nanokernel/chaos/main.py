@@ -1,7 +1,7 @@
 """`nanokernel chaos`: a seeded fault-injection campaign with a verdict.
 
-    nanokernel chaos [--faults N] [--seed S] [--targets fs,block,...] [--json]
-                     [--max-seconds T] [--keep DIR]
+    nanokernel chaos [--faults N] [--seed S] [--targets fs,block,...]
+                     [--kinds kill,stop,...] [--json] [--max-seconds T] [--keep DIR]
 
 What it does (MINIX 3's swifi campaigns are the model):
   1. makes a disk image and boots the default servers with the campaign's
@@ -46,6 +46,9 @@ def parse(argv: list[str]) -> argparse.Namespace:
                    "random, printed so a run can be repeated)")
     p.add_argument("--targets", default=",".join(DEFAULT_TARGETS),
                    help=f"servers to aim at, comma-separated (default {','.join(DEFAULT_TARGETS)})")
+    p.add_argument("--kinds", default=",".join(WEIGHTS),
+                   help="fault types to inject, comma-separated (default: all of "
+                        f"{','.join(WEIGHTS)})")
     p.add_argument("--max-seconds", type=float, default=600.0,
                    help="stop injecting after this long, whatever --faults says (default 600)")
     p.add_argument("--json", action="store_true", help="print the report as one JSON object")
@@ -56,6 +59,12 @@ def parse(argv: list[str]) -> argparse.Namespace:
     if unknown or not targets:
         p.error(f"--targets: unknown server(s) {', '.join(unknown) or '(none given)'}; "
                 f"choose among {', '.join(DEFAULT_TARGETS)}")
+    kinds = [k for k in args.kinds.split(",") if k]
+    unknown_kinds = sorted(set(kinds) - set(WEIGHTS))
+    if unknown_kinds or not kinds:
+        p.error(f"--kinds: unknown fault type(s) {', '.join(unknown_kinds) or '(none given)'}; "
+                f"choose among {', '.join(WEIGHTS)}")
+    args.kinds = kinds
     if args.faults < 1:
         p.error("--faults must be at least 1")
     args.targets = targets
@@ -123,7 +132,8 @@ def campaign(args: argparse.Namespace, work: Path) -> dict:
     mkfs(disk, DISK_SIZE, overwrite=True)
     servers = list(DEFAULT_TARGETS)
     plan = {"outdir": str(outdir), "seed": args.seed, "faults": args.faults,
-            "targets": args.targets, "servers": servers, "weights": WEIGHTS,
+            "targets": args.targets, "servers": servers,
+            "weights": {k: w for k, w in WEIGHTS.items() if k in args.kinds},
             "max_seconds": args.max_seconds}
     (work / "plan.json").write_text(json.dumps(plan))
     say(f"nanokernel chaos: seed {args.seed}, {args.faults} faults on "

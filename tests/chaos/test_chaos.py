@@ -43,9 +43,25 @@ def test_a_campaign_loses_nothing_and_hangs_nothing(nk_env, tmp_path):
         assert report["workload"][kind]["bytes_verified"] > 0, text
 
 
+@pytest.mark.stress
+@pytest.mark.skipif(not LONG, reason="a second long campaign: make stress (NK_STRESS=long)")
+@pytest.mark.timeout(1800)
+def test_kills_and_hangs_of_the_core_servers_lose_no_synced_byte(nk_env, tmp_path):
+    """The issue's check: SIGKILL and SIGSTOP only, on fs, block, naming, devices and
+    console, under the writer that trusts only a returned sync."""
+    r = chaos(nk_env, "--faults", "1000", "--seed", "11", "--kinds", "kill,stop",
+              "--targets", "fs,block,naming,devices,console", "--json",
+              "--max-seconds", "1500", timeout=1750)
+    report = json.loads(r.stdout.strip().splitlines()[-1])
+    assert verdict(report) == "PASS" and r.returncode == 0, render(report)
+    assert report["verify"]["files"] > 0, render(report)
+
+
 def test_bad_options_are_clear_errors(nk_env):
     r = chaos(nk_env, "--targets", "fs,kernel", timeout=60)
     assert r.returncode == 2 and "unknown server(s) kernel" in r.stderr
+    r = chaos(nk_env, "--kinds", "kill,meteor", timeout=60)
+    assert r.returncode == 2 and "unknown fault type(s) meteor" in r.stderr
     r = chaos(nk_env, "--faults", "0", timeout=60)
     assert r.returncode == 2 and "--faults must be at least 1" in r.stderr
     r = chaos(nk_env, "--help", timeout=60)
