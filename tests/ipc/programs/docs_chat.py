@@ -7,11 +7,12 @@
 The server accepts two connections and relays every line from one to the
 other; a client that has said all it has shuts down writing (the server's recv
 sees b""), and once both have, the server closes both streams: each client's
-recv sees end of stream. A thread per client does the relaying.
+recv sees end of stream. One thread does it all: libipc's calls are made from
+one thread at a time (docs/ipc.md, Semaphores: Threads), and a stream's first
+use makes calls (it maps its rings).
 """
 
 import sys
-import threading
 import time
 
 import libipc
@@ -20,10 +21,11 @@ from libipc.sockets import SHUT_WR
 NAME = "docs-chat"
 
 
-def relay(src, dst, who: str, counts: dict) -> None:
-    while data := src.recv(4096):
-        counts[who] = counts.get(who, 0) + data.count(b"\n")
-        dst.sendall(data)
+def said(stream) -> bytes:
+    data = b""
+    while chunk := stream.recv(4096):     # to end of stream: the client shut down writing
+        data += chunk
+    return data
 
 
 def server() -> None:
@@ -31,16 +33,13 @@ def server() -> None:
         print("server: listening")
         a = listener.accept(timeout=20)
         b = listener.accept(timeout=20)
-        counts: dict = {}
-        threads = [threading.Thread(target=relay, args=(a, b, "first", counts)),
-                   threading.Thread(target=relay, args=(b, a, "second", counts))]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
+        from_a, from_b = said(a), said(b)
+        b.sendall(from_a)
+        a.sendall(from_b)
         a.close()
         b.close()
-    print(f"server: relayed {sum(counts.values())} lines")
+    lines = (from_a + from_b).count(b"\n")
+    print(f"server: relayed {lines} lines")
 
 
 def connect(deadline_s: float = 10.0):
