@@ -107,6 +107,7 @@ class Proc:
             "bytes_in": self.bytes_in + c["bytes_in"],
             "bytes_out": self.bytes_out + c["bytes_out"],
             "calls_in_flight": table.calls_of(self), "serving": len(table.waiting_on(self)),
+            "waits_for_room": self.blocked_on.endpoint if self.blocked_on is not None else None,
             "ring_high_water": max(self.ring_high_water, c["ring_high_water"]),
             "dropped": self.dropped,
             "restarts": self.restarts,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -213,16 +214,43 @@ def s_too_many_calls() -> dict:
             return {"limit": limit, "kind": msg.kind, "code": code}
 
 
+def until(pred, timeout: float = 10.0, what: str = "condition"):
+    """Poll ``pred`` until it is truthy (its value); TimeoutError at the deadline."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = pred()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"timed out waiting for {what}")
+        time.sleep(0.005)
+
+
+def latch_path(what: str) -> Path:
+    return Path(os.environ["NK_TEST_TMP"]) / f"{what}-latch-{time.monotonic_ns()}"
+
+
 def s_notify() -> dict:
+    """Six NOTIFYs to a server that reads nothing until we open its latch."""
     ep = spawn_echo()
     wait_ready(ep)
     p, rt = Proxy(ep), current()
-    p.send("block", seconds=0.3)      # the server stops reading for a while
-    time.sleep(0.05)
+    latch = latch_path("notify")
+    p.send("block_until", path=str(latch))   # the server stops reading until the latch
+    until(Path(f"{latch}.blocked").exists, what="the server to stop reading")
     for bit in (1, 2, 4, 1, 2, 4):
         rt.notify(ep, bit)
-    time.sleep(0.4)
-    return {"notes": p.notifications(), "me": rt.endpoint}
+    K.whoami(ep=ep)   # the kernel takes our ring in order: every NOTIFY is in by now
+    latch.touch()
+
+    def all_bits() -> list | None:
+        notes = p.notifications()
+        bits = 0
+        for _, b in notes:
+            bits |= b
+        return notes if bits == 7 else None
+
+    return {"notes": until(all_bits, what="the notifications"), "me": rt.endpoint}
 
 
 def drain_errors_until_kernel_reply(rt) -> list[str]:
@@ -246,20 +274,26 @@ def s_backpressure() -> dict:
     ep = spawn_echo()
     wait_ready(ep)
     p, rt = Proxy(ep), current()
-    p.send("block", seconds=0.5)      # the server stops reading: its ring fills
-    time.sleep(0.05)
+    latch = latch_path("backpressure")
+    p.send("block_until", path=str(latch))   # the server stops reading: its ring fills
+    until(Path(f"{latch}.blocked").exists, what="the server to stop reading")
     nonblock_sent = 0
     for _ in range(5000):
         rt.send(ep, "count", {"text": "y" * 200}, nonblock=True)
         nonblock_sent += 1
     refused = drain_errors_until_kernel_reply(rt)
+    # The route is full and stays so until the server reads again, which it does once
+    # the latch exists: opened by a timer 0.3 s from now, the blocking sends below
+    # (more than our own ring holds) wait that long.
+    opener = threading.Timer(0.3, latch.touch)
     t0 = time.monotonic()
-    p.send("block", seconds=0.3)
+    opener.start()
     blocking_sent = 0
     for _ in range(3000):
         rt.send(ep, "count", {"text": "z" * 200})
         blocking_sent += 1
     blocked_for = time.monotonic() - t0
+    opener.join()
     return {"refused": sorted(set(refused)), "n_refused": len(refused),
             "nonblock_sent": nonblock_sent, "blocking_sent": blocking_sent,
             "blocked_for": blocked_for, "seen": p.sends_seen()}
@@ -493,16 +527,22 @@ def cpu_seconds(pid: int) -> float:
 def s_held_notify_busy_loop() -> dict:
     """A receiver that reads a little, never all: a held notification must not make
     the kernel spin while a sender waits for room there."""
-    sleeper = K.spawn(argv=[HOSTILE, "sleeper", 0.6, 20], name="sleeper", acl=[])["ep"]
+    latch = latch_path("sleeper")
+    sleeper = K.spawn(argv=[HOSTILE, "sleeper", str(latch), 20], name="sleeper",
+                      acl=[])["ep"]
     rt = current()
     rt.notify(sleeper, 1)                  # delivered: the ring was empty
     flooder, _ = spawn_client("flood", sleeper, 30.0, name="flooder")
-    time.sleep(0.3)                        # the flooder fills the ring and waits for room
+    until(lambda: any(r["ep"] == flooder and r["waits_for_room"] == sleeper
+                      for r in K.ps()), what="the flooder to fill the ring and wait for room")
     rt.notify(sleeper, 2)                  # held: the ring is not empty
-    time.sleep(0.7)                        # the sleeper has read 20 messages: room
+    latch.touch()                          # the sleeper reads 20 messages: room
+    until(Path(f"{latch}.read").exists, what="the sleeper to read 20 messages")
+    until(lambda: any(r["ep"] == flooder and r["waits_for_room"] == sleeper
+                      for r in K.ps()), what="the flooder to wait for room again")
     kernel_pid = os.getppid()
     c0, t0 = cpu_seconds(kernel_pid), time.monotonic()
-    time.sleep(1.0)
+    time.sleep(1.0)                        # the measurement window itself
     used = cpu_seconds(kernel_pid) - c0
     return {"kernel_cpu": used / (time.monotonic() - t0),
             "names": sorted(row["name"] for row in K.ps())}

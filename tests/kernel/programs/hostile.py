@@ -7,7 +7,8 @@
                                           its head index (the kernel must kill us)
     deaf OUT SECONDS                      flood kernel calls, never read the replies (until
                                           the ring stayed full 1 s, or SECONDS passed)
-    sleeper DELAY N                       read N messages after DELAY s, then never again
+    sleeper LATCH N                       read N messages once file LATCH exists (then
+                                          write LATCH.read), then never again
 
 Every record goes through the C API (``nk_ring_put``), so the header is whatever
 the fuzzer chose: kinds, destinations, flags, ids and body lengths included.
@@ -253,13 +254,18 @@ def deaf(out: str, seconds: float) -> None:
         json.dump({"put": put, "replies": replies, "longest_full": longest_full}, f)
 
 
-def sleeper(delay: float, n: int) -> None:
-    """Wait ``delay`` seconds, take ``n`` messages off our ring, then never read again."""
+def sleeper(latch: str, n: int) -> None:
+    """Wait until file ``latch`` exists, take ``n`` messages off our ring, say so in
+    ``latch``.read, then never read again."""
     rt = current()
-    time.sleep(delay)
+    deadline = time.monotonic() + 30
+    while not os.path.exists(latch) and time.monotonic() < deadline:
+        time.sleep(0.002)
     for _ in range(n):
         while rt.transport.recv(1.0) is None:
             pass
+    with open(f"{latch}.read", "w") as f:
+        f.write(str(n))
     time.sleep(60)
 
 
@@ -272,4 +278,4 @@ if __name__ == "__main__":
     elif kind == "deaf":
         deaf(sys.argv[2], float(sys.argv[3]))
     elif kind == "sleeper":
-        sleeper(float(sys.argv[2]), int(sys.argv[3]))
+        sleeper(sys.argv[2], int(sys.argv[3]))

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import time
+from pathlib import Path
 
 from libipc import IpcError, Proxy, Server, op
 from libipc.runtime import current
@@ -38,6 +40,15 @@ class Echo(Server):
     def never(self, ctx) -> None:
         """Hold the call forever (the caller waits until it gives up or we die)."""
         self.held.append(ctx.defer())
+
+    @op
+    def block_until(self, ctx, path: str, timeout: float = 20.0) -> None:
+        """Read no message until file ``path`` exists (a latch the test opens when it
+        is ready); ``path``.blocked, made first, says this server stopped reading."""
+        Path(f"{path}.blocked").touch()
+        deadline = time.monotonic() + timeout
+        while not os.path.exists(path) and time.monotonic() < deadline:
+            time.sleep(0.002)
 
     @op
     def block(self, ctx, seconds: float) -> float:

@@ -10,6 +10,7 @@ import common
 from libipc import IpcError, kernel, lookup
 from libipc.naming import NAMING
 from libipc.runtime import current
+from servers.fs.layout import BSIZE
 
 
 def fs_endpoint():
@@ -32,6 +33,21 @@ def kill_fs_and_wait():
     raise RuntimeError("fs did not come back")
 
 
+def wait_committed(block: bytes, timeout: float = 10.0) -> None:
+    """Until the disk image holds ``block`` twice: written to the log and installed at
+    home, so its group passed the commit point (servers/fs/log.py's order)."""
+    image = os.environ["NK_DISK"]
+    deadline = time.monotonic() + timeout
+    while True:
+        with open(image, "rb") as f:
+            if f.read().count(block) >= 2:
+                return
+        if time.monotonic() > deadline:
+            raise RuntimeError("fs did not commit an idle write within "
+                               f"{timeout} s (its COMMIT_DELAY is 2 ms)")
+        time.sleep(0.005)
+
+
 def main():
     fs = lookup("fs")
     rounds = int(sys.argv[2])
@@ -43,10 +59,12 @@ def main():
         fs.mkdir(path=f"/home/d{r}")
         fs.sync()
         kept[path] = hashlib.sha256(data).hexdigest()
-        # not synced, but idle long enough for the fs's idle commit (COMMIT_DELAY)
-        fs.write(path=f"/home/idle{r}", offset=0, data=b"i" * 7000, create=True)
-        time.sleep(0.1)
-        kept[f"/home/idle{r}"] = hashlib.sha256(b"i" * 7000).hexdigest()
+        # not synced, but left to fs's idle commit (COMMIT_DELAY): waited for until the
+        # image holds the data both in the log and at home (the commit point is between)
+        idle = (f"idle{r}:".encode() * 1200)[:7000]
+        fs.write(path=f"/home/idle{r}", offset=0, data=idle, create=True)
+        wait_committed(idle[:BSIZE])
+        kept[f"/home/idle{r}"] = hashlib.sha256(idle).hexdigest()
         # an op that is still in the group when the kill comes: may or may not survive
         fs.write(path=f"/home/maybe{r}", offset=0, data=b"x" * 10000, create=True)
         kill_fs_and_wait()
