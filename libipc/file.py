@@ -355,7 +355,7 @@ def open(path: str, mode: str = "r", buffering: int = -1, *, encoding: str = "ut
     if not isinstance(path, str):
         raise TypeError(f"path must be a str, not {type(path).__name__}")
     try:
-        info = _default_fs().stat(path=path)
+        info = client_for(_default_fs()).call("stat", path=path)   # (across fs restarts)
     except FileNotFound:
         info = {}
     if info.get("type") == "fifo" and "x" not in mode:   # (x: File says FileExists)

@@ -78,6 +78,7 @@ class FsClient:
         self.kept_bytes = 0
         self.resent = 0          # changes re-sent after a verifier changed (for tests)
         self._waited: int | None = None
+        self._resending = False
 
     # --- idempotent calls, carried across an fs restart --------------------------
     def call(self, op: str, /, **args: Any) -> Any:
@@ -95,6 +96,8 @@ class FsClient:
         return self._retrying(attempt)
 
     def _retrying(self, attempt: Callable[[], Any]) -> Any:
+        """attempt(), again after each fs death until RECOVERY_S; before an attempt
+        on a new fs, what the old one may have lost is re-sent (read your writes)."""
         deadline = None
         while True:
             try:
@@ -105,6 +108,12 @@ class FsClient:
                 if now >= deadline:
                     raise
             self._await_fs(deadline)
+            if self.kept and not self._resending:
+                try:
+                    verifier = self.fs.call("verifier")
+                except GONE:
+                    continue   # (died again: the next attempt waits again)
+                self._resend(verifier)
 
     def _await_fs(self, deadline: float) -> None:
         """Wait (until `deadline`) for a server registered under the proxy's name."""
@@ -186,19 +195,26 @@ class FsClient:
     def _resend(self, verifier: str) -> None:
         """Every kept change again, in order, while some was acknowledged under
         another verifier than the latest reply's (`verifier`)."""
-        for _ in range(MAX_REPLAYS):
-            if all(c.verifier == verifier for c in self.kept):
-                return
-            for change in self.kept:
-                try:
-                    reply = self._send(change)
-                except IpcError as exc:
-                    raise self._lost(f"re-sending {change.op} {change.path}: {exc}") from exc
-                if change.data is not None and reply["written"] < len(change.data):
-                    raise self._lost(f"re-sending write {change.path}: disk full")
-                change.verifier = verifier = reply["verifier"]
-                self.resent += 1
-        raise self._lost(f"fs restarted {MAX_REPLAYS} times in a row under the re-sends")
+        if self._resending:
+            return   # (the re-send in progress goes on with the newest verifier)
+        self._resending = True
+        try:
+            for _ in range(MAX_REPLAYS):
+                if all(c.verifier == verifier for c in self.kept):
+                    return
+                for change in self.kept:
+                    try:
+                        reply = self._send(change)
+                    except IpcError as exc:
+                        raise self._lost(f"re-sending {change.op} {change.path}: "
+                                         f"{exc}") from exc
+                    if change.data is not None and reply["written"] < len(change.data):
+                        raise self._lost(f"re-sending write {change.path}: disk full")
+                    change.verifier = verifier = reply["verifier"]
+                    self.resent += 1
+            raise self._lost(f"fs restarted {MAX_REPLAYS} times in a row under the re-sends")
+        finally:
+            self._resending = False
 
     def _lost(self, why: str) -> DataLost:
         """DataLost for every kept change (which are given up on: they cannot be re-sent)."""

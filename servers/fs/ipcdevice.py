@@ -44,6 +44,7 @@ device raises CorruptFilesystem and the filesystem cannot go on.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 from libipc import InvalidArgument, IpcError, NoSuchEndpoint, Proxy, ServerDied, lookup, shm
@@ -68,6 +69,9 @@ class IpcBlockDevice(Geometry):
         self._own_proxy = proxy is None
         self.proxy = proxy if proxy is not None else lookup("block")
         self._waited: int | None = None   # the endpoint naming's last wait gave
+        self.recoveries = 0   # calls re-issued to a restarted block server
+        self.on_recovery: Callable[[str, str, float], None] | None = None   # (op, the
+        # error the first try met, seconds waited): the fs server logs it
         info = self._call("info")
         try:
             self._block_size = int(info["block_size"])
@@ -79,7 +83,6 @@ class IpcBlockDevice(Geometry):
         except (KeyError, TypeError, ValueError, AttributeError):
             raise InvalidArgument(f"block: info() gave a malformed answer: {info!r:.80}") from None
         self.reads = self.writes = self.flushes = 0
-        self.recoveries = 0   # calls re-issued to a restarted block server
         self.window: shm.Region | None = None
         self.window_blocks = 0
         if window:
@@ -179,17 +182,23 @@ class IpcBlockDevice(Geometry):
     # --- calls, and recovery from a dead block server ----------------------------
     def _call(self, op: str, **args: Any) -> Any:
         """One block call; re-issued to the restarted server while block is gone."""
-        deadline = None
+        deadline = first = None
         while True:
             try:
-                return self.proxy.call(op, **args)
-            except GONE:
+                reply = self.proxy.call(op, **args)
+                break
+            except GONE as exc:
                 now = time.monotonic()
-                deadline = deadline if deadline is not None else now + RECOVERY_S
+                if first is None:
+                    first, deadline = exc, now + RECOVERY_S
                 if now >= deadline:
                     raise
             self._await_block(deadline)
+        if first is not None:
             self.recoveries += 1
+            if self.on_recovery is not None:
+                self.on_recovery(op, first.code, RECOVERY_S - (deadline - time.monotonic()))
+        return reply
 
     def _await_block(self, deadline: float) -> None:
         """Wait (until `deadline`) for a block server registered under "block"."""

@@ -129,6 +129,7 @@ class Fs(BulkTransfers, Mappings, Server):
     def start(self) -> None:
         if self.device is None:
             self.device = self._connect_block()
+            self.device.on_recovery = self._block_recovered
         if is_blank(self.device):
             sb = format_device(self.device)
             self.log.info("formatted", disk=getattr(self.device, "path", "?"),
@@ -155,6 +156,9 @@ class Fs(BulkTransfers, Mappings, Server):
                 self.log.info("unmounted")
             except IpcError as exc:
                 self.log.error("unmount_failed", error=str(exc))
+
+    def _block_recovered(self, op: str, error: str, waited: float) -> None:
+        self.log.warning("block_recovered", op=op, error=error, waited_s=round(waited, 3))
 
     def _connect_block(self) -> IpcBlockDevice:
         """The block server, waiting (naming's ``wait``) while it has not registered yet:

@@ -37,6 +37,8 @@ class CrashingFs:
     crash = boot
 
     def call(self, op: str, /, **args):
+        if op == "verifier":
+            return self.verifier
         asked = args.pop("verifier", False)
         result = getattr(self.fs, op)(**args)
         n = self.die_in.get(op)

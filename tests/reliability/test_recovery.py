@@ -1,0 +1,95 @@
+"""fs and block SIGKILLed in the middle of calls, in real boots on a disk image: no hang,
+no loss of what a sync returned for (checked by a second boot on the same image), and
+transparent retries (or DataLost) instead of silent success."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from servers.fs.mkfs import mkfs
+from tests.storage.conftest import fsck_clean
+
+pytestmark = pytest.mark.timeout(240)
+
+
+@pytest.fixture
+def disk(tmp_path: Path) -> Path:
+    image = tmp_path / "disk.img"
+    mkfs(image, "96M")
+    return image
+
+
+def synced_survive_a_reboot(recovery, disk: Path, tmp_path: Path, synced: dict) -> None:
+    """A new boot on the same image reads back every file the worker saw synced."""
+    expected = tmp_path / "expected.json"
+    expected.write_text(json.dumps(synced))
+    seen = recovery(disk, "check", str(expected))
+    assert (len(synced), []) == (seen["checked"], seen["bad"])
+    fsck_clean(disk)
+
+
+def worker_ok(result: dict) -> dict:
+    worker = result["worker"]
+    assert "worker_error" not in worker, worker.get("traceback", "") + result["_log"][-4000:]
+    assert 0 == worker["status"]
+    return worker
+
+
+class TestBlockKilled:
+    def test_block_killed_five_times_under_a_stream_of_writes(
+            self, recovery, disk: Path, tmp_path: Path) -> None:
+        """fs stays up (the same endpoint) and waits for each new block server; the
+        writer finishes with no error at all, and everything synced is on disk."""
+        result = recovery(disk, "block_stream")
+        worker = worker_ok(result)
+        assert (5, True) == (result["kills"], result["fs_same"])
+        assert ([], 160) == (worker["errors"], len(worker["synced"]))
+        assert "exited with 78" not in result["_log"]
+        assert result["_log"].count('"block_recovered"') >= 5   # fs met each dead block
+        synced_survive_a_reboot(recovery, disk, tmp_path, worker["synced"])
+
+    def test_block_killed_under_a_64_mib_write_by_grant(
+            self, recovery, disk: Path, tmp_path: Path) -> None:
+        """The one fs call of a 64 MiB write rides out two block restarts: byte-exact."""
+        result = recovery(disk, "bulk_block")
+        worker = worker_ok(result)
+        assert (True, 64 << 20, True) == (worker["same"], worker["size"], result["fs_same"])
+        assert result["kills"] >= 1
+        synced_survive_a_reboot(recovery, disk, tmp_path, {"/big": worker["sha"]})
+
+
+class TestFsKilled:
+    def test_fs_killed_three_times_under_a_stream_of_writes(
+            self, recovery, disk: Path, tmp_path: Path) -> None:
+        """Each call that met the dead fs is re-issued to the new one, and the writes
+        the dead one acknowledged but never committed are re-sent (verifiers): nothing
+        a sync returned for is lost."""
+        result = recovery(disk, "fs_stream")
+        worker = worker_ok(result)
+        assert 3 == result["kills"]
+        assert [] == [e for e in worker["errors"] if not e.startswith("DataLost")]
+        assert 160 == len(worker["synced"])
+        synced_survive_a_reboot(recovery, disk, tmp_path, worker["synced"])
+
+    def test_fs_killed_under_a_64_mib_write_by_grant(
+            self, recovery, disk: Path, tmp_path: Path) -> None:
+        """The write is re-issued to the new fs with a new grant; it and its sync
+        return normally and the file is byte-exact, now and after a reboot."""
+        result = recovery(disk, "bulk_fs")
+        worker = worker_ok(result)
+        assert (True, 64 << 20) == (worker["same"], worker["size"])
+        assert 1 == result["kills"]
+        synced_survive_a_reboot(recovery, disk, tmp_path, {"/big": worker["sha"]})
+
+
+class TestReads:
+    def test_fs_and_block_killed_under_reads(self, recovery, disk: Path) -> None:
+        """Reads by grant and in messages are re-issued across both restarts: every
+        byte read is right, no error reaches the reader."""
+        result = recovery(disk, "reads")
+        worker = worker_ok(result)
+        assert ["fs", "block", "fs", "block"] == result["kills"]
+        assert (12, 0) == (worker["rounds"], worker["mismatches"])
