@@ -48,7 +48,8 @@ CALL every ``heartbeat`` seconds (its knob, 2 s by default), at most one at a
 time, with ``call_async`` — init never waits for it.  A server that has not
 answered a ping for two periods is hung: one console line, SIGKILL through
 the kernel, and its exit is a crash like any other (restarted per policy).
-A refusal by the kernel (the call never reached the server) is no answer.
+A refusal by the kernel (the call never reached the server: init's own
+call limit) is no answer either way: the next period pings again.
 Not pinged: the session program and servers with restart = "never" (nobody
 would bring them back: a shell user sees a hang in ``status`` and decides),
 and servers hosted in the kernel (they cannot hang apart from it).
@@ -70,6 +71,7 @@ Ops (for the shell):
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import sys
@@ -111,6 +113,8 @@ WAITING, STARTING, RUNNING = "waiting", "starting", "running"
 BACKOFF, FAILED, EXITED, STOPPED = "backoff", "failed", "exited", "stopped"
 HUNG = "hung"   # missed its heartbeats: killed, its exit not come yet
 HUNG_AFTER = 2  # heartbeat periods without an answer
+MAX_PINGS = 8   # pings in flight at once, at most (and at most half the kernel's max_calls:
+                # the rest is for init's own calls; a ping over it waits for the next period)
 SETTLED = (RUNNING, FAILED, EXITED, STOPPED)
 DOWN = (FAILED, EXITED, STOPPED)
 
@@ -170,6 +174,7 @@ class Init(Server):
         self.unsaid: list[str] = []   # console lines from before the console was up
         self.booted = False            # the banner was said: every server settled
         self.boot_waiters: list[Deferred] = []   # `booted` callers (the session)
+        self.max_pings = MAX_PINGS
 
     # -- boot --------------------------------------------------------------------------
     def attach(self, runtime) -> None:
@@ -188,6 +193,8 @@ class Init(Server):
             kernel().halt(status=2)
             return
         self.log.info("boot_config", path=str(path), servers=list(self.config.servers))
+        with contextlib.suppress(IpcError, KeyError, TypeError):
+            self.max_pings = max(1, min(MAX_PINGS, kernel().stats()["max_calls"] // 2))
         for spec in self.config.servers.values():
             self.services[spec.name] = Service(spec)
         self.advance()
@@ -644,7 +651,8 @@ class Init(Server):
         if since is not None and now - since >= HUNG_AFTER * period * 0.99:
             self._hung(svc, now - since)
             return
-        if svc.ping_id is None:
+        in_flight = sum(s.ping_id is not None for s in self.services.values())
+        if svc.ping_id is None and in_flight < self.max_pings:
             if since is None:
                 svc.unanswered_since = now
             try:
@@ -661,7 +669,12 @@ class Init(Server):
         if msg.src == ep:                 # the server itself answered: alive
             svc.unanswered_since = None
             svc.beats += 1
-        # else the kernel refused the call (it never got there): no news; ping again
+        else:   # the kernel refused the call (it never got there): no news, ping again
+            svc.unanswered_since = None
+            try:
+                self.runtime.result(msg)
+            except IpcError as exc:
+                self.log.warning("heartbeat_refused", server=svc.name, error=str(exc))
 
     def _hung(self, svc: Service, silent: float) -> None:
         """No answer for HUNG_AFTER periods: kill it; its exit restarts it per policy."""
