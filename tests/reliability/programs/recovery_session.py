@@ -10,6 +10,9 @@ mid-stream — conditions with deadlines, never a fixed sleep:
     bulk_block    a 64 MiB write by grant, block killed twice under it
     bulk_fs       a 64 MiB write by grant, fs killed under it
     reads         fs and block killed during rounds of reads (by grant, in messages)
+    ack_then_kill fs killed right after it acknowledged a File's write (before its 2 ms
+                  group commit), then File.sync(): the write is re-sent, never lost;
+                  the same with raw fs.write + fs.sync (no verifiers) for comparison
     check FILE    (the next boot on the same disk) every path of FILE's {path: sha}
                   read and compared: what the worker was told was synced is there
 """
@@ -155,6 +158,30 @@ def reads(out: str) -> dict:
     return {"worker": worker.result(), "kills": done}
 
 
+def ack_then_kill(out: str, rounds: str = "6") -> dict:
+    from libipc.file import _default_fs
+    from libipc.fsclient import client_for
+    files = {}
+    for r in range(int(rounds)):
+        data = f"round {r}\n".encode() * 300
+        with libipc.open(f"/home/k{r}", "wb") as f:
+            f.write(data)
+            K.kill(ep=endpoint("fs"), signal_name="KILL")   # within the commit delay
+            f.sync()
+        files[f"/home/k{r}"] = hashlib.sha256(data).hexdigest()
+    raw = {}
+    fs = libipc.lookup("fs")
+    for r in range(int(rounds)):
+        data = f"raw {r}\n".encode() * 300
+        fs.write(path=f"/home/raw{r}", offset=0, data=data, create=True)
+        old = endpoint("fs")
+        K.kill(ep=old, signal_name="KILL")
+        wait_until(lambda old=old: back("fs", old), "fs restarted")
+        fs.sync()
+        raw[f"/home/raw{r}"] = hashlib.sha256(data).hexdigest()
+    return {"files": files, "raw": raw, "resent": client_for(_default_fs()).resent}
+
+
 def check(out: str, expected: str) -> dict:
     bad = []
     want = json.loads(Path(expected).read_text())
@@ -170,7 +197,7 @@ def check(out: str, expected: str) -> dict:
 
 
 SCENARIOS = {f.__name__: f for f in (block_stream, fs_stream, bulk_block, bulk_fs, reads,
-                                     check)}
+                                     ack_then_kill, check)}
 
 if __name__ == "__main__":
     sys.path.insert(0, os.path.dirname(WORKER))
