@@ -36,6 +36,8 @@ Control — create, dup, give, close, stat — is always a call.
 from __future__ import annotations
 
 import io
+import sys
+import types
 import weakref
 
 from libipc.client import Proxy, kernel, lookup
@@ -249,3 +251,17 @@ def pipe() -> tuple[PipeEnd, PipeEnd]:
     ends = _server(CONTROL_TIMEOUT_S).create(grant=_mapping())   # (no grant it will not use)
     info = ends.get("region") or None   # mapped at first use (the shell gives most ends away)
     return PipeEnd(ends["r"], False, region=info), PipeEnd(ends["w"], True, region=info)
+
+
+class _CallableModule(types.ModuleType):
+    """``libipc.pipe()`` makes a pipe whichever object ``libipc.pipe`` is now.  Python
+    binds a package's submodule to the package attribute of the same name once anyone
+    imports it (``from libipc.pipe import PipeEnd``), which used to turn ``libipc.pipe``
+    from the documented function into this module: ``libipc.pipe()`` then raised
+    "'module' object is not callable".  So the module itself can be called."""
+
+    def __call__(self) -> tuple[PipeEnd, PipeEnd]:
+        return pipe()
+
+
+sys.modules[__name__].__class__ = _CallableModule

@@ -27,6 +27,20 @@ class TestPublicNames:
                            timeout=60)
         assert 0 == r.returncode, r.stderr
 
+    def test_libipc_pipe_is_callable_whatever_was_imported_first(self):
+        """``libipc.pipe()`` (the docs' call) — also after ``libipc.pipe`` the module was
+        imported, which binds the package attribute to the module (it was "'module'
+        object is not callable" then)."""
+        check = ("import libipc.pipe as m\n"
+                 "m.pipe = lambda: ('r', 'w')\n"   # (no system to make a real pipe in)
+                 "import libipc\n"
+                 "from libipc import pipe\n"
+                 "assert libipc.pipe() == ('r', 'w') == pipe()\n"
+                 "assert libipc.pipe.MAP_REGIONS in (True, False)\n")
+        r = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True,
+                           timeout=60)
+        assert 0 == r.returncode, r.stderr
+
     def test_the_socket_names_are_public(self):
         """listen/connect and the errors a caller of them catches."""
         from libipc import sockets
