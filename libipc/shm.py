@@ -36,6 +36,13 @@ from libipc.errors import IpcError
 
 KERNEL_TIMEOUT_S = 10.0
 
+# The kernel counts a process as a region's holder once, however often it mapped it
+# (kernel/grants.py: holders by endpoint).  So this process counts its own holds —
+# each create_fd/map_fd one, each release one less — and lets the kernel go only at
+# the last: before, the first of two Regions of one region to close let go for both
+# (the other's grants were then PermissionDenied and the kernel could free it).
+_holds: dict[int, int] = {}
+
 
 class Region:
     """A mapped shared-memory region.  ``buf``: its bytes, a memoryview (read-only
@@ -109,6 +116,7 @@ def create_fd(size: int) -> tuple[int, int, int]:
     fdlink.discard_stale()   # left by interrupted calls: they would fill the link
     reply = _kernel().shm_create(size=size)
     fd = reply["fd"] if "fd" in reply else fdlink.receive(f"r{reply['region']}")
+    _holds[reply["region"]] = _holds.get(reply["region"], 0) + 1
     return reply["region"], reply["size"], fd
 
 
@@ -117,12 +125,19 @@ def map_fd(grant_id: int) -> tuple[int, int, int, bool]:
     fdlink.discard_stale()
     reply = _kernel().shm_map(grant=grant_id)
     fd = reply["fd"] if "fd" in reply else fdlink.receive(f"g{grant_id}")
+    _holds[reply["region"]] = _holds.get(reply["region"], 0) + 1
     return reply["region"], reply["size"], fd, bool(reply["writable"])
 
 
 def release(region_id: int) -> None:
-    """This process no longer holds the region (its mappings stay valid): the kernel
-    frees it when its last holder has let go."""
+    """One hold of this process on the region less (its mappings stay valid); at the
+    last, the process no longer holds it, and the kernel frees it when its last holder
+    has let go."""
+    left = _holds.get(region_id, 1) - 1
+    if left > 0:
+        _holds[region_id] = left
+        return
+    _holds.pop(region_id, None)
     with contextlib.suppress(IpcError):      # the kernel is halting: nothing to free
         _kernel().shm_close(region=region_id)
 

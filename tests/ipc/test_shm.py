@@ -62,3 +62,7 @@ def test_a_region_cannot_be_resized_by_a_holder(shm):
     """The kernel seals each region's size (F_SEAL_SHRINK/GROW): before, a holder of a
     writable grant could ftruncate it and every other mapper touching it got SIGBUS."""
     assert shm("sealed") == {"shrink": "EPERM", "grow": "EPERM", "size": 8192}
+
+
+def test_two_regions_of_one_region_in_a_process_hold_it_until_the_last_closes(shm):
+    assert shm("twice") == {"held": 1, "same": "hi", "grant": "no error", "after": 0}

@@ -210,7 +210,24 @@ def sealed() -> dict:
     return out
 
 
-SCENARIOS = {f.__name__: f for f in (basic, checks, lifetimes, limits, unreceived, sealed)}
+def twice() -> dict:
+    """Two Regions of one region in one process: closing one keeps the other's hold
+    (before, the first close let go for both: the other's grant was PermissionDenied)."""
+    base = stats()[0]
+    region = shm.create(8192)
+    again = shm.map(region.grant(K.whoami()["ep"]))
+    region.buf[:2] = b"hi"
+    seen = bytes(again.buf[:2]).decode()
+    again.close()
+    out = {"held": stats()[0] - base, "same": seen,
+           "grant": code_of(lambda: region.grant(K.whoami()["ep"]))}
+    region.close()
+    out["after"] = stats()[0] - base
+    return out
+
+
+SCENARIOS = {f.__name__: f for f in (basic, checks, lifetimes, limits, unreceived, sealed,
+                                     twice)}
 
 if __name__ == "__main__":
     name, out = sys.argv[1], sys.argv[2]
