@@ -44,6 +44,7 @@ class BootOptions:
 
 def run(options: BootOptions) -> int:
     """Boot, run until halt, return the exit status (the last command's, or 128+signal)."""
+    _raise_descriptor_limit()
     log_path = options.log_path
     log_path.parent.mkdir(parents=True, exist_ok=True)
     log_file = open(log_path, "a", buffering=1)  # noqa: SIM115 (kept for the whole boot)
@@ -68,6 +69,19 @@ def run(options: BootOptions) -> int:
         kernel.close()
         _restore_signals(old)
         log_file.close()
+
+
+def _raise_descriptor_limit() -> None:
+    """The soft RLIMIT_NOFILE up to the hard one: the kernel keeps every channel's and
+    every shared-memory region's memfd (a pipe's, a connection's two rings), some
+    thousands at most, and a soft limit of 1024 would end pipes and sockets early."""
+    import contextlib
+    import resource
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = 1 << 20 if hard == resource.RLIM_INFINITY else hard
+    if soft != resource.RLIM_INFINITY and soft < target:
+        with contextlib.suppress(ValueError, OSError):   # else as it was: the kernel's
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))   # limits come sooner
 
 
 def _install_signals(kernel: Kernel, interactive: bool) -> dict[int, object]:
