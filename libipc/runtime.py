@@ -117,6 +117,11 @@ class Runtime:
         # handlers, None: nothing was pending, True: restart the call, False: stop it.
         self.on_signal: Callable[[], bool | None] | None = None
         self._calls_waiting: list[int] = []        # ids of the calls this thread waits in
+        # The thread whose calls wait now (None: none waits).  The down ring has one
+        # consumer: a second thread's call would take the first one's answers and
+        # both would wait until their timeouts, so it is refused (RuntimeError).
+        self._calling_thread: int | None = None
+        self._calling_lock = threading.Lock()
         self._early: dict[int, Message] = {}       # an outer call's answer, come meanwhile
         self._async: dict[int, Callable[[Message], None]] = {}   # call_async's, by call id
         self._uninterrupted = 0
@@ -135,6 +140,14 @@ class Runtime:
         """Like ``call`` with an already-packed body (tests use it to send junk)."""
         call_id = next(self._ids)
         waiting = self._calls_waiting
+        me = threading.get_ident()
+        if self._calling_thread != me:   # (a handler's call inside this thread's nests)
+            with self._calling_lock:
+                if self._calling_thread is not None:
+                    raise RuntimeError(
+                        f"libipc: a call from a second thread while another thread's call "
+                        f"waits (to endpoint {dst}); make the calls from one thread")
+                self._calling_thread = me
         # Counted as waiting before it is put: a handler run by the host SIGURG right
         # after the put makes calls of its own, and their loop keeps this one's answer.
         waiting.append(call_id)
@@ -143,6 +156,8 @@ class Runtime:
             return self._await(dst, call_id, timeout)
         finally:
             waiting.remove(call_id)
+            if not waiting:
+                self._calling_thread = None
             if self._early:   # (an answer kept for it while a handler raised)
                 self._early.pop(call_id, None)
             if self.after_waits is not None and not waiting and not self._waits_outside:
