@@ -23,28 +23,40 @@ KEEP_MAX = 64 << 20      # the largest region kept for the next transfer
 ROUND = 1 << 20          # kept regions grow in whole MiB (fewer re-makes as reads grow)
 
 _kept: shm.Region | None = None
-_grants: dict[int, int] = {}   # endpoint -> a writable grant of _kept to it
+_grants: dict[tuple[int, bool], int] = {}   # (endpoint, writable) -> a grant of _kept
+_busy = False   # a transfer is using _kept (a signal handler's nested one gets its own)
 
 
 @contextlib.contextmanager
-def staged(size: int, endpoint: int) -> Iterator[tuple[memoryview, int]]:
-    """(region[0:size], a writable grant of the region to ``endpoint``) for one transfer."""
-    if size > KEEP_MAX:
+def staged(size: int, endpoint: int, writable: bool = True
+           ) -> Iterator[tuple[memoryview, int]]:
+    """(region[0:size], a grant of the region to ``endpoint``) for one transfer: writable
+    for a read (fs writes into it), read-only for a write (fs only reads it)."""
+    global _busy
+    if size > KEEP_MAX or _busy:
         with shm.create(size) as region:   # (its close frees the grant too)
             view = region.buf[:size]
             try:
-                yield view, region.grant(endpoint, writable=True)
+                yield view, region.grant(endpoint, writable=writable)
             finally:
                 view.release()
         return
     region = _region_for(size)
-    grant = _grants.get(endpoint)
+    grant = _grants.get((endpoint, writable))
     if grant is None:
-        grant = _grants[endpoint] = region.grant(endpoint, writable=True)
+        grant = _grants[endpoint, writable] = region.grant(endpoint, writable=writable)
     view = region.buf[:size]
+    _busy = True
     try:
         yield view, grant
+    except BaseException:
+        # The call did not end cleanly (Timeout, an interrupt, fs died): fs may still be
+        # reading or writing the region — the next transfer must not share it.
+        view.release()
+        release()
+        raise
     finally:
+        _busy = False
         view.release()
 
 

@@ -22,12 +22,15 @@ region's size means a client cannot shrink it under fs (a SIGBUS).
 from __future__ import annotations
 
 import contextlib
+import mmap
+import os
 from collections.abc import Iterator
 from typing import Any
 
 from libipc import InvalidArgument, shm
 
 MAX_BULK = 1 << 30   # the largest region the kernel makes (kernel/grants.py MAX_REGION)
+PAGE = mmap.PAGESIZE
 
 
 @contextlib.contextmanager
@@ -39,13 +42,26 @@ def mapped(grant: object, size: object, *, writable: bool, what: str) -> Iterato
     assert isinstance(size, int)
     if not 0 <= size <= MAX_BULK:
         raise InvalidArgument(f"{what}: size must be 0 to {MAX_BULK} bytes, not {size}")
-    region = shm.map(grant)
+    region_id, total, fd, granted_writable = shm.map_fd(grant)
     try:
-        if writable and not region.writable:
+        if writable and not granted_writable:
             raise InvalidArgument(f"{what}: the grant must be writable (fs writes into it)")
-        if size > region.size:
+        if size > total:
             raise InvalidArgument(f"{what}: size {size} is past the granted region's "
-                                  f"{region.size} bytes")
+                                  f"{total} bytes")
+    except BaseException:
+        os.close(fd)
+        shm.release(region_id)
+        raise
+    # only the bytes of this op are mapped (and, writable, populated): a client that
+    # grants 1 GiB for a 1-byte write costs fs one page, not a gigabyte of page tables
+    length = min(total, max(PAGE, -(-size // PAGE) * PAGE))
+    try:
+        region = shm.Region(region_id, length, fd, granted_writable)   # (closes fd)
+    except BaseException:
+        shm.release(region_id)
+        raise
+    try:
         view = region.buf[:size]
         try:
             yield view
