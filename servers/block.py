@@ -61,7 +61,16 @@ import sys
 import time
 from typing import Any, NoReturn
 
-from libipc import InvalidArgument, IpcError, PermissionDenied, Server, kernel, op, shm
+from libipc import (
+    InvalidArgument,
+    IpcError,
+    NoSuchEndpoint,
+    PermissionDenied,
+    Server,
+    kernel,
+    op,
+    shm,
+)
 from libipc.console import tell_console
 from libipc.limits import DEFAULT_MAX_MESSAGE
 from servers.blockdev import (
@@ -200,6 +209,11 @@ class Block(Server):
             raise InvalidArgument("block: attach_window: the window must be a writable grant "
                                   "of at least one block")
         self._detach(ctx.sender.endpoint)
+        for endpoint in list(self.windows):   # the windows of clients gone (fs restarted)
+            try:
+                kernel().whoami(ep=endpoint)
+            except NoSuchEndpoint:
+                self._detach(endpoint)
         while len(self.windows) >= MAX_WINDOWS:   # the oldest client's goes
             self._detach(next(iter(self.windows)))
         self.windows[ctx.sender.endpoint] = region
@@ -231,10 +245,11 @@ class Block(Server):
         info = kernel().whoami(ep=ctx.sender.endpoint)
         if not info.get("privileged"):
             raise PermissionDenied(f"block: inject: {info.get('name')} is not privileged")
-        for name, value, top in (("delay_ms", delay_ms, 10_000), ("errors", errors, count),
-                                 ("count", count, 10_000)):
-            if not 0 <= value <= top:
-                raise InvalidArgument(f"block: inject: {name} must be 0 to {top}, not {value}")
+        for name, value, top in (("count", count, 10_000), ("delay_ms", delay_ms, 10_000),
+                                 ("errors", errors, count)):
+            if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= top:
+                raise InvalidArgument(f"block: inject: {name} must be an int from 0 to "
+                                      f"{top}, not {value!r:.20}")
         self.injected = {"delay_ms": delay_ms, "errors": errors, "count": count}
         self.log.warning("faults_injected", by=info.get("name"), **self.injected)
 
