@@ -153,20 +153,35 @@ def disk_error(rng: random.Random, row: dict) -> str:
 def full_disk(rng: random.Random, row: dict) -> str:
     import time
 
-    import libipc
     from libipc.errors import NoSpace
-    fs = lookup("fs", timeout=20.0)
+    from libipc.file import File
+    fs = lookup("fs", timeout=20.0)   # (a hung fs must not hang the campaign)
     grown = 0
     try:
-        with libipc.open("/chaos-fill", "wb") as f:
+        with File("/chaos-fill", "wb", fs=fs) as f:
             while grown < 1 << 30:
                 f.write(bytes(4 << 20))
                 grown += 4 << 20
     except NoSpace:
         pass
-    time.sleep(rng.uniform(0.2, 1.0))   # the workload meets a full disk meanwhile
-    fs.unlink(path="/chaos-fill")
+    finally:
+        time.sleep(rng.uniform(0.2, 1.0))   # the workload meets a full disk meanwhile
+        _remove_fill(fs)
     return f"disk filled ({grown >> 20} MiB more) and emptied"
+
+
+def _remove_fill(fs) -> None:
+    """The fill must go, or every later write is NoSpace (and counted as allowed)."""
+    import time
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            fs.unlink(path="/chaos-fill")
+            return
+        except IpcError as exc:
+            if exc.code == "FileNotFound" or time.monotonic() > deadline:
+                return
+            time.sleep(0.1)
 
 
 def _drain() -> None:

@@ -19,11 +19,13 @@ What it does (MINIX 3's swifi campaigns are the model):
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import random
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -96,32 +98,50 @@ def boot(work: Path, name: str, session: Path, args: list[str], servers: list[st
     with open(work / f"{name}.stderr", "w") as err:
         proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                 stderr=err, start_new_session=True)
-    while proc.poll() is None:
-        if time.monotonic() - t0 > timeout:
-            os.killpg(proc.pid, 9)
+    try:
+        while proc.poll() is None:
+            if time.monotonic() - t0 > timeout:
+                return None, time.monotonic() - t0
+            if watch:
+                watch()
+            time.sleep(0.25)
+        return proc.returncode, time.monotonic() - t0
+    finally:
+        if proc.poll() is None:   # timed out, Ctrl-C, SIGTERM: the whole boot goes
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
-            return None, time.monotonic() - t0
-        if watch:
-            watch()
-        time.sleep(0.25)
-    return proc.returncode, time.monotonic() - t0
 
 
 def run(argv: list[str]) -> int:
     args = parse(argv)
+    if args.keep and Path(args.keep).exists() and any(Path(args.keep).iterdir()):
+        print(f"nanokernel chaos: --keep {args.keep}: not empty (a campaign's files would "
+              "mix with an older one's)", file=sys.stderr)
+        return 2
     work = Path(args.keep).resolve() if args.keep else Path(tempfile.mkdtemp(prefix="nk-chaos-"))
     work.mkdir(parents=True, exist_ok=True)
+    # SIGTERM ends the campaign as Ctrl-C does: the boots are killed (boot()'s finally)
+    old = signal.signal(signal.SIGTERM, _interrupted)
+    from nanokernel.chaos.report import render, verdict
     try:
         report = campaign(args, work)
+    except KeyboardInterrupt:
+        say(f"nanokernel chaos: interrupted (its files: {work})")
+        return 130
     finally:
-        if not args.keep:
-            shutil.rmtree(work, ignore_errors=True)
-    from nanokernel.chaos.report import render, verdict
-    if args.json:
-        print(json.dumps(report))
-    else:
-        print(render(report))
-    return 0 if verdict(report) == "PASS" else 1
+        signal.signal(signal.SIGTERM, old)
+    result = verdict(report)
+    if not args.keep and result == "PASS":
+        shutil.rmtree(work, ignore_errors=True)
+    elif not args.keep:
+        say(f"nanokernel chaos: {result}: the logs and reports are kept in {work}")
+    print(json.dumps(report) if args.json else render(report))
+    return 0 if result == "PASS" else 1
+
+
+def _interrupted(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def campaign(args: argparse.Namespace, work: Path) -> dict:

@@ -10,10 +10,15 @@ def lost_bytes(report: dict) -> int:
 
 
 def verdict(report: dict) -> str:
-    """PASS only if nothing failed, nothing synced was lost and the disk is clean."""
+    """PASS only if nothing failed, nothing synced was lost, the disk is clean — and the
+    workload did check something (a campaign that verified nothing proves nothing)."""
+    workload = report.get("workload", {})
     problems = (report.get("campaign_error") or report.get("failures")
                 or "verify_error" in report.get("verify", {})
                 or report.get("verify", {}).get("lost")
+                or not report.get("verify", {}).get("files")
+                or not workload
+                or any(not data.get("bytes_verified") for data in workload.values())
                 or not report.get("fsck", {}).get("clean", False))
     return "FAIL" if problems else "PASS"
 

@@ -6,7 +6,7 @@ targets, and watches what follows:
 
   - after a fault that takes its target down (kill, stop, corrupt-ring) it waits
     for the target to be back — a new process of that name running — within
-    RECOVERY_S, and for every other server to be as it was;
+    RECOVERY_S (STOP_HOLD_S for a stop: init's heartbeats must notice);
   - after any fault, a server whose process changed that was not the target of
     a fault that takes one down is a failure: an **innocent server down** (or,
     for the target of garbage, floods and forged messages, a server **crashed by
@@ -14,7 +14,9 @@ targets, and watches what follows:
   - a stopped server that nothing restarts within STOP_HOLD_S is a **hang not
     noticed** (it is continued, to go on);
   - a workload whose progress file has not moved for HANG_S is a **hang**;
-  - the kernel not answering is a **kernel failure** (the campaign ends).
+  - the kernel not answering is a **kernel failure** (the campaign ends);
+  - once the faults stop, a workload that does not finish a few more checked
+    rounds within AFTER_S is **not working after the faults**.
 
 At the end it stops the workload (OUTDIR/stop), collects its reports and writes
 OUT.json; its exit halts the system.  Progress goes to OUTDIR/progress.json for
@@ -43,6 +45,8 @@ KINDS = ("files", "pipes", "semmq")
 RECOVERY_S = 15.0
 STOP_HOLD_S = 10.0
 HANG_S = 30.0
+AFTER_S = 30.0                                          # after the last fault …
+AFTER_ROUNDS = {"files": 3, "pipes": 20, "semmq": 3}     # … each must still do this
 K = kernel(10.0)
 
 
@@ -65,6 +69,7 @@ class Campaign:
         self.started = time.monotonic()
         self.last: dict[str, int] = {}
         self.log: list[dict] = []   # every fault: when, what, on whom (for the story)
+        self.previous = ("(the start)", "")   # the last fault injected: (kind, target)
 
     # --- the parts -----------------------------------------------------------
     def fail(self, what: str, detail: str) -> None:
@@ -92,6 +97,9 @@ class Campaign:
 
     # --- one fault ------------------------------------------------------------
     def one(self, n: int) -> None:
+        # what went down since the last look, before this fault: the last fault's doing
+        # (a crash can come late — a disk error consumed by a later commit)
+        self.check_others(*self.previous, own_target_may_go=False)
         kind = self.rng.choices(list(self.weights), weights=list(self.weights.values()))[0]
         rows = self.rows()
         if kind in DISK_FAULTS:
@@ -113,6 +121,7 @@ class Campaign:
             self.injection_errors[f"{kind}: {type(exc).__name__}"] += 1
             return
         self.log.append({"at_s": at, "fault": kind, "target": name, "what": what})
+        self.previous = (kind, name)
         self.injected[kind] += 1
         self.by_target[name if kind not in DISK_FAULTS else "disk"] += 1
         if kind in DISRUPTIVE:
@@ -141,14 +150,17 @@ class Campaign:
         else:
             self.fail("not recovered", f"{name} not back {hold:.0f} s after {kind}")
 
-    def check_others(self, kind: str, name: str) -> None:
+    def check_others(self, kind: str, name: str, own_target_may_go: bool = True) -> None:
         now = self.pids()
         for server, pid in self.last.items():
             if now.get(server) == pid:
                 continue
-            if server == name and kind in DISRUPTIVE:
+            if server == name and kind in DISRUPTIVE and own_target_may_go:
                 continue
-            if server == name:
+            if server == name and kind in DISRUPTIVE:
+                self.fail("not recovered", f"{server} went down again after its restart "
+                          f"from {kind}")
+            elif server == name:
                 self.fail("crashed by bad input", f"{server} went down after {kind}")
             else:
                 self.fail("innocent server down", f"{server} went down after {kind} on {name}")
@@ -175,6 +187,29 @@ class Campaign:
                 self.hung.add(kind)
                 self.fail("hang", f"workload {kind} made no progress for {HANG_S:.0f} s "
                           f"(in {data.get('last_op')})")
+
+    def check_still_working(self) -> None:
+        """Once the faults stop, every workload must finish AFTER_ROUNDS more checked
+        rounds within AFTER_S: a system that only answers errors now (fs given up on,
+        a disk left full) has not survived, whatever it did not lose."""
+        start = {kind: self.workload_report(kind).get("ok", 0) for kind in KINDS}
+        deadline = time.monotonic() + AFTER_S
+        waiting = set(KINDS)
+        while waiting and time.monotonic() < deadline:
+            waiting = {k for k in waiting
+                       if self.workload_report(k).get("ok", 0) < start[k] + AFTER_ROUNDS[k]}
+            time.sleep(0.1)
+        for kind in sorted(waiting):
+            self.fail("not working after the faults",
+                      f"workload {kind} did not finish {AFTER_ROUNDS[kind]} checked rounds "
+                      f"in the {AFTER_S:.0f} s after the last fault "
+                      f"(in {self.workload_report(kind).get('last_op')})")
+
+    def workload_report(self, kind: str) -> dict:
+        try:
+            return json.loads((self.out / f"{kind}.json").read_text())
+        except (OSError, ValueError):
+            return {}
 
     def progress(self, n: int, total: int) -> None:
         write_json(self.out / "progress.json",
@@ -203,6 +238,8 @@ class Campaign:
         for server in self.servers:
             if server not in self.pids():
                 self.wait_back(server)
+        self.check_others(*self.previous, own_target_may_go=False)
+        self.check_still_working()
         (self.out / "stop").write_text("stop")
         exits = self.await_workers()
         reports = {}

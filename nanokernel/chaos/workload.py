@@ -46,6 +46,7 @@ class Workload:
         self.kind, self.out = kind, Path(outdir)
         self.rng = random.Random(f"{kind}:{seed}")
         self.ops = 0
+        self.ok = 0          # rounds that ended with every result checked
         self.errors: Counter[str] = Counter()
         self.mismatches: list[str] = []
         self.bytes_verified = 0
@@ -68,7 +69,7 @@ class Workload:
         if not final and now - self.written < PROGRESS_S:
             return
         self.written = now
-        data = {"kind": self.kind, "ops": self.ops, "errors": dict(self.errors),
+        data = {"kind": self.kind, "ops": self.ops, "ok": self.ok, "errors": dict(self.errors),
                 "mismatches": self.mismatches, "bytes_verified": self.bytes_verified,
                 "last_op": self.last_op, "final": final, "time": time.time(), **extra}
         write_json(self.out / f"{self.kind}.json", data)
@@ -92,7 +93,8 @@ def files(w: Workload) -> None:
         data = w.rng.randbytes(w.rng.choice(SIZES))
         w.last_op = f"write+sync {path} ({len(data)} bytes)"
         known.pop(path, None)           # from the first byte sent: contents unknown
-        manifest.pop(path, None)
+        if manifest.pop(path, None) is not None:
+            write_json(w.out / "manifest.json", manifest)   # (before the first byte)
         try:
             with libipc.open(path, "wb") as f:
                 f.write(data)
@@ -104,6 +106,7 @@ def files(w: Workload) -> None:
             manifest[path] = {"sha256": hashlib.sha256(data).hexdigest(), "size": len(data)}
             synced_bytes += len(data)
             write_json(w.out / "manifest.json", manifest)
+            w.ok += 1
         w.ops += 1
         if known and w.rng.random() < 0.5:
             check_path = w.rng.choice(sorted(known))
@@ -111,6 +114,8 @@ def files(w: Workload) -> None:
             try:
                 with libipc.open(check_path, "rb") as f:
                     back = f.read()
+            except libipc.FileNotFound:
+                w.mismatch(f"{check_path}: FileNotFound after its sync returned")
             except IpcError as exc:
                 w.error(exc)
             else:
@@ -152,14 +157,18 @@ def pipes(w: Workload) -> None:
             while len(got) < len(chunk):
                 piece = r.read(len(chunk) - len(got))
                 if not piece:
-                    raise EOFError("end of file on a pipe whose write end is open")
+                    raise EOFError
                 got += piece
             if got != chunk:
                 w.mismatch(f"pipe: read {len(got)} bytes that differ from the {len(chunk)} "
                            "written")
             else:
                 w.bytes_verified += len(chunk)
-        except (IpcError, OSError, EOFError) as exc:
+                w.ok += 1
+        except EOFError:
+            w.mismatch("pipe: end of file while this process holds the write end")
+            ends = _close_all(ends)
+        except (IpcError, OSError) as exc:
             w.error(exc)
             ends = _close_all(ends)
         w.ops += 1
@@ -178,16 +187,32 @@ def _close_all(ends) -> None:
 # --- semaphores and message queues ------------------------------------------------
 def semmq(w: Workload) -> None:
     while not w.stopped():
+        server, round_ = ("sem", sem_round) if w.rng.random() < 0.5 else ("mq", mq_round)
+        before = server_pid(server)
         try:
-            if w.rng.random() < 0.5:
-                sem_round(w)
+            round_(w)
+            w.ok += 1
+        except libipc.Timeout as exc:
+            # every wait of a round is for a unit or a message this process put there
+            # itself: waiting in vain means one was lost — unless the server restarted
+            # (it then forgets its state, as docs/ipc.md says) or was down a while
+            if before is not None and server_pid(server) == before:
+                w.mismatch(f"{server}: a round waited {CALL_TIMEOUT_S:.0f} s for what it "
+                           f"had put there, and {server} never restarted ({exc})")
             else:
-                mq_round(w)
+                w.error(exc)
         except IpcError as exc:
             w.error(exc)
         w.ops += 1
         w.report()
     w.report(final=True)
+
+
+def server_pid(name: str) -> int | None:
+    try:
+        return next((r["pid"] for r in libipc.kernel(5.0).ps() if r["name"] == name), None)
+    except IpcError:
+        return None
 
 
 def sem_round(w: Workload) -> None:

@@ -57,7 +57,11 @@ def test_kills_and_hangs_of_the_core_servers_lose_no_synced_byte(nk_env, tmp_pat
     assert report["verify"]["files"] > 0, render(report)
 
 
-def test_bad_options_are_clear_errors(nk_env):
+def test_bad_options_are_clear_errors(nk_env, tmp_path):
+    (tmp_path / "old").mkdir()
+    (tmp_path / "old" / "campaign.json").write_text("{}")
+    r = chaos(nk_env, "--keep", str(tmp_path / "old"), timeout=60)
+    assert r.returncode == 2 and "not empty" in r.stderr
     r = chaos(nk_env, "--targets", "fs,kernel", timeout=60)
     assert r.returncode == 2 and "unknown server(s) kernel" in r.stderr
     r = chaos(nk_env, "--kinds", "kill,meteor", timeout=60)
@@ -70,8 +74,12 @@ def test_bad_options_are_clear_errors(nk_env):
 
 def test_the_verdict_fails_on_any_loss_hang_or_damage():
     clean = {"seed": 1, "faults": 3, "failures": [], "verify": {"files": 2, "lost": []},
-             "fsck": {"clean": True, "problems": []}, "injected": {"kill": 3}}
+             "fsck": {"clean": True, "problems": []}, "injected": {"kill": 3},
+             "workload": {"files": {"bytes_verified": 5}, "pipes": {"bytes_verified": 9}}}
     assert verdict(clean) == "PASS"
+    idle = {**clean, "workload": {"files": {"bytes_verified": 0}}}
+    nothing_synced = {**clean, "verify": {"files": 0, "lost": []}}
+    assert verdict(idle) == verdict(nothing_synced) == "FAIL"   # it proved nothing
     lost = {**clean, "verify": {"files": 2, "lost": [{"path": "/chaos/f1", "why": "gone",
                                                        "bytes": 10}]}}
     hung = {**clean, "failures": [{"what": "hang", "detail": "fs"}]}
