@@ -81,7 +81,7 @@ from libipc import InvalidArgument, IpcError, NoSuchEndpoint, Proxy, Server, op
 from libipc.console import tell_console
 from libipc.errors import CorruptFilesystem, ServerDied, Timeout
 from libipc.limits import DATA_PER_MESSAGE
-from servers.blockdev import is_blank
+from servers.blockdev import DiskError, is_blank
 from servers.reincarnation import EXIT_WONT_HELP
 
 from .bulk import BulkTransfers
@@ -98,7 +98,10 @@ EXIT_CORRUPT = EXIT_WONT_HELP   # the image cannot be mounted: a restart cannot 
 BLOCK_WAIT_S = 10.0         # how long to wait at start for "block" to register
 
 
-TRANSIENT = (NoSuchEndpoint, ServerDied, Timeout)   # block is away: it will be back
+# block is away, or its disk failed one transfer: it will be back (found by `nanokernel
+# chaos`: two injected I/O errors in a row — the commit's, then the remount's superblock
+# read — made fs exit 78 for good); only a disk that reads back damaged is not transient
+TRANSIENT = (NoSuchEndpoint, ServerDied, Timeout, DiskError)
 
 
 class MountRefused(SystemExit):
@@ -307,7 +310,7 @@ class Fs(BulkTransfers, Mappings, Server):
             fs.mount()
         except TRANSIENT as exc:
             self.log.warning("remount_waits", error=str(exc))
-            raise type(exc)(f"fs: the block server is away ({exc.message}); "
+            raise type(exc)(f"fs: the disk is away or failing ({exc.message}); "
                             "try again") from None
         except IpcError as exc:
             self.log.error("remount_failed", error=str(exc))
