@@ -75,9 +75,10 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from typing import Any
 
-from libipc import InvalidArgument, IpcError, NoSuchEndpoint, Proxy, Server, op
+from libipc import InvalidArgument, IpcError, NoSuchEndpoint, Server, op
 from libipc.console import tell_console
 from libipc.errors import CorruptFilesystem, ServerDied, Timeout
 from libipc.limits import DATA_PER_MESSAGE
@@ -95,13 +96,13 @@ MAX_READ = DATA_PER_MESSAGE  # bytes per read reply: it fits one message body
 COMMIT_DELAY = 0.002        # seconds from the first uncommitted op to its commit
 CACHE_BLOCKS = 1024         # 4 MiB of block cache
 EXIT_CORRUPT = EXIT_WONT_HELP   # the image cannot be mounted: a restart cannot help
-BLOCK_WAIT_S = 10.0         # how long to wait at start for "block" to register
 
 
 # block is away, or its disk failed one transfer: it will be back (found by `nanokernel
 # chaos`: two injected I/O errors in a row — the commit's, then the remount's superblock
 # read — made fs exit 78 for good); only a disk that reads back damaged is not transient
 TRANSIENT = (NoSuchEndpoint, ServerDied, Timeout, DiskError)
+MOUNT_RETRY_S = 5.0   # how long a start waits out a failing disk before it gives up
 
 
 class MountRefused(SystemExit):
@@ -137,9 +138,8 @@ class Fs(BulkTransfers, Mappings, Server):
             sb = format_device(self.device)
             self.log.info("formatted", disk=getattr(self.device, "path", "?"),
                           blocks=sb.nblocks, inodes=sb.ninodes)
-        self.fs = FileSystem(self.device, cache_blocks=CACHE_BLOCKS, group_commit=True)
         try:
-            self.fs.mount()
+            self._mount_at_start()
         except CorruptFilesystem as exc:
             self.log.error("mount_refused", error=exc.message)
             line = (f"fs: refusing to mount {getattr(self.device, 'path', 'the disk')}: "
@@ -150,6 +150,21 @@ class Fs(BulkTransfers, Mappings, Server):
         self.log.info("mounted", disk=getattr(self.device, "path", "?"),
                       recovered_blocks=self.fs.recovered_blocks,
                       reclaimed_orphans=self.fs.reclaimed_orphans)
+
+    def _mount_at_start(self) -> None:
+        """Mount, waiting out a disk that fails for a moment (an I/O error: retried for
+        MOUNT_RETRY_S, as a crash-and-restart would, without the restart)."""
+        deadline = time.monotonic() + MOUNT_RETRY_S
+        while True:
+            self.fs = FileSystem(self.device, cache_blocks=CACHE_BLOCKS, group_commit=True)
+            try:
+                self.fs.mount()
+                return
+            except DiskError as exc:
+                if time.monotonic() > deadline:
+                    raise
+                self.log.warning("mount_retried", error=str(exc))
+                time.sleep(0.05)
 
     def stop(self) -> None:
         if self.fs is not None and self.fs.mounted:
@@ -164,15 +179,9 @@ class Fs(BulkTransfers, Mappings, Server):
         self.log.warning("block_recovered", op=op, error=error, waited_s=round(waited, 3))
 
     def _connect_block(self) -> IpcBlockDevice:
-        """The block server, waiting (naming's ``wait``) while it has not registered yet:
-        init starts fs and block together."""
-        try:
-            return IpcBlockDevice()
-        except NoSuchEndpoint:
-            from libipc.naming import NAMING, forget
-            forget("block")
-            Proxy(NAMING, timeout=BLOCK_WAIT_S).wait(name="block")
-            return IpcBlockDevice()
+        """The block server; while it has not registered yet (init starts fs and block
+        together) the device's first call waits for it (naming's ``wait``)."""
+        return IpcBlockDevice()
 
     # --- reading ops ------------------------------------------------------
     @op

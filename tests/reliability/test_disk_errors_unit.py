@@ -59,3 +59,16 @@ def test_io_errors_at_commit_and_remount_are_errors_not_exit_78():
     call(server, "write", path="/home/more", offset=0, data=b"m" * 100, create=True)
     call(server, "sync")
     assert b"m" * 100 == call(server, "read", path="/home/more")
+
+
+def test_a_start_waits_out_a_failing_disk():
+    """fs restarted onto a disk that fails its first reads mounts once they work (before:
+    exit 1 and another restart, seen by the campaign as fs going down again)."""
+    disk = FailingDisk(512)
+    format_device(disk)
+    disk.blank = False
+    disk.fail = 3
+    server = Fs(disk)
+    server.runtime = FakeRuntime()
+    server.start()
+    assert disk.fail == 0 and server.fs.mounted
