@@ -138,7 +138,7 @@ def flood(rng: random.Random, row: dict) -> str:
 
 
 def slow_disk(rng: random.Random, row: dict) -> str:
-    delay = rng.choice([5, 20, 100])
+    delay = rng.choice([5, 20, 50])
     count = rng.randint(5, 50)
     lookup("block", timeout=5.0).inject(delay_ms=delay, errors=0, count=count)
     return f"block: {count} transfers {delay} ms slow"

@@ -37,7 +37,8 @@ DEFAULT_TARGETS = ("fs", "block", "naming", "devices", "console", "pipe", "sem",
 WEIGHTS = {"kill": 12, "stop": 3, "corrupt-ring": 4, "garbage": 14, "forged": 10,
            "stray-reply": 10, "flood": 8, "slow-disk": 8, "disk-error": 6, "full-disk": 2}
 DISK_SIZE = "64M"
-HEARTBEAT_S = 0.5   # init's ping period in the campaign's boot: a hang is seen in ~1 s
+HEARTBEAT_S = 1.0   # init's ping period in the campaign's boot: a hang is seen in ~2 s
+BLOCK_HEARTBEAT_S = 3.0   # block's: an fsync of a full 64 MiB image can take a second
 SLACK_S = 180   # on top of --max-seconds: the boots' own start, stop and the workload's end
 
 
@@ -77,11 +78,13 @@ def parse(argv: list[str]) -> argparse.Namespace:
 
 def boot_config(session: Path, args: list[str], servers: list[str]) -> str:
     """The default boot.toml with ``session`` in place of the shell, and init's
-    heartbeats every HEARTBEAT_S (a stop fault then costs about a second, not five)."""
+    heartbeats every HEARTBEAT_S (a stop fault then costs two seconds, not five)."""
     text = (Path(__file__).resolve().parents[2] / "servers" / "boot.toml").read_text()
     text = re.sub(r"(?ms)^\[servers\.shell\].*?(?=^\[)", "", text)
     text = re.sub(r"(?m)^heartbeat\s*=.*$", "", text)   # (the campaign's own, below)
     text = re.sub(r"(?m)^\[restart\].*$", f"[restart]\nheartbeat = {HEARTBEAT_S}", text)
+    text = re.sub(r"(?m)^\[servers\.block\].*$",
+                  f"[servers.block]\nheartbeat = {BLOCK_HEARTBEAT_S}", text)
     return text + (f'\n[servers.chaos]\npath = "{session}"\nargs = {json.dumps(args)}\n'
                    f'session = true\nprivileged = true\ncalls = ["*"]\n'
                    f"depends = {json.dumps(servers)}\n")
