@@ -36,8 +36,15 @@ to the bytes it was given, no copy), until the next sync.  Past KEEP_MAX
 bytes kept, a change syncs before it returns (an implicit sync), so a client
 holds at most KEEP_MAX bytes beyond its largest single write.
 
-One FsClient per fs name per process (``client_for``): every File of a
-process shares it, so any File's sync() proves (or re-sends) all of them.
+One FsClient per fs name (and call timeout) per process (``client_for``):
+every File of a process made without ``fs=`` shares it, so any File's sync()
+proves (or re-sends) all of them.
+
+What a re-send cannot know: a change made by someone else, or by a call that
+bypassed this client (a raw ``lookup("fs").unlink``), after a kept change and
+before the sync.  If fs restarted in between, the re-send applies the kept
+change again — it may re-create a file unlinked meanwhile.  Sync before
+removing what a File wrote, as NFS clients commit before a remove.
 """
 
 from __future__ import annotations
@@ -232,8 +239,10 @@ _clients: dict[tuple[Any, ...], FsClient] = {}
 
 
 def client_for(proxy: Proxy) -> FsClient:
-    """The FsClient of this process for the server behind `proxy` (one per name)."""
-    key = ("name", proxy._name) if proxy._name is not None else ("ep", proxy._endpoint)
+    """The FsClient of this process for the server behind `proxy`: one per name (or
+    endpoint) and call timeout — a caller's timeout stays its own."""
+    target = proxy._name if proxy._name is not None else proxy._endpoint
+    key = (target, proxy._timeout)
     client = _clients.get(key)
     if client is None:
         client = _clients[key] = FsClient(proxy)
