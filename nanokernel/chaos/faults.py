@@ -38,6 +38,7 @@ from libipc.ring import PRODUCER, Ring
 from libipc.runtime import current
 
 STRAY_IDS = 1 << 60   # ids of our raw messages: far from any call id the runtime makes
+CORRUPT_S = 1.0       # how long corrupt-ring keeps writing a bad head before it gives up
 
 
 def kill(rng: random.Random, row: dict) -> str:
@@ -51,6 +52,10 @@ def stop(rng: random.Random, row: dict) -> str:
 
 
 def corrupt_ring(rng: random.Random, row: dict) -> str:
+    """The head index of the target's up ring made impossible, again and again for up
+    to CORRUPT_S, until the kernel has killed the owner: its own next put would write
+    the right head back, and one write the kernel never read proves nothing."""
+    import time
     fd = _channel_fd(row["name"])
     if fd is None:
         raise LookupError(f"no channel of {row['name']} among the kernel's descriptors")
@@ -61,12 +66,26 @@ def corrupt_ring(rng: random.Random, row: dict) -> str:
         head, tail, data = (ffi.new("uint64_t *") for _ in range(3))
         lib.nk_ring_layout(head, tail, data)
         word = ffi.cast("uint64_t *", ffi.cast("uint8_t *", cbuf) + head[0])
-        now = int(word[0])
-        word[0] = rng.choice([0xDEADBEEFDEADBEEF, now + 3, now + 4 * up.capacity])
-        up.kick()   # the kernel looks now, before the owner's next put rewrites it
+        bad = rng.choice([0xDEADBEEFDEADBEEF, int(word[0]) + 3, int(word[0]) + 4 * up.capacity])
+        deadline = time.monotonic() + CORRUPT_S
+        while _alive(row["pid"]) and time.monotonic() < deadline:
+            word[0] = bad
+            up.kick()   # the kernel looks now
+            time.sleep(0.002)
         del up
         ffi.release(cbuf)
+    if _alive(row["pid"]):
+        raise LookupError(f"{row['name']} outlived its corrupt ring (healed each time)")
     return f"corrupt {row['name']}'s up ring head"
+
+
+def _alive(pid: int) -> bool:
+    """Whether ``pid`` is still a live process (not a zombie the kernel has not reaped)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return False
 
 
 def _channel_fd(name: str) -> int | None:
