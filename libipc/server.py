@@ -165,6 +165,12 @@ class Server:
         # what inspect.getmembers(cls, callable) gives, without importing inspect
         members = ((n, getattr(cls, n, None)) for n in dir(cls))
         cls.ops = {n: f for n, f in members if callable(f) and getattr(f, "__nk_op__", False)}
+        # An op named like one of Server's own methods (attach, main, dispatch…) replaces
+        # it, and the server then dies before it registers with an unrelated error: say so
+        # when the class is made instead.
+        for name in cls.ops.keys() & _BASE_METHODS:
+            raise TypeError(f"{cls.__name__}.{name}: an @op may not be named like "
+                            f"Server.{name}, which the server itself needs; rename the op")
 
     def __init__(self) -> None:
         self.runtime: Runtime | None = None
@@ -299,6 +305,14 @@ class Server:
         validate(op_name, args)
         return handler(self, ctx, **args)
 
+
+
+# Server's own methods, which an @op must not replace (its hooks — start, stop, on_notify —
+# are overridden on purpose, and are not ops)
+_BASE_METHODS = frozenset(n for n, f in vars(Server).items()
+                          if (callable(f) or isinstance(f, classmethod | staticmethod))
+                          and not getattr(f, "__nk_op__", False) and not n.startswith("__")
+                          and n not in ("start", "stop", "on_notify"))
 
 # -- argument checking -------------------------------------------------------
 #

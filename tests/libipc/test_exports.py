@@ -74,3 +74,27 @@ class TestPublicNames:
         assert ["/a"] == errors.DataLost("lost: /a", paths=["/a"]).paths
         assert isinstance(errors.error_from_body({"code": "DataLost", "message": "x"}),
                           errors.DataLost)
+
+
+def test_an_op_named_like_a_server_method_is_refused_when_the_class_is_made():
+    """It replaced Server.attach (or main, dispatch…) and the server died before it
+    registered, with an AttributeError about something else (found writing from the docs)."""
+    import pytest
+
+    from libipc import Server, op
+    with pytest.raises(TypeError, match="may not be named like Server.attach"):
+        class Clash(Server):
+            @op
+            def attach(self, ctx) -> None: ...
+    with pytest.raises(TypeError, match="Server.main"):
+        class Clash2(Server):
+            @op
+            def main(self, ctx) -> None: ...
+
+    class Fine(Server):   # the hooks are overridden on purpose, and are not ops
+        def start(self) -> None: ...
+
+        @op
+        def ping(self, ctx) -> str:
+            return "pong"
+    assert "ping" in Fine.ops
