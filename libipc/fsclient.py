@@ -33,8 +33,9 @@ transfer by grant grants its region to the new fs first (libipc/bulk.py).
 
 Memory: the kept bytes are the callers' own (File.write keeps a reference
 to the bytes it was given, no copy), until the next sync.  Past KEEP_MAX
-bytes kept, a change syncs before it returns (an implicit sync), so a client
-holds at most KEEP_MAX bytes beyond its largest single write.
+bytes (or KEEP_MAX_CHANGES changes) kept, a change syncs before it returns
+(an implicit sync), so a client holds at most KEEP_MAX bytes beyond its
+largest single write.
 
 One FsClient per fs name (and call timeout) per process (``client_for``):
 every File of a process made without ``fs=`` shares it, so any File's sync()
@@ -59,6 +60,7 @@ from libipc.errors import DataLost, IpcError, NoSuchEndpoint, ServerDied, Timeou
 from libipc.limits import DATA_PER_MESSAGE
 
 KEEP_MAX = 16 << 20     # bytes of unsynced writes kept per client; past it: implicit sync
+KEEP_MAX_CHANGES = 4096   # changes kept (small writes); past it: an implicit sync too
 RECOVERY_S = 30.0       # how long a call waits for a dead fs server's successor
 MAX_REPLAYS = 8         # re-sends in a row (each after another fs restart) before DataLost
 BY_GRANT = DATA_PER_MESSAGE   # a write of more bytes than one message holds goes by grant
@@ -86,6 +88,8 @@ class FsClient:
         self.resent = 0          # changes re-sent after a verifier changed (for tests)
         self._waited: int | None = None
         self._resending = False
+        self._under: str | None = None   # the verifier every kept change was acknowledged
+        # under (kept consistent: a change under another makes everything be re-sent)
 
     # --- idempotent calls, carried across an fs restart --------------------------
     def call(self, op: str, /, **args: Any) -> Any:
@@ -160,7 +164,7 @@ class FsClient:
         verifier that proves it.  DataLost when some change could not be re-sent."""
         for _ in range(MAX_REPLAYS):
             verifier = self.call("sync", verifier=True)["verifier"]
-            if all(c.verifier == verifier for c in self.kept):
+            if not self.kept or self._under == verifier:
                 self._drop()
                 return verifier
             self._resend(verifier)
@@ -175,10 +179,14 @@ class FsClient:
         if change.data is not None and reply["written"] < len(change.data):
             change.data = change.data[:reply["written"]]   # (a short write: the disk is full)
         change.verifier = reply["verifier"]
+        mixed = bool(self.kept) and self._under != change.verifier
         self.kept.append(change)
         self.kept_bytes += len(change.data) if change.data is not None else 0
-        self._resend(change.verifier)
-        if self.kept_bytes > KEEP_MAX:
+        if mixed:
+            self._resend(change.verifier)   # (an older change's instance died)
+        else:
+            self._under = change.verifier
+        if self.kept_bytes > KEEP_MAX or len(self.kept) > KEEP_MAX_CHANGES:
             self.sync()   # implicit: the memory kept stays bounded
 
     def _send(self, change: Change) -> dict[str, Any]:
@@ -200,15 +208,14 @@ class FsClient:
         return self._retrying(attempt)
 
     def _resend(self, verifier: str) -> None:
-        """Every kept change again, in order, while some was acknowledged under
-        another verifier than the latest reply's (`verifier`)."""
-        if self._resending:
-            return   # (the re-send in progress goes on with the newest verifier)
+        """Every kept change again, in order, unless all were acknowledged under
+        `verifier` (the latest reply's); again while fs restarts under the re-send."""
+        if self._resending or not self.kept or self._under == verifier:
+            return   # (a re-send in progress goes on with the newest verifier itself)
         self._resending = True
         try:
             for _ in range(MAX_REPLAYS):
-                if all(c.verifier == verifier for c in self.kept):
-                    return
+                seen = set()
                 for change in self.kept:
                     try:
                         reply = self._send(change)
@@ -217,8 +224,12 @@ class FsClient:
                                          f"{exc}") from exc
                     if change.data is not None and reply["written"] < len(change.data):
                         raise self._lost(f"re-sending write {change.path}: disk full")
-                    change.verifier = verifier = reply["verifier"]
+                    change.verifier = reply["verifier"]
+                    seen.add(change.verifier)
                     self.resent += 1
+                if len(seen) == 1:   # every change under one instance: consistent again
+                    self._under = seen.pop()
+                    return
             raise self._lost(f"fs restarted {MAX_REPLAYS} times in a row under the re-sends")
         finally:
             self._resending = False
@@ -233,6 +244,7 @@ class FsClient:
     def _drop(self) -> None:
         self.kept.clear()
         self.kept_bytes = 0
+        self._under = None
 
 
 _clients: dict[tuple[Any, ...], FsClient] = {}

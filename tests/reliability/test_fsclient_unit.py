@@ -161,3 +161,14 @@ class TestMemoryBound:
         assert (0, []) == (client.kept_bytes, client.kept)
         fs.crash()
         assert b"b" * 6000 == fs.contents("/home/b")
+
+    def test_past_keep_max_changes_small_writes_sync_too(
+            self, fs: CrashingFs, monkeypatch) -> None:
+        """Many small writes are bounded by count as well as by bytes."""
+        monkeypatch.setattr(fsclient, "KEEP_MAX_CHANGES", 5)
+        client = FsClient(fs)
+        for i in range(5):
+            write(client, "/home/small", b"s", offset=i)
+        assert 5 == len(client.kept)
+        write(client, "/home/small", b"s", offset=5)
+        assert [] == client.kept
