@@ -42,3 +42,14 @@ def test_bad_grants_are_refused_and_a_restarted_block_gets_a_new_window(bulk):
     assert data["forged"] == "PermissionDenied"
     assert data["after"] == 1 << 20 and data["in_place"]   # fs still serves
     assert data["after_block_restart"]
+
+
+def test_the_bigfile_demo_runs_as_docs_ipc_shows_it(boot):
+    """`run examples/bigfile.py /home/big 8`: the bytes come back, and the read is a few
+    messages (60 KiB messages would need ~140 calls, each a request and a reply)."""
+    import re
+    result = boot("-c", "run examples/bigfile.py /home/big 8", timeout=90)
+    out = result.output
+    assert "same bytes: yes" in out, out + result.log
+    read = int(re.search(r"read it back in .* \((\d+) messages routed\)", out).group(1))
+    assert read < 60, out
