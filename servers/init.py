@@ -18,9 +18,10 @@ Boot, as events (init keeps serving calls all along, it never sleeps):
      of a dependency waits for its name (fs retries "block").  A started
      server counts as running once it registered its name *and* every
      dependency runs (naming NOTIFYs init on each register; init asks for
-     the whole table in one ``list`` call, and looks again every POLL_S until
-     ``register_timeout``).  A server placed in the kernel waits for its
-     dependencies to *run* instead: it starts on the kernel's own loop;
+     the whole table in one ``list`` call — asynchronously, it never waits
+     for naming — and looks again every POLL_S until ``register_timeout``).
+     A server placed in the kernel waits for its dependencies to *run*
+     instead: it starts on the kernel's own loop;
   3. a server whose dependency was given up on (or exited for good) is not
      started, and if it was already spawned and does not run yet it is
      killed: either way one line "X not started: Y is down", state failed;
@@ -169,6 +170,8 @@ class Init(Server):
         self.services: dict[str, Service] = {}
         self.by_ep: dict[int, Service] = {}
         self.poll_timer = None
+        self.names_call: int | None = None   # naming's `list`, asked and not answered yet
+        self.names_again = False             # a name came meanwhile: ask once more
         self.logfile = os.environ.get("NK_LOG", "the boot log")
         self.console = lookup("console", timeout=2.0)
         self.unsaid: list[str] = []   # console lines from before the console was up
@@ -362,28 +365,59 @@ class Init(Server):
             self.poll_timer = self.runtime.after(POLL_S, self._poll)
 
     def _poll(self) -> None:
-        """Which starting servers registered by now?  (One ``list`` call to naming.)"""
+        """Which starting servers registered by now?  One ``list`` call to naming, made
+        asynchronously (a slow or hung naming must not hold init up); and who is past
+        its register deadline."""
         self.poll_timer = None
         waiting = [s for s in self.services.values()
                    if s.state == STARTING and not s.registered]
-        names = self._names() if waiting else {}
+        if waiting:
+            self._ask_names()
         now = time.monotonic()
-        changed = False
         for svc in waiting:
-            if svc.ep is not None and names.get(svc.name) == svc.ep:
-                svc.registered, changed = True, True
-                svc.policy.registered()
-                self.log.info("registered", server=svc.name, ep=svc.ep,
-                              after_s=round(now - svc.started, 3))
-            elif now > svc.deadline:
+            if now > svc.deadline:
                 svc.deadline = float("inf")   # killed once; its exit comes as NOTIFY
                 self.say(f"{svc.name} did not register within "
                          f"{svc.knobs.register_timeout:g} s; killing it")
                 self._kill(svc, "KILL")
-        if changed:
-            self.advance()
         if any(s.state == STARTING and not s.registered for s in self.services.values()):
             self._schedule_poll()
+
+    def _ask_names(self) -> None:
+        """Ask naming for its table; one question at a time (a name that arrives while
+        one is out is asked about again when the answer comes)."""
+        if self.names_call is not None:
+            self.names_again = True
+            return
+        self.names_again = False
+        try:
+            self.names_call = self.runtime.call_async(NAMING_EP, "list", {},
+                                                      self._names_answered)
+        except IpcError as exc:
+            self.log.warning("names_not_asked", error=str(exc))
+
+    def _names_answered(self, msg) -> None:
+        self.names_call = None
+        try:
+            names = self.runtime.result(msg)
+        except IpcError:
+            names = {}
+        if not isinstance(names, dict):
+            names = {}
+        now = time.monotonic()
+        changed = False
+        for svc in self.services.values():
+            if svc.state == STARTING and not svc.registered and svc.ep is not None \
+                    and names.get(svc.name) == svc.ep:
+                svc.registered, changed = True, True
+                svc.policy.registered()
+                self.log.info("registered", server=svc.name, ep=svc.ep,
+                              after_s=round(now - svc.started, 3))
+        if changed:
+            self.advance()
+        if self.names_again and any(s.state == STARTING and not s.registered
+                                    for s in self.services.values()):
+            self._ask_names()
 
     def _restore_names(self) -> None:
         """A restarted naming knows nobody: tell it who runs (it checks each)."""
@@ -395,14 +429,6 @@ class Init(Server):
             self.log.info("names_restored", taken=taken, offered=len(names))
         except IpcError as exc:
             self.log.error("names_not_restored", error=str(exc))
-
-    def _names(self) -> dict:
-        """naming's table ({} when naming does not answer)."""
-        try:
-            names = self.runtime.call(NAMING_EP, "list", {}, timeout=1.0)
-        except IpcError:
-            return {}
-        return names if isinstance(names, dict) else {}
 
     def _kill(self, svc: Service, signal_name: str) -> bool:
         if svc.ep is not None:
