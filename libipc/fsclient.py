@@ -201,7 +201,7 @@ class FsClient:
         from libipc.bulk import staged
 
         def attempt() -> dict[str, Any]:
-            with staged(len(data), self.fs.endpoint) as (view, grant):
+            with staged(len(data), self.fs.endpoint, writable=False) as (view, grant):
                 view[:] = data
                 return self.fs.call("write", path=change.path, grant=grant, size=len(data),
                                     verifier=True, **change.args)

@@ -48,7 +48,9 @@ class TestBlockKilled:
         assert (5, True) == (result["kills"], result["fs_same"])
         assert ([], 160) == (worker["errors"], len(worker["synced"]))
         assert "exited with 78" not in result["_log"]
-        assert result["_log"].count('"block_recovered"') >= 5   # fs met each dead block
+        # fs met a dead block (a kill between two of its calls, with block back before the
+        # next, is not even noticed: the proxy looks the name up again by itself)
+        assert result["_log"].count('"block_recovered"') >= 1
         synced_survive_a_reboot(recovery, disk, tmp_path, worker["synced"])
 
     def test_block_killed_under_a_64_mib_write_by_grant(
