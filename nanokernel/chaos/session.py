@@ -45,6 +45,8 @@ KINDS = ("files", "pipes", "semmq")
 RECOVERY_S = 15.0
 STOP_HOLD_S = 10.0
 HANG_S = 30.0
+SETTLE_S = 3.0                                          # after a restart, at most
+USES = {"fs": "files", "block": "files", "pipe": "pipes", "sem": "semmq", "mq": "semmq"}
 AFTER_S = 30.0                                          # after the last fault …
 AFTER_ROUNDS = {"files": 3, "pipes": 20, "semmq": 3}     # … each must still do this
 K = kernel(10.0)
@@ -138,6 +140,7 @@ class Campaign:
             if now_pids.get(name, old_pid) != old_pid and name in now_pids:
                 self.recovery_s.append(time.monotonic() - t0)
                 self.restarts[name] += 1
+                self.settle(name)
                 return
             if time.monotonic() - t0 > hold:
                 break
@@ -149,6 +152,18 @@ class Campaign:
                 os.kill(old_pid, signal.SIGCONT)
         else:
             self.fail("not recovered", f"{name} not back {hold:.0f} s after {kind}")
+
+    def settle(self, server: str) -> None:
+        """After a restart, let the workload that uses ``server`` finish one more round
+        (or SETTLE_S pass) before the next fault: a campaign that kills a server again
+        the moment it is back measures its restart backoff, not whether work survives."""
+        kinds = [USES[server]] if server in USES else list(KINDS)
+        before = {kind: self.workload_report(kind).get("ops", 0) for kind in kinds}
+        deadline = time.monotonic() + SETTLE_S
+        while time.monotonic() < deadline:
+            if any(self.workload_report(k).get("ops", 0) > before[k] for k in kinds):
+                return
+            time.sleep(0.05)
 
     def check_others(self, kind: str, name: str, own_target_may_go: bool = True) -> None:
         now = self.pids()
