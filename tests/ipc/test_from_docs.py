@@ -1,7 +1,8 @@
 """Programs written from the docs alone (docs/ipc.md, docs/shell.md), one per IPC
 mechanism, run the way the docs say a user runs programs: a boot of the whole
 system whose shell reads the commands from stdin (`run PROG.py &`, `wait`,
-`kill -USR1 %1`, `mkfifo`, `start`). The programs are tests/ipc/programs/docs_*.py.
+`kill -USR1 %1`, `mkfifo`, `start`). The programs are tests/ipc/programs/docs_*.py and,
+for three that became demos, examples/watchdog.py, shm_ring.py and mmap_count.py.
 
 One boot runs every section (each ends with `wait`, so they run one after the
 other); each test checks its programs' lines. Nothing here sleeps and hopes: a
@@ -27,6 +28,11 @@ def prog(name: str) -> str:
     return str(PROGRAMS / f"docs_{name}.py")
 
 
+def example(name: str) -> str:
+    """The demos in examples/ that began as programs of this test (one copy, not two)."""
+    return str(REPO / "examples" / f"{name}.py")
+
+
 SECTIONS = {
     "pipe": f"""
 run {prog('pipe_token')} reader &
@@ -43,9 +49,9 @@ wait
 cat /home/log.txt
 """,
     "signals": f"""
-run {prog('watchdog')}
+run {example('watchdog')}
 mkfifo /home/ready
-run {prog('watchdog')} waiter /home/ready &
+run {example('watchdog')} waiter /home/ready &
 cat /home/ready
 kill -USR1 %1
 cat /home/ready
@@ -55,17 +61,17 @@ kill -TERM %1
 wait
 """,
     "shm": f"""
-start {prog('shm_ring')}
-run {prog('shm_ring')} consumer &
-run {prog('shm_ring')} producer 500
+start {example('shm_ring')}
+run {example('shm_ring')} consumer &
+run {example('shm_ring')} producer 500
 wait
 """,
     "mmap": f"""
-run {prog('mmap_count')} init /home/counter
-run {prog('mmap_count')} add /home/counter 300 &
-run {prog('mmap_count')} add /home/counter 300 &
+run {example('mmap_count')} init /home/counter
+run {example('mmap_count')} add /home/counter 300 &
+run {example('mmap_count')} add /home/counter 300 &
 wait
-run {prog('mmap_count')} show /home/counter
+run {example('mmap_count')} show /home/counter
 """,
     "mq": f"""
 run {prog('mq_jobs')} worker A &
@@ -128,7 +134,7 @@ def test_the_shell_signals_a_program_that_catches(lines):
 
 
 def test_a_bounded_buffer_in_granted_memory_with_two_semaphores(lines):
-    assert starting(lines, "started docs_shm_ring")
+    assert starting(lines, "started shm_ring")
     assert starting(lines, "producer:") == ["producer: 500 items, sum 125250"]
     assert starting(lines, "consumer:") == ["consumer: 500 items, sum 125250"]
 
