@@ -39,8 +39,6 @@ WEIGHTS = {"kill": 12, "stop": 3, "corrupt-ring": 4, "garbage": 14, "forged": 10
 DISK_SIZE = "64M"
 HEARTBEAT_S = 1.0   # init's ping period in the campaign's boot: a hang is seen in ~2 s
 BLOCK_HEARTBEAT_S = 3.0   # block's: an fsync of a full 64 MiB image can take a second
-REGISTER_TIMEOUT_S = 5.0  # a server stopped before it registered is not pinged yet: init
-                          # kills it when it has not registered in this long
 SLACK_S = 180   # on top of --max-seconds: the boots' own start, stop and the workload's end
 
 
@@ -84,9 +82,7 @@ def boot_config(session: Path, args: list[str], servers: list[str]) -> str:
     text = (Path(__file__).resolve().parents[2] / "servers" / "boot.toml").read_text()
     text = re.sub(r"(?ms)^\[servers\.shell\].*?(?=^\[)", "", text)
     text = re.sub(r"(?m)^heartbeat\s*=.*$", "", text)   # (the campaign's own, below)
-    text = re.sub(r"(?m)^register_timeout\s*=.*$", "", text)
-    text = re.sub(r"(?m)^\[restart\].*$", f"[restart]\nheartbeat = {HEARTBEAT_S}\n"
-                  f"register_timeout = {REGISTER_TIMEOUT_S}", text)
+    text = re.sub(r"(?m)^\[restart\].*$", f"[restart]\nheartbeat = {HEARTBEAT_S}", text)
     text = re.sub(r"(?m)^\[servers\.block\].*$",
                   f"[servers.block]\nheartbeat = {BLOCK_HEARTBEAT_S}", text)
     return text + (f'\n[servers.chaos]\npath = "{session}"\nargs = {json.dumps(args)}\n'

@@ -43,7 +43,8 @@ from nanokernel.chaos.workload import write_json
 WORKLOAD = str(Path(__file__).resolve().parent / "workload.py")
 KINDS = ("files", "pipes", "semmq")
 RECOVERY_S = 15.0
-STOP_HOLD_S = 10.0
+STOP_HOLD_S = 20.0   # > init's register_timeout (10 s): a server stopped while it
+                     # started is not pinged yet, and is killed when it has not registered
 HANG_S = 30.0
 SETTLE_S = 3.0                                          # after a restart, at most
 USES = {"fs": "files", "block": "files", "pipe": "pipes", "sem": "semmq", "mq": "semmq"}
