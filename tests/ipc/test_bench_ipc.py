@@ -30,7 +30,8 @@ def test_every_pipe_row_and_peer_is_measured(nk_env):
     assert {(b, p, where) for b in PIPE_BENCHES for p in PIPE_PEERS
             for where in PLACEMENTS} == pipes
     assert {("signal-rtt", "nanokernel"), ("signal-rtt", "os.kill"),
-            ("shm-bulk", "nanokernel"), ("shm-bulk", "os.pipe"),
+            ("shm-bulk", "nanokernel"), ("shm-bulk", "nanokernel-copy-in"),
+            ("shm-bulk", "os.pipe"),
             ("fs-read-64m", "nanokernel"), ("fs-read-64m", "host-open"),
             ("socket-throughput", "nanokernel"), ("socket-throughput", "socketpair"),
             ("socket-rtt", "nanokernel"), ("socket-rtt", "socketpair")} | SEMMQ_ROWS \
