@@ -317,10 +317,10 @@ def grant_for_one_endpoint() -> dict:
     r, w = pipe()
     info = lookup("pipe").region(end=r.token)   # this process's grant (create's, kept)
     proc = child("steal", w, json.dumps(info))
-    seen = json.loads(r.read(4096))
+    again = lookup("pipe").region(end=r.token)["grant"]   # (asked before the child ends:
+    seen = json.loads(r.read(4096))                       # w, given to it, closes then)
     return {**seen, "creator_mapped": r._path() is not None,
-            "same_grant_again": info["grant"] == lookup("pipe").region(end=w.token)["grant"],
-            "status": exited(proc)}
+            "same_grant_again": info["grant"] == again, "status": exited(proc)}
 
 
 def held() -> dict:
