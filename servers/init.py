@@ -19,7 +19,9 @@ Boot, as events (init keeps serving calls all along, it never sleeps):
      server counts as running once it registered its name *and* every
      dependency runs (naming NOTIFYs init on each register; init asks for
      the whole table in one ``list`` call — asynchronously, it never waits
-     for naming — and looks again every POLL_S until ``register_timeout``).
+     for naming — and looks again every POLL_S until ``register_timeout``;
+     that clock is held while naming or a dependency is down or slow to
+     answer its heartbeat, so a server is not killed for waiting on another).
      A server placed in the kernel waits for its dependencies to *run*
      instead: it starts on the kernel's own loop;
   3. a server whose dependency was given up on (or exited for good) is not
@@ -114,6 +116,7 @@ WAITING, STARTING, RUNNING = "waiting", "starting", "running"
 BACKOFF, FAILED, EXITED, STOPPED = "backoff", "failed", "exited", "stopped"
 HUNG = "hung"   # missed its heartbeats: killed, its exit not come yet
 HUNG_AFTER = 2  # heartbeat periods without an answer
+SUSPECT_S = 0.5  # a heartbeat unanswered this long: its dependents' start clocks wait
 MAX_PINGS = 8   # pings in flight at once, at most (and at most half the kernel's max_calls:
                 # the rest is for init's own calls; a ping over it waits for the next period)
 SETTLED = (RUNNING, FAILED, EXITED, STOPPED)
@@ -147,6 +150,7 @@ class Service:
         self.unanswered_since: float | None = None
         self.hung_for: float | None = None   # killed for missing heartbeats after this long
         self.beats = 0                         # pings it answered (this spawn)
+        self.answered_at = 0.0                 # time.monotonic() of the last answer
 
     def row(self, placement: str, pinged: bool) -> dict:
         k = self.knobs
@@ -375,13 +379,35 @@ class Init(Server):
             self._ask_names()
         now = time.monotonic()
         for svc in waiting:
-            if now > svc.deadline:
+            if self._held_up(svc, now):
+                # A server cannot register while naming, or a server it waits on, is
+                # down or not answering (a dependency hung, or restarting): its clock
+                # starts again once they are all well.  Killing it for that would only
+                # take down an innocent server after the guilty one.
+                svc.deadline = max(svc.deadline, now + svc.knobs.register_timeout)
+            elif now > svc.deadline:
                 svc.deadline = float("inf")   # killed once; its exit comes as NOTIFY
                 self.say(f"{svc.name} did not register within "
                          f"{svc.knobs.register_timeout:g} s; killing it")
                 self._kill(svc, "KILL")
         if any(s.state == STARTING and not s.registered for s in self.services.values()):
             self._schedule_poll()
+
+    def _held_up(self, svc: Service, now: float) -> bool:
+        """Is a dependency of starting ``svc`` (naming included) not running, or not
+        answering its heartbeat for longer than a quick answer takes?"""
+        for name in self.deps(svc):
+            dep = self.services[name]
+            if dep.state != RUNNING:
+                return True
+            if not self.pinged(dep):
+                continue
+            since = dep.unanswered_since
+            if since is not None and now - since > min(SUSPECT_S, dep.knobs.heartbeat):
+                return True
+            if dep.answered_at < svc.started:   # no sign of life since svc started: it
+                return True                      # may have hung just before (a ping will tell)
+        return False
 
     def _ask_names(self) -> None:
         """Ask naming for its table; one question at a time (a name that arrives while
@@ -664,7 +690,7 @@ class Init(Server):
         if svc.ping_id is not None and svc.ep is not None:
             self.runtime.forget(svc.ep, svc.ping_id)
         svc.beat_timer = svc.ping_id = svc.unanswered_since = svc.hung_for = None
-        svc.beats = 0
+        svc.beats, svc.answered_at = 0, 0.0
 
     def _beat(self, svc: Service, ep: int) -> None:
         """One heartbeat period passed: kill ``svc`` if its ping is HUNG_AFTER periods
@@ -695,6 +721,7 @@ class Init(Server):
         if msg.src == ep:                 # the server itself answered: alive
             svc.unanswered_since = None
             svc.beats += 1
+            svc.answered_at = time.monotonic()
         else:   # the kernel refused the call (it never got there): no news, ping again
             svc.unanswered_since = None
             try:

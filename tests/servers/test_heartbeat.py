@@ -104,3 +104,26 @@ class TestDefaultServers:
         assert float(back.split()[3]) < 3 * 0.3 + 2.0, back
         assert any(re.match(r"last_failure      missed heartbeats \(\d\.\d s, period 0\.3 s\) "
                             r"\d+\.\d s ago", line) for line in out), res.stdout
+
+    def test_a_server_waiting_on_a_hung_dependency_is_not_killed_for_it(self, boot, tmp_path):
+        """block SIGSTOPped, then fs SIGKILLed: the new fs cannot mount (nor register)
+        until init finds block hung and restarts it, far past fs's register_timeout
+        (1 s here). init holds fs's clock while block does not answer: fs is restarted
+        once — for its own kill — and serves the file written before."""
+        from pathlib import Path
+        text = (Path(__file__).resolve().parents[2] / "servers" / "boot.toml").read_text()
+        text = text.replace("heartbeat = 5.0 ", "heartbeat = 1.0 ")
+        text = text.replace("register_timeout = 10.0", "register_timeout = 1.0")
+        assert "heartbeat = 1.0" in text and "register_timeout = 1.0" in text
+        config = tmp_path / "boot.toml"
+        config.write_text(text)
+        res = boot("--config", str(config), "-c",
+                   f"echo before > /home/a; call fs sync; "
+                   f"run {PROGRAMS / 'hang_dependency.py'} block fs; cat /home/a")
+        assert 0 == res.returncode, res.output
+        assert re.search(r"block did not answer heartbeats for [12]\.\d s", res.stdout), \
+            res.output
+        assert "fs did not register" not in res.output
+        assert re.search(r"fs back after \d+\.\d s, restarted 1 time\(s\)", res.stdout), \
+            res.output
+        assert "before" in res.stdout.splitlines()
