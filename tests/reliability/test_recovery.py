@@ -87,6 +87,30 @@ class TestFsKilled:
         synced_survive_a_reboot(recovery, disk, tmp_path, {"/big": worker["sha"]})
 
 
+class TestHung:
+    """SIGSTOP (a hang) instead of SIGKILL: init's heartbeats (2 s here: hung after 4 s)
+    find the stopped server, kill and restart it, and the call under way goes on."""
+
+    def test_block_stopped_under_a_64_mib_write_by_grant(
+            self, recovery, disk: Path, tmp_path: Path) -> None:
+        """fs's block calls wait out the hang, then go to the new block: byte-exact."""
+        result = recovery(disk, "bulk_block_stop")
+        worker = worker_ok(result)
+        assert (True, 64 << 20, 1) == (worker["same"], worker["size"], result["hangs"])
+        assert "block did not answer heartbeats" in result["_log"]
+        assert "fs did not register" not in result["_log"]
+        synced_survive_a_reboot(recovery, disk, tmp_path, {"/big": worker["sha"]})
+
+    def test_fs_stopped_under_a_64_mib_write_by_grant(
+            self, recovery, disk: Path, tmp_path: Path) -> None:
+        """The client's call fails over to the restarted fs (a new grant): byte-exact."""
+        result = recovery(disk, "bulk_fs_stop")
+        worker = worker_ok(result)
+        assert (True, 64 << 20, 1) == (worker["same"], worker["size"], result["hangs"])
+        assert "fs did not answer heartbeats" in result["_log"]
+        synced_survive_a_reboot(recovery, disk, tmp_path, {"/big": worker["sha"]})
+
+
 class TestVerifiers:
     def test_a_write_acknowledged_then_lost_with_fs_is_re_sent_by_the_sync(
             self, recovery, disk: Path, tmp_path: Path) -> None:

@@ -9,6 +9,9 @@ mid-stream — conditions with deadlines, never a fixed sleep:
     fs_stream     fs killed 3 times during the same stream
     bulk_block    a 64 MiB write by grant, block killed twice under it
     bulk_fs       a 64 MiB write by grant, fs killed under it
+    bulk_block_stop / bulk_fs_stop
+                  the same write with block (or fs) SIGSTOPped under it: a hang, found
+                  by init's heartbeats, killed and restarted
     reads         fs and block killed during rounds of reads (by grant, in messages)
     ack_then_kill fs killed right after it acknowledged a File's write (before its 2 ms
                   group commit), then File.sync(): the write is re-sent, never lost;
@@ -22,6 +25,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import signal
 import sys
 import time
 import traceback
@@ -134,6 +138,36 @@ def bulk_under_kills(out: str, victim: str, kills: int) -> dict:
     return {"worker": result, "kills": done, "fs_same": endpoint("fs") == fs_before}
 
 
+def hang(name: str) -> None:
+    """SIGSTOP the server `name` (from the host, as a hang would be) and wait for init's
+    heartbeats to find it, kill it and restart it."""
+    old = endpoint(name)
+    pid = next(row["pid"] for row in K.ps() if row["ep"] == old)
+    os.kill(pid, signal.SIGSTOP)
+    wait_until(lambda: back(name, old), f"{name} found hung and restarted")
+
+
+def bulk_under_hang(out: str, victim: str) -> dict:
+    """A 64 MiB write by grant with `victim` SIGSTOPped while fs is writing to block."""
+    worker = Worker(out, "bulk", 64)
+    worker.after_steps(1)
+    start = block_messages()
+    wait_until(lambda: block_messages() - start >= 40 or worker.steps() >= 2,
+               "fs writing to block")
+    hung = worker.steps() < 2
+    if hung:
+        hang(victim)
+    return {"worker": worker.result(), "hangs": int(hung)}
+
+
+def bulk_block_stop(out: str) -> dict:
+    return bulk_under_hang(out, "block")
+
+
+def bulk_fs_stop(out: str) -> dict:
+    return bulk_under_hang(out, "fs")
+
+
 def bulk_block(out: str) -> dict:
     return bulk_under_kills(out, "block", 2)
 
@@ -197,7 +231,7 @@ def check(out: str, expected: str) -> dict:
 
 
 SCENARIOS = {f.__name__: f for f in (block_stream, fs_stream, bulk_block, bulk_fs, reads,
-                                     ack_then_kill, check)}
+                                     bulk_block_stop, bulk_fs_stop, ack_then_kill, check)}
 
 if __name__ == "__main__":
     sys.path.insert(0, os.path.dirname(WORKER))
