@@ -20,12 +20,13 @@ _ERRORS = (
     "DataLost", "Deadlock", "DirectoryNotEmpty", "FileExists", "FileNotFound",
     "Internal", "Interrupted", "InvalidArgument", "InvalidPath", "IpcError", "IsADirectory",
     "MessageTooLarge", "NameTooLong", "NoSpace", "NoSuchEndpoint", "NoSuchOp",
-    "NotADirectory", "PermissionDenied", "ServerDied", "Timeout", "TooManyCalls",
+    "NodeDown", "NotADirectory", "PermissionDenied", "ServerDied", "Timeout", "TooManyCalls",
     "WouldBlock",
 )
 _WHERE = {
     **dict.fromkeys(_ERRORS, "libipc.errors"),
     **dict.fromkeys(("Proxy", "kernel", "lookup"), "libipc.client"),
+    "nodes": "libipc.remote",
     **dict.fromkeys(("Context", "Deferred", "Server", "op"), "libipc.server"),
     "File": "libipc.file",
     "open": "libipc.file",
@@ -43,10 +44,10 @@ __all__ = [
     "Context", "DataLost", "Deadlock", "Deferred", "DirectoryNotEmpty", "File",
     "FileExists", "FileNotFound", "Internal", "Interrupted", "InvalidArgument", "InvalidPath",
     "IpcError", "IsADirectory", "MessageQueue", "MessageTooLarge", "NameTooLong", "NoSpace",
-    "NoSuchEndpoint", "NoSuchOp",
+    "NoSuchEndpoint", "NoSuchOp", "NodeDown",
     "NotADirectory", "PermissionDenied", "Proxy", "Semaphore", "Server", "ServerDied", "Timeout",
     "TooManyCalls", "WouldBlock", "alarm", "connect", "getsignal", "kernel", "kill", "listen",
-    "lookup", "mmap", "op", "open", "pause", "pipe", "shm", "signal",
+    "lookup", "mmap", "nodes", "op", "open", "pause", "pipe", "shm", "signal",
 ]
 
 
@@ -86,6 +87,7 @@ if TYPE_CHECKING:   # for type checkers and IDEs: the names, statically
         IsADirectory,
         MessageTooLarge,
         NameTooLong,
+        NodeDown,
         NoSpace,
         NoSuchEndpoint,
         NoSuchOp,
@@ -100,6 +102,7 @@ if TYPE_CHECKING:   # for type checkers and IDEs: the names, statically
     from libipc.mapfile import mmap
     from libipc.mq import MessageQueue
     from libipc.pipe import pipe
+    from libipc.remote import nodes
     from libipc.sem import Semaphore
     from libipc.server import Context, Deferred, Server, op
     from libipc.signals import alarm, getsignal, kill, pause, signal

@@ -100,7 +100,12 @@ def _op_method(op: str) -> Any:
 
 
 def lookup(name: str, timeout: float | None = None) -> Proxy:
-    """A proxy for the server registered as ``name`` (resolved on first call)."""
+    """A proxy for the server registered as ``name`` (resolved on first call); for
+    ``NAME@NODE``, the server NAME on node NODE, through the bridge (libipc/remote.py)."""
+    if "@" in name:
+        from libipc.remote import RemoteProxy, split_address
+        target, node = split_address(name)
+        return RemoteProxy(target, node, timeout=timeout)
     return Proxy(name=name, timeout=timeout)
 
 

@@ -200,3 +200,10 @@ class DataLost(IpcError):
                  paths: list[str] | None = None) -> None:
         super().__init__(message, code=code)
         self.paths = list(paths or [])
+
+
+# --- the network (servers/bridge, libipc/remote.py) --------------------------
+class NodeDown(IpcError):
+    """The node a remote call went to is unreachable, went silent, or restarted (a new
+    incarnation): the call failed without an answer.  It ran at most once — maybe not
+    at all; the bridge never re-sends it."""

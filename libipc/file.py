@@ -78,6 +78,20 @@ def _default_fs() -> Proxy:
     return _fs
 
 
+def fs_for(path: str) -> tuple[Proxy, str]:
+    """The fs that holds ``path``, and the path there: ``/net/a/x`` is ``/x`` of node
+    a's fs (libipc/remote.py), any other path this node's."""
+    if path.startswith("/net/"):
+        from libipc.remote import RemoteProxy, split_net_path
+        node, rest = split_net_path(path)
+        return RemoteProxy("fs", node), rest
+    return _default_fs(), path
+
+
+def is_remote(fs: Any) -> bool:
+    return getattr(fs, "remote", False) is True
+
+
 def _parse_mode(mode: str) -> tuple[str, bool, bool]:
     """(kind, plus, binary) of a Python mode string; ValueError when invalid."""
     if not isinstance(mode, str) or not mode:
@@ -102,9 +116,13 @@ class File:
         self.mode = mode
         self.encoding = None if binary else encoding
         self.errors = errors
-        self._fs = fs if fs is not None else _default_fs()
-        self._bulk = BULK_MIN if isinstance(self._fs, Proxy) else 1 << 62   # (grants: to
-        # a server; an fs object in this process — tests' LocalFs — gets messages' chunks)
+        if fs is None:
+            fs, path = fs_for(path)
+        self.name = path
+        self._fs = fs
+        self._bulk = BULK_MIN if isinstance(fs, Proxy) and not is_remote(fs) else 1 << 62
+        # (grants: to a server of this node; an fs object in this process — tests'
+        # LocalFs — and a remote fs get messages' chunks)
         self._io: Any = client_for(self._fs) if isinstance(self._fs, Proxy) else \
             _Direct(self._fs)   # (verifiers and fs restarts: a server's, not LocalFs's)
         self._binary = binary
@@ -354,8 +372,11 @@ def open(path: str, mode: str = "r", buffering: int = -1, *, encoding: str = "ut
     _parse_mode(mode)
     if not isinstance(path, str):
         raise TypeError(f"path must be a str, not {type(path).__name__}")
+    fs, local_path = fs_for(path)
+    if is_remote(fs):   # (a remote FIFO would need a pipe across nodes: files only)
+        return File(local_path, mode, encoding=encoding, errors=errors, fs=fs)
     try:
-        info = client_for(_default_fs()).call("stat", path=path)   # (across fs restarts)
+        info = client_for(fs).call("stat", path=path)   # (across fs restarts)
     except FileNotFound:
         info = {}
     if info.get("type") == "fifo" and "x" not in mode:   # (x: File says FileExists)

@@ -86,6 +86,52 @@ class Sender:
         return f"Sender({self.endpoint})"
 
 
+class RemoteSender(Sender):
+    """A caller on another node, as this node's bridge vouches for it: ``node`` (the
+    name its CURVE key is trusted under, so no node can speak for another) and its
+    endpoint there.  ``endpoint`` is the bridge's: answers go back through it."""
+
+    def __init__(self, runtime: Runtime, bridge: int, node: str, remote_endpoint: int) -> None:
+        super().__init__(runtime, bridge)
+        self.node, self.remote_endpoint = node, remote_endpoint
+
+    @property
+    def name(self) -> str:
+        return f"{self.node}:{self.remote_endpoint}"
+
+    def __str__(self) -> str:
+        return self.name
+
+    def __repr__(self) -> str:
+        return f"RemoteSender({self.name})"
+
+
+def is_remote(ctx: Context) -> bool:
+    """Did another node make this call?  Its ``ctx.sender.endpoint`` is the bridge's, a
+    privileged process: a check of privilege must refuse remote callers first."""
+    return isinstance(ctx._sender, RemoteSender)
+
+
+VIA_OP = "@via"   # a remote node's call, carried by this node's bridge (servers/bridge/)
+_bridges: dict[int, bool] = {}   # endpoint -> is it this node's bridge (asked once)
+
+
+def _is_bridge(runtime: Runtime, ep: int) -> bool:
+    """The bridge init started: named "bridge", privileged, init's child — what no other
+    process can be (only init spawns with its own endpoint as parent)."""
+    known = _bridges.get(ep)
+    if known is None:
+        try:
+            who = runtime.call(KERNEL, "whoami", {"ep": ep})
+            init = runtime.call(KERNEL, "whoami", {"ep": 1})["ep"]
+            known = (who["name"] == "bridge" and who["privileged"] is True
+                     and who["parent"] == init)
+        except (IpcError, KeyError, TypeError):
+            return False
+        _bridges[ep] = known
+    return known
+
+
 class Deferred:
     """A reply owed to a caller, to be sent later; exactly one of reply/error."""
 
@@ -122,6 +168,7 @@ class Context:
     when a handler (or an error reply) asks for ``ctx.sender``."""
 
     __slots__ = ("runtime", "call_id", "is_call", "deferred", "_src", "_sender")
+    # (a remote call's RemoteSender is set in _sender by Server._via)
 
     def __init__(self, runtime: Runtime, msg: Message) -> None:
         self.runtime = runtime
@@ -197,7 +244,7 @@ class Server:
     def _fault(self, ctx: Context) -> None:
         """Fault on purpose — privileged callers only (init, for the shell's ``crash``)."""
         info = self.runtime.call(KERNEL, "whoami", {"ep": ctx.sender.endpoint})
-        if not info.get("privileged"):
+        if not info.get("privileged") or is_remote(ctx):
             raise PermissionDenied(f"{info.get('name')} may not crash {self.name}")
         raise ServerFault(f"{self.name or type(self).__name__}: fault injected by "
                           f"{info.get('name')}")
@@ -298,6 +345,8 @@ class Server:
         op_name, args = parse_call(unpack(body))
         handler = self.ops.get(op_name)
         if handler is None:
+            if op_name == VIA_OP:
+                return self._via(ctx, args)
             raise NoSuchOp(f"{self.name or type(self).__name__} has no op {op_name!r:.100}")
         validate = _validators.get(handler)
         if validate is None:
@@ -305,6 +354,19 @@ class Server:
         validate(op_name, args)
         return handler(self, ctx, **args)
 
+
+    def _via(self, ctx: Context, args: dict[str, Any]) -> Any:
+        """A call from another node: ``{"node", "ep", "body"}`` from the bridge only;
+        the inner body is served as any call, with ``ctx.sender`` the remote caller."""
+        if not _is_bridge(self.runtime, ctx._src):
+            raise PermissionDenied(f"{VIA_OP}: only this node's bridge carries remote calls")
+        node, ep, body = args.get("node"), args.get("ep"), args.get("body")
+        if not (isinstance(node, str) and isinstance(ep, int) and isinstance(body, bytes)):
+            raise BadMessage(f"{VIA_OP}: needs node (str), ep (int) and body (bytes)")
+        if parse_call(unpack(body))[0] == VIA_OP:
+            raise BadMessage(f"{VIA_OP} inside {VIA_OP}")
+        ctx._sender = RemoteSender(self.runtime, ctx._src, node, ep)
+        return self.dispatch(ctx, body)
 
 
 # Server's own methods, which an @op must not replace (its hooks — start, stop, on_notify —

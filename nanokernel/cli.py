@@ -1,4 +1,4 @@
-"""The `nanokernel` command: boot, mkfs, fsck, trace, bench, chaos.
+"""The `nanokernel` command: boot, mkfs, fsck, trace, bench, chaos, keys.
 
 Each subcommand is a thin wrapper: it parses its options and calls the module
 that does the work (kernel.boot, servers.fs.mkfs/fsck, nanokernel.trace_render,
@@ -36,6 +36,11 @@ def _boot(args: argparse.Namespace) -> int:
         return 2
     if args.config is not None:
         env["NK_CONFIG"] = str(config_file)
+    try:
+        env.update(_node_env(args))
+    except ValueError as exc:
+        print(f"nanokernel boot: {exc}", file=sys.stderr)
+        return 2
     if args.c is not None:
         env["NK_COMMANDS"] = args.c
     interactive = args.c is None and sys.stdin.isatty()
@@ -46,6 +51,40 @@ def _boot(args: argparse.Namespace) -> int:
     limits = {k: v for k, v in config.limits.items() if k in ("max_message", "max_calls")}
     return run(BootOptions(init_argv=list(INIT_ARGV), log_path=log, trace_path=trace, env=env,
                            interactive=interactive, **limits))
+
+
+def _node_env(args: argparse.Namespace) -> dict[str, str]:
+    """NK_NODE/NK_LISTEN/NK_PEERS/NK_KEYS for the bridge (servers/bridge/nodeconf.py),
+    each flag checked first: ValueError with the one line to show."""
+    if args.node is None:
+        if args.listen or args.peer or args.keys:
+            raise ValueError("--listen, --peer and --keys need --node NAME")
+        return {}
+    from servers.bridge.nodeconf import NodeConfError, check_flags, parse_peers
+    keys = str(Path(args.keys).resolve()) if args.keys else None
+    try:
+        peers = parse_peers(",".join(args.peer or []))
+        check_flags(args.node, args.listen, peers, keys)
+    except NodeConfError as exc:
+        raise ValueError(str(exc)) from None
+    env = {"NK_NODE": args.node, "NK_PEERS": ",".join(f"{n}={a}" for n, a in peers.items())}
+    if args.listen:
+        env["NK_LISTEN"] = args.listen
+    if keys:
+        env["NK_KEYS"] = keys
+    return env
+
+
+def _keys(args: argparse.Namespace) -> int:
+    from servers.bridge.keys import KeyFileError, make_keys
+    try:
+        written = make_keys(args.dir, args.names, force=args.force)
+    except KeyFileError as exc:
+        print(f"nanokernel keys: {exc}", file=sys.stderr)
+        return 2
+    for path in written:
+        print(path)
+    return 0
 
 
 def _mkfs(args: argparse.Namespace) -> int:
@@ -92,7 +131,27 @@ def _add_boot(sub: argparse._SubParsersAction) -> None:
                       help="host fs and block inside the kernel process")
     boot.set_defaults(mode="process")
     boot.add_argument("-c", metavar="COMMANDS", help='run "cmd; cmd" in the shell, then halt')
+    net = boot.add_argument_group("network (docs/network.md)")
+    net.add_argument("--node", metavar="NAME", help="boot as node NAME: start the bridge, "
+                     "which links this system to its peers")
+    net.add_argument("--listen", metavar="tcp://HOST:PORT",
+                     help="where peers reach this node (beyond loopback only with --keys)")
+    net.add_argument("--peer", metavar="NAME=tcp://HOST:PORT", action="append",
+                     help="a node to link to (repeat for more)")
+    net.add_argument("--keys", metavar="DIR", help="CURVE keys: DIR/NAME.key is this node's, "
+                     "each DIR/*.pub a node it trusts (make them with `nanokernel keys`)")
     boot.set_defaults(func=_boot)
+
+
+def _add_keys(sub: argparse._SubParsersAction) -> None:
+    keys = sub.add_parser("keys", help="make CURVE key pairs for nodes: keys DIR NAME...",
+                          description="Make a CURVE key pair per node: DIR/NAME.key (secret, "
+                                      "mode 0600) and DIR/NAME.pub.  A node booted with "
+                                      "--keys DIR uses its own and trusts every *.pub there.")
+    keys.add_argument("dir", metavar="DIR")
+    keys.add_argument("names", nargs="+", metavar="NAME")
+    keys.add_argument("--force", action="store_true", help="replace existing keys")
+    keys.set_defaults(func=_keys)
 
 
 def _add_passthrough(sub: argparse._SubParsersAction, name: str, usage: str, func) -> None:
@@ -108,6 +167,7 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
                                      description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _add_boot(sub)
+    _add_keys(sub)
     _add_passthrough(sub, "mkfs", "create a disk image: mkfs PATH [--size 32M]", _mkfs)
     _add_passthrough(sub, "fsck", "check a disk image: fsck PATH", _fsck)
     _add_passthrough(sub, "trace", "render a trace: trace FILE [--format text|mermaid]", _trace)

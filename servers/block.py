@@ -73,6 +73,7 @@ from libipc import (
 )
 from libipc.console import tell_console
 from libipc.limits import DEFAULT_MAX_MESSAGE
+from libipc.server import is_remote
 from servers.blockdev import (
     BSIZE,
     MIN_SIZE,
@@ -243,7 +244,7 @@ class Block(Server):
         """The next `count` transfers wait `delay_ms` first; the first `errors` of them
         fail with DiskError.  Privileged callers only (a fault campaign)."""
         info = kernel().whoami(ep=ctx.sender.endpoint)
-        if not info.get("privileged"):
+        if not info.get("privileged") or is_remote(ctx):
             raise PermissionDenied(f"block: inject: {info.get('name')} is not privileged")
         for name, value, top in (("count", count, 10_000), ("delay_ms", delay_ms, 10_000),
                                  ("errors", errors, count)):

@@ -14,6 +14,7 @@
     placement = "process"        # or "kernel": hosted inside the kernel process
     session = false              # the session program (the shell): started last,
                                  # its exit halts the system with its exit status
+    node = false                 # started only on a node (boot --node NAME): the bridge
     [limits]                     # read by the kernel: max_message, max_calls,
                                  # each within libipc/limits.py's LIMIT_RANGES
     [restart]                    # the defaults of every server's knobs (RestartKnobs):
@@ -25,6 +26,10 @@
     intensity = 0                # give up after more than this many restarts …
     intensity_period = 60.0      # … within this many seconds (0: no limit)
     heartbeat = 2.0              # ping period; 2 missed periods = hung (0: off)
+    [remote]                     # which servers each peer node may call (the bridge
+    a = ["fs", "echo"]           # checks it; docs/network.md): deny by default,
+    "*" = ["@public"]            # "*" any trusted peer, "@public" the public servers,
+                                 # "@signal" may signal this node's processes
 
 ``load(path)`` reads and checks the whole file and returns a ``Config``, or
 raises ``BootConfigError`` with ONE message in "FILE:LINE: KEY: problem" form
@@ -56,7 +61,7 @@ NAMING = "naming"                      # the server spawned in the well-known sl
 SERVER_KEYS = {
     "module": str, "path": str, "args": list, "calls": list, "public": bool,
     "privileged": bool, "restart": str, "depends": list, "console": bool,
-    "placement": str, "session": bool,
+    "placement": str, "session": bool, "node": bool,
 }
 RESTART_KEYS = KNOB_TYPES               # [restart], and per server: the same names
 MIN_HEARTBEAT = 0.05                   # seconds: a shorter period is a ping flood
@@ -78,6 +83,7 @@ class ServerSpec:
     restart: str = "always"
     depends: list[str] = field(default_factory=list)
     console: bool = False
+    node: bool = False                    # only on a node (boot --node): the bridge
     placement: str = "process"
     session: bool = False
     knobs: RestartKnobs = field(default_factory=RestartKnobs)   # [restart] + its own keys
@@ -95,6 +101,7 @@ class Config:
     servers: dict[str, ServerSpec]        # in start order (dependencies first)
     limits: dict[str, int] = field(default_factory=dict)
     restart: RestartKnobs = field(default_factory=RestartKnobs)
+    remote: dict[str, list[str]] = field(default_factory=dict)   # peer -> names it may call
 
     @property
     def session(self) -> ServerSpec | None:
@@ -157,8 +164,8 @@ class _Checker:
     # -- top level ------------------------------------------------------------------
     def config(self, data: dict[str, Any]) -> Config:
         for key in data:
-            if key not in ("servers", "limits", "restart"):
-                raise self.fail(key, "unknown key (expected servers, limits, restart)")
+            if key not in ("servers", "limits", "restart", "remote"):
+                raise self.fail(key, "unknown key (expected servers, limits, restart, remote)")
         servers = data.get("servers")
         if not isinstance(servers, dict) or not servers:
             raise self.fail("servers", "missing: add at least one [servers.NAME] table")
@@ -166,7 +173,19 @@ class _Checker:
         specs = {name: self.server(name, table, defaults) for name, table in servers.items()}
         self.check_names(specs)
         return Config(self.path, self.order(specs), self.limits(data.get("limits", {})),
-                      defaults)
+                      defaults, self.remote(data.get("remote", {})))
+
+    def remote(self, table: Any) -> dict[str, list[str]]:
+        """[remote]: peer node (or "*") -> the names it may call here."""
+        if not isinstance(table, dict):
+            raise self.fail("remote", "must be a table")
+        for peer, names in table.items():
+            if peer != "*" and not NAME_RE.match(peer):
+                raise self.fail(f"remote.{peer}", "a node name is 1-32 of a-z, 0-9, _ and -, "
+                                                  "starting with a letter (or \"*\")")
+            if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+                raise self.fail(f"remote.{peer}", "must be a list of server names")
+        return {peer: list(names) for peer, names in table.items()}
 
     def limits(self, table: Any) -> dict[str, int]:
         if not isinstance(table, dict):

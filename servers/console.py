@@ -64,6 +64,7 @@ from libipc import (
 )
 from libipc.process import start_process
 from libipc.runtime import Timer, current
+from libipc.server import is_remote
 
 PARTIAL_FLUSH_S = 0.2
 MAX_JOB = 64              # endpoints in a foreground job
@@ -192,7 +193,7 @@ class Console(Server):
         its own privilege, which a program must not borrow."""
         if len(eps) > MAX_JOB or not all(isinstance(e, int) for e in eps):
             raise InvalidArgument(f"foreground: at most {MAX_JOB} endpoints (integers)")
-        if not self._privileged(ctx.sender.endpoint):
+        if is_remote(ctx) or not self._privileged(ctx.sender.endpoint):
             raise PermissionDenied(f"foreground: {ctx.sender.name} is not privileged")
         self.job, self.job_setter = list(eps), ctx.sender.endpoint
 

@@ -96,6 +96,7 @@ from libipc import (
 from libipc.message import KERNEL, NOTIFY_EXIT, NOTIFY_REGISTERED
 from libipc.naming import NAMING as NAMING_EP
 from libipc.runtime import HEARTBEAT_OP, current
+from libipc.server import is_remote
 from servers.bootconfig import (
     NAME_RE,
     NAMING,
@@ -202,7 +203,10 @@ class Init(Server):
         self.log.info("boot_config", path=str(path), servers=list(self.config.servers))
         with contextlib.suppress(IpcError, KeyError, TypeError):
             self.max_pings = max(1, min(MAX_PINGS, kernel().stats()["max_calls"] // 2))
+        on_a_node = bool(os.environ.get("NK_NODE"))
         for spec in self.config.servers.values():
+            if spec.node and not on_a_node:
+                continue   # (the bridge: a system booted without --node has no peers)
             self.services[spec.name] = Service(spec)
         self.advance()
 
@@ -236,7 +240,7 @@ class Init(Server):
             return []
         if svc.adhoc:
             return [NAMING] if NAMING in self.services else []
-        deps = list(svc.spec.depends)
+        deps = [d for d in svc.spec.depends if d in self.services]   # (not a node-only one)
         if svc.name != NAMING and NAMING in self.services:
             deps.append(NAMING)
         return deps
@@ -644,7 +648,7 @@ class Init(Server):
         hosted in the kernel takes the kernel down with it (a panic) — the
         isolation a microkernel buys, shown by losing it."""
         caller = kernel().whoami(ep=ctx.sender.endpoint)
-        if not caller["privileged"]:
+        if not caller["privileged"] or is_remote(ctx):
             raise PermissionDenied(f"crash: {caller['name']} is not privileged")
         svc = self.services.get(name)
         if svc is None or svc.ep is None:

@@ -1,0 +1,5 @@
+"""`python -m servers.bridge`: run the bridge server (see servers/bridge/server.py)."""
+
+from servers.bridge.server import main
+
+main()
