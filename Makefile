@@ -9,7 +9,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.nanokernel-installed
 ARGS   ?=
 
-.PHONY: setup boot test stress bench readme-bench lint clean
+.PHONY: setup boot test stress bench readme-bench lint clean demo-net
 
 setup: $(STAMP)
 
@@ -34,6 +34,10 @@ bench: setup
 # Rewrite README.md's bench blocks (<!-- bench:NAME --> markers) from one run.
 readme-bench: setup
 	@$(PY) -m nanokernel.bench.readme $(ARGS)
+
+# Three nodes on loopback, one workload across them (examples/net_demo.py, docs/network.md).
+demo-net: setup
+	@$(PY) examples/net_demo.py
 
 lint: setup
 	@$(VENV)/bin/ruff check .
