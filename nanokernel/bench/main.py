@@ -40,6 +40,7 @@ BENCHES: dict[str, str] = {
     "compare": "nanokernel.bench.compare",
     "call": "nanokernel.bench.call",
     "ipc": "nanokernel.bench.pipes",
+    "net": "nanokernel.bench.net",
 }
 
 
