@@ -53,6 +53,19 @@ def config_with(tmp: Path, name: str, extra: str = "", remote: str = "") -> Path
     return path
 
 
+def pid_of(kernel_pid: int, name: str) -> int:
+    """The pid of the boot's process whose command line names ``name`` (e.g.
+    "servers.bridge"), from /proc."""
+    for pid in pids_of_boot(kernel_pid):
+        try:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if any(name.encode() in part for part in cmdline[1:]):
+            return pid
+    raise LookupError(f"no process {name} in the boot of kernel {kernel_pid}")
+
+
 @dataclass
 class Node:
     name: str
@@ -92,15 +105,7 @@ class Node:
         wait_until(lambda: not pids_of_boot(self.proc.pid), 10, what="the node's processes gone")
 
     def pid_of(self, name: str) -> int:
-        """The pid of the node's process called ``name`` (from /proc)."""
-        for pid in pids_of_boot(self.proc.pid):
-            try:
-                cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-            except OSError:
-                continue
-            if any(name.encode() in part for part in cmdline[1:]):
-                return pid
-        raise LookupError(f"no process {name} on node {self.name}")
+        return pid_of(self.proc.pid, name)
 
     def output(self) -> str:
         return self.out.read_text() if self.out.exists() else ""
@@ -115,6 +120,9 @@ class Running:
     name: str
     proc: subprocess.Popen
     log: Path
+
+    def pid_of(self, name: str) -> int:
+        return pid_of(self.proc.pid, name)
 
     def finish(self, timeout: float = 90.0) -> BootResult:
         try:
@@ -168,7 +176,7 @@ class Cluster:
         """Boot node ``name`` (holding until halted); wait until it is up and the
         peers in ``wait_for`` are up for it."""
         self.n += 1
-        keys = self.keys if keys is None else keys
+        keys = self.keys if keys is None else (keys or None)   # (False: no --keys)
         base = self.tmp / f"{name}-{self.n}"
         log, ready_file, stop = (base.with_suffix(s) for s in (".log", ".ready", ".stop"))
         out = base.with_suffix(".out")
@@ -193,7 +201,7 @@ class Cluster:
               keys: Path | None = None, config: Path | None = None) -> Running:
         """Boot node ``name`` with ``-c commands``; ``.finish()`` waits for its end."""
         self.n += 1
-        keys = self.keys if keys is None else keys
+        keys = self.keys if keys is None else (keys or None)   # (False: no --keys)
         log = self.tmp / f"{name}-{self.n}.log"
         argv = self._argv(name, peers, listen, keys, config, log) + ["-c", commands]
         proc = subprocess.Popen(argv, env=self.env, stdin=subprocess.DEVNULL, text=True,

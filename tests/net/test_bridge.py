@@ -91,6 +91,8 @@ class TestLinkFailures:
     file says how many times it ran; a back, b's next calls work."""
 
     def _under_a_call(self, cluster, hurt, heal) -> tuple[dict, float, float]:
+        """b calls counter@a for 60 s; ``hurt(a, b)`` once the call runs on a, then
+        ``heal(a, config)`` once b's call failed; what b's client saw."""
         import time
         config = config_with(cluster.tmp, "a", remote='b = ["counter"]')
         a = cluster.node("a", config=config)
@@ -100,7 +102,7 @@ class TestLinkFailures:
                             peers=["a"])
         wait_until(lambda: lines(mark), 60, what="the slow call running on a")
         hurt_at = time.time()
-        hurt(a)
+        hurt(a, run)
         wait_until(failed_at.exists, 20, what="b's call failing")
         failed = float(failed_at.read_text()) - hurt_at
         heal(a, config)
@@ -113,7 +115,7 @@ class TestLinkFailures:
     def test_a_peer_killed_mid_call_node_down_at_once_run_once_then_a_new_incarnation(
             self, cluster):
         seen, failed, _ = self._under_a_call(
-            cluster, lambda a: a.kill(),
+            cluster, lambda a, b: a.kill(),
             lambda a, config: cluster.node("a", config=config))
         assert "NodeDown" == seen["first"]["error"], seen
         assert failed < 5.0, f"NodeDown came {failed:.1f} s after the kill"
@@ -127,7 +129,7 @@ class TestLinkFailures:
         import os
         import signal
 
-        def stop(a):
+        def stop(a, b):
             from tests.conftest import pids_of_boot
             for pid in [a.proc.pid, *pids_of_boot(a.proc.pid)]:
                 os.kill(pid, signal.SIGSTOP)
@@ -141,6 +143,37 @@ class TestLinkFailures:
         assert failed < 8.0, f"NodeDown came {failed:.1f} s after the stop"
         assert 2 == seen["after"].get("value"), seen   # the same counter: slow(), then this
         assert seen["back"]["incarnation"] == seen["before"]["incarnation"]
+        assert 1 == len(lines(cluster.tmp / "ran.txt"))
+
+
+    def test_the_callers_own_bridge_killed_mid_call_is_server_died_then_it_is_back(
+            self, cluster):
+        """b's bridge SIGKILLed under the call: b's program gets ServerDied (no hang);
+        init restarts the bridge, which links to a again; the next call works."""
+        import os
+        import signal
+        seen, failed, _ = self._under_a_call(
+            cluster, lambda a, b: os.kill(b.pid_of("servers.bridge"), signal.SIGKILL),
+            lambda a, config: None)
+        assert "ServerDied" == seen["first"]["error"], seen
+        assert failed < 5.0
+        assert 2 == seen["after"].get("value"), seen
+        assert 1 == len(lines(cluster.tmp / "ran.txt"))
+
+    def test_the_far_bridge_stopped_mid_call_is_node_down_and_a_new_incarnation(
+            self, cluster):
+        """a's bridge SIGSTOPped (hung) under the call: b's call fails with NodeDown once
+        a goes silent; a's init finds its bridge hung and restarts it; b links to the
+        new incarnation and calls again."""
+        import os
+        import signal
+        seen, failed, _ = self._under_a_call(
+            cluster, lambda a, b: os.kill(a.pid_of("servers.bridge"), signal.SIGSTOP),
+            lambda a, config: None)
+        assert "NodeDown" == seen["first"]["error"], seen
+        assert failed < 8.0, f"NodeDown came {failed:.1f} s after the stop"
+        assert 2 == seen["after"].get("value"), seen   # the counter on a lived on
+        assert seen["back"]["incarnation"] != seen["before"]["incarnation"]
         assert 1 == len(lines(cluster.tmp / "ran.txt"))
 
 

@@ -86,7 +86,10 @@ def flood(node: str, n: str) -> dict:
 
 
 def _row(node: str) -> dict:
-    return next(r for r in libipc.nodes() if r["node"] == node)
+    try:
+        return next(r for r in libipc.nodes() if r["node"] == node)
+    except IpcError as exc:   # (this node's bridge is restarting)
+        return {"state": f"no bridge: {exc.code}"}
 
 
 def _wait_up(node: str, timeout: float = 90.0) -> dict:
