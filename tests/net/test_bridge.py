@@ -4,6 +4,7 @@ the caller's identity, the [remote] ACL, keys, and the link's failures."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -56,6 +57,17 @@ class TestIdentity:
         seen = client(cluster, "b", "hello", "a")
         assert {"name": f"b:{seen['me']}", "node": "b", "endpoint": seen["me"]} == seen["who"]
         assert 1 == seen["bump"]
+
+
+    def test_the_tutorial_server_called_from_another_node(self, cluster):
+        """examples/hello.py (docs/tutorial.md) unchanged, on a; b's shell calls it."""
+        hello = Path(__file__).resolve().parents[2] / "examples" / "hello.py"
+        config = config_with(cluster.tmp, "a", extra=f'[servers.hello]\npath = "{hello}"\n',
+                             remote='b = ["hello"]')
+        cluster.node("a", config=config)
+        res = cluster.run("b", "call hello@a greet '{\"who\": \"b\"}'", peers=["a"])
+        assert 0 == res.returncode, res.output
+        assert re.search(r'^"hello, b \(from b:\d+\)"$', res.stdout, re.M), res.stdout
 
 
 class TestRefusals:
