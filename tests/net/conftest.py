@@ -42,12 +42,13 @@ def free_port() -> int:
 
 
 def config_with(tmp: Path, name: str, extra: str = "", remote: str = "") -> Path:
-    """The packaged boot.toml plus the counter server, ``extra`` tables, and
+    """The packaged boot.toml plus the counter server (public: every trusted peer may
+    call it, the packaged [remote] says), ``extra`` tables, and
     ``remote`` lines added to its [remote] table."""
     text = BOOT_TOML.read_text()
     assert text.count("\n[remote]") == 1
-    text = text.replace("\n[remote]", f"\n[servers.counter]\npath = \"{COUNTER}\"\n\n"
-                        f"{extra}\n[remote]\n{remote}\n", 1)
+    counter = f'[servers.counter]\npath = "{COUNTER}"\npublic = true\n'
+    text = text.replace("\n[remote]", f"\n{counter}\n{extra}\n[remote]\n{remote}\n", 1)
     path = tmp / f"boot-{name}.toml"
     path.write_text(text)
     return path

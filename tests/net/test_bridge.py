@@ -70,6 +70,29 @@ class TestIdentity:
         assert re.search(r'^"hello, b \(from b:\d+\)"$', res.stdout, re.M), res.stdout
 
 
+    def test_a_local_program_cannot_forge_a_remote_caller(self, cluster):
+        """Only the bridge init started may carry a remote call (``@via``)."""
+        config = config_with(cluster.tmp, "a")
+        res = cluster.run("a", f"run {CLIENT} {cluster.tmp / 'forge.json'} forge",
+                          config=config)
+        seen = json.loads((cluster.tmp / "forge.json").read_text())
+        assert "PermissionDenied" == seen["forged"]["error"], (seen, res.output)
+        assert 0 == seen["count"]
+        assert seen["who"]["node"] is None
+
+
+class TestDeadlines:
+    def test_a_remote_call_past_its_deadline_is_timeout_and_ran_once(self, cluster):
+        config = config_with(cluster.tmp, "a", remote='b = ["counter"]')
+        cluster.node("a", config=config)
+        mark = cluster.tmp / "ran.txt"
+        seen = client(cluster, "b", "deadline", "a", str(mark))
+        assert "Timeout" == seen["late"]["error"], seen
+        assert 0.9 < seen["late"]["s"] < 4.0, seen
+        assert 1 == seen["then"]["value"]
+        assert 1 == len(lines(mark))
+
+
 class TestRefusals:
     def test_acl_refuses_what_remote_does_not_list_and_unknown_nodes(self, cluster):
         cluster.node("a")

@@ -118,7 +118,26 @@ def killed(node: str, mark: str, failed_at: str) -> dict:
             "back": _row(node)}
 
 
-SCENARIOS = {f.__name__: f for f in (files, hello, refused, slow, flood, killed)}
+def deadline(node: str, mark: str) -> dict:
+    """A 5 s call with a 1 s deadline: Timeout after about 1 s; the server ran it once
+    (its late answer is dropped by the bridge); the link goes on."""
+    c = lookup(f"counter@{node}", timeout=1.0)
+    late = outcome(lambda: c.slow(seconds=5, mark=mark))
+    then = outcome(lambda: lookup(f"counter@{node}").count())
+    return {"late": late, "then": then}
+
+
+def forge(_node: str = "") -> dict:
+    """A local program that is not the bridge sends counter a ``@via`` call claiming
+    to be node x: refused, and not counted."""
+    from libipc.message import pack
+    c = lookup("counter")
+    forged = outcome(lambda: c.call("@via", node="x", ep=1, body=pack(["bump", {}])))
+    return {"forged": forged, "count": c.count(), "who": c.who()}
+
+
+SCENARIOS = {f.__name__: f for f in (files, hello, refused, slow, flood, killed, deadline,
+                                     forge)}
 
 if __name__ == "__main__":
     out, name, *args = sys.argv[1:]
