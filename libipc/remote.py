@@ -88,14 +88,14 @@ class RemoteProxy(Proxy):
                                  body=pack([op, args]), timeout=self._deadline)
 
     def send(self, op: str, /, **args: Any) -> None:
-        """A one-way message to the remote server: answered by the local bridge once
-        the link has taken it (``WouldBlock`` when the link's queue is full, ``NodeDown``
-        when the link is down) — never dropped without a word."""
+        """A one-way message to the remote server: returns once the remote bridge has put
+        it in the server's ring (``WouldBlock`` when the link's queue is full,
+        ``NodeDown`` when the link dropped with it) — never dropped without a word."""
         _ = self.endpoint
         self._bridge.call("send", node=self.node, to=self.target, bodies=[pack([op, args])])
 
     def send_many(self, op: str, args_list: list[dict[str, Any]]) -> None:
-        """Many one-way messages in one local call (the bridge's batched SENDs)."""
+        """Many one-way messages in one batch: one local call, one round trip."""
         _ = self.endpoint
         self._bridge.call("send", node=self.node, to=self.target,
                           bodies=[pack([op, args]) for args in args_list])

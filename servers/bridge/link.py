@@ -22,7 +22,8 @@ sees as WouldBlock — never a silent drop.
 Frames on the wire (each a multipart message; headers are msgpack):
 
     request   [kind, header, body]     C call     [id, src_ep, target, timeout_s]
-                                       S send     [src_ep, target]
+                                       S sends    [id, src_ep, target]; body: the
+                                                  batch (msgpack list of bodies)
                                        K signal   [id, src_ep, name, signal_name]
                                        P ping     [t]
     answer    [kind, header, body]     R reply / E error [id];  p pong [t, incarnation]
@@ -30,8 +31,8 @@ Frames on the wire (each a multipart message; headers are msgpack):
 Events go to the main thread through ``deliver(event)`` (the bridge posts them to its
 runtime): ("up", peer, incarnation, restarted), ("down", peer, why), ("answer", peer,
 kind, header, body), ("request", peer, rid, kind, header, body), ("refused", peer,
-why), ("not_sent", peer, id, error_code, why), ("sent", token, n, error_code, why),
-("rtt", peer, seconds).
+why), ("not_sent", peer, id, error_code, why), ("rtt", peer, seconds),
+("intruder", why).
 """
 
 from __future__ import annotations
@@ -219,8 +220,6 @@ class Links(threading.Thread):
             what = frames[0]
             if what == b"out":       # [out, peer, kind, header, body, id]
                 self._out(frames[1].decode(), frames[2], frames[3], frames[4], frames[5])
-            elif what == b"many":    # [many, peer, token, header, body...]: SENDs
-                self._many(frames[1].decode(), frames[2], frames[3], frames[4:])
             elif what == b"back":    # [back, rid, kind, header, body]: an answer
                 self.replies.append(frames[1:])
                 self._flush_replies()
@@ -233,16 +232,6 @@ class Links(threading.Thread):
         code, why = self._send(peer, [kind, header, body])
         if code is not None:
             self.deliver(("not_sent", name, int(ident), code, why))
-
-    def _many(self, name: str, token: bytes, header: bytes, bodies: list[bytes]) -> None:
-        peer = self.peers.get(name)
-        sent, code, why = 0, None, ""
-        for body in bodies:
-            code, why = self._send(peer, [b"S", header, body])
-            if code is not None:
-                break
-            sent += 1
-        self.deliver(("sent", int(token), sent, code, why))
 
     def _send(self, peer: Peer | None, frames: list[bytes]) -> tuple[str | None, str]:
         if peer is None or peer.sock is None:

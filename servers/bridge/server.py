@@ -95,7 +95,6 @@ class Bridge(Server):
         self.links: dict[str, Link] = {name: Link(name, addr)
                                        for name, addr in self.conf.peers.items()}
         self.pending: dict[int, Pending] = {}
-        self.batches: dict[int, Any] = {}
         self.ids = itertools.count(1)
         self.acl = RemoteAcl(self.conf.remote)
         self.eps: dict[str, int] = {}           # local names resolved (forgotten on error)
@@ -141,17 +140,19 @@ class Bridge(Server):
 
     @op
     def send(self, ctx, node: str, to: str, bodies: list) -> int:
-        """One-way messages to ``to`` on ``node``; answered once the link took them all
-        (WouldBlock with how many it took when its queue is full)."""
+        """One-way messages to ``to`` on ``node``, as one batch: answered (with how many)
+        once node's bridge has put them all in the server's ring — so a batch lost with
+        the link fails with NodeDown instead of vanishing; WouldBlock when the link's
+        queue is full.  The server's answers, if any, are not waited for."""
         link = self._link(node)
         if not bodies or len(bodies) > MAX_BATCH or not all(isinstance(b, bytes) for b in bodies):
             raise InvalidArgument(f"send: bodies must be 1-{MAX_BATCH} packed messages (bytes)")
-        header = pack([ctx.sender.endpoint, to])
+        header_of = lambda call_id: pack([call_id, ctx.sender.endpoint, to])  # noqa: E731
+        batch = pack(bodies)
 
         def go(deferred=None) -> None:
-            token = next(self.ids)
-            self.batches[token] = (deferred or ctx.defer(), link, len(bodies))
-            self.zmq.command(b"many", node.encode(), str(token).encode(), header, *bodies)
+            link.sends += len(bodies)
+            self._out(ctx, deferred, link, b"S", header_of, batch, REMOTE_TIMEOUT)
         self._gate(ctx, link, go)
         return None
 
@@ -289,8 +290,6 @@ class Bridge(Server):
         elif what == "not_sent":
             _, node, call_id, code, why = event
             self._fail(call_id, WouldBlock(why) if code == "WouldBlock" else NodeDown(why))
-        elif what == "sent":
-            self._sent(*event[1:])
         elif what == "intruder":
             self.intruders += 1
             self.log.warning("peer_refused", why=event[1])
@@ -315,19 +314,6 @@ class Bridge(Server):
             self.log.warning("peer_" + state, node=node, why=why)
         self._fail_link(node, why)
 
-    def _sent(self, token: int, n: int, code: str | None, why: str) -> None:
-        batch = self.batches.pop(token, None)
-        if batch is None:
-            return
-        deferred, link, total = batch
-        link.sends += n
-        if code is None:
-            deferred.reply(n)
-        elif code == "WouldBlock":
-            deferred.error(WouldBlock(f"{why}: {n} of {total} sent"))
-        else:
-            deferred.error(NodeDown(f"{why}: {n} of {total} sent"))
-
     # --- peers' requests ----------------------------------------------------------------------
     def _request(self, node: Any, rid: bytes, kind: bytes, header: bytes, body: bytes) -> None:
         link = self.links.get(node) if isinstance(node, str) else None
@@ -338,7 +324,7 @@ class Bridge(Server):
         if kind == b"C":
             self._serve_call(node, link, rid, fields, body)
         elif kind == b"S":
-            self._serve_send(node, link, fields, body)
+            self._serve_send(node, link, rid, fields, body)
         elif kind == b"K":
             self._serve_signal(node, link, rid, fields)
 
@@ -416,17 +402,33 @@ class Bridge(Server):
         while self.waiting and self.inflight < INFLIGHT:
             self._call_local(*self.waiting.pop(0))
 
-    def _serve_send(self, node: str, link: Link | None, fields: Any, body: bytes) -> None:
+    def _serve_send(self, node: str, link: Link | None, rid: bytes, fields: Any,
+                    batch: bytes) -> None:
+        """A batch of SENDs: each put in the server's ring; answered with how many."""
         try:
-            src, target = fields
+            call_id, src, target = fields
+        except (TypeError, ValueError):
+            return
+        delivered = 0
+        try:
             self.acl.check(node, target, self._public)
+            bodies = unpack(batch)
+            if not isinstance(bodies, list) or not all(isinstance(b, bytes) for b in bodies):
+                raise InvalidArgument("send: a batch is a list of packed messages")
             if link is not None:
-                link.served += 1
-            self.runtime.send(self._ep(target), VIA_OP, {"node": node, "ep": src, "body": body})
-        except NoSuchEndpoint:
-            self.eps.pop(fields[1] if isinstance(fields, list) and len(fields) > 1 else "", None)
-        except (IpcError, TypeError, ValueError) as exc:
-            self.log.warning("remote_send_dropped", node=node, error=str(exc))
+                link.served += len(bodies)
+            ep = self._ep(target)
+            for body in bodies:
+                self.runtime.send(ep, VIA_OP, {"node": node, "ep": src, "body": body})
+                delivered += 1
+        except IpcError as exc:
+            if isinstance(exc, NoSuchEndpoint):
+                self.eps.pop(target, None)
+            if delivered:
+                exc = type(exc)(f"{exc.message} ({delivered} delivered first)")
+            self._answer(rid, call_id, exc)
+            return
+        self._answer(rid, call_id, kind=b"R", body=pack(delivered))
 
     def _serve_signal(self, node: str, link: Link | None, rid: bytes, fields: Any) -> None:
         try:
