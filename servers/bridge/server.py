@@ -292,7 +292,8 @@ class Bridge(Server):
             self._fail(call_id, WouldBlock(why) if code == "WouldBlock" else NodeDown(why))
         elif what == "intruder":
             self.intruders += 1
-            self.log.warning("peer_refused", why=event[1])
+            if self.intruders in (1, 10, 100) or self.intruders % 1000 == 0:   # (it retries
+                self.log.warning("peer_refused", why=event[1], times=self.intruders)   # often)
 
     def _up(self, node: str, incarnation: str, restarted: bool) -> None:
         link = self.links[node]
