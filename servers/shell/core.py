@@ -12,6 +12,13 @@ written to the console at once, as ``cmd: detail: Code``.
 
 Exit status of a statement: 0 ok, 1 error, 2 usage error, 127 unknown
 command, and a program's own status for ``run``.
+
+Files on other nodes: a path under ``/net/NODE/`` is a file of node NODE's fs
+(QNX Qnet's pathname space, as ``libipc.open`` has it): ``fs()`` sends such a
+call to ``fs@NODE`` (a RemoteProxy, through this node's bridge) with the path
+there, so every file command takes /net paths with no code of its own.  Its
+errors read like the local ones (``cat: /net/a/x: FileNotFound``); those of
+the link itself (NodeDown, an unknown node, a refusing ACL) carry their reason.
 """
 
 from __future__ import annotations
@@ -25,11 +32,12 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 import libipc
-from libipc import IpcError, NoSuchEndpoint, jsonlog, lookup
+from libipc import InvalidArgument, IpcError, NoSuchEndpoint, jsonlog, lookup
 from libipc.client import Proxy
 from libipc.file import open as open_path
 from libipc.limits import DATA_PER_MESSAGE
 from libipc.naming import INIT
+from libipc.remote import split_net_path
 from libipc.runtime import current
 from servers.shell.lexer import ShellSyntaxError, Statement, statements
 
@@ -40,6 +48,21 @@ CALL_TIMEOUT_S = 30.0     # a server that does not answer in this long is report
 DOWN_STATES = ("failed", "exited", "stopped")   # init's states of a server not coming back
 CHUNK = DATA_PER_MESSAGE  # bytes per fs read/write call: one message each
 INTERRUPTED_STATUS = 128 + 2   # a command Ctrl-C ended: 128 + SIGINT, as sh says
+NET_ROOT = "/net"         # /net/NODE/PATH: PATH on node NODE (libipc.remote.split_net_path)
+PATH_ARGS = ("path", "src", "dst")   # the fs ops' arguments that name a file
+# A remote call's failures that are the link's or the other node's, not its fs's: shown
+# with their reason (which node, why it is down, what its [remote] ACL allows).
+LINK_CODES = frozenset({"NodeDown", "NoSuchEndpoint", "PermissionDenied", "Timeout",
+                        "WouldBlock"})
+
+
+NOT_A_NODE = "not a node (boot with --node NAME)"
+
+
+def no_bridge(exc: IpcError) -> bool:
+    """Is ``exc`` (a NoSuchEndpoint) this system having no bridge, i.e. no --node?"""
+    text = exc.message or ""
+    return "no bridge" in text or text.endswith("registered as 'bridge'")
 
 
 class CommandError(Exception):
@@ -326,16 +349,40 @@ class Interpreter:
             return True   # cannot tell: give it the time
         return any(r["name"] == name and r["state"] not in DOWN_STATES for r in rows)
 
-    def fs(self, detail: str, op: str, default: Any = None, **args: Any) -> Any:
+    def fs_of(self, detail: str, path: str) -> tuple[str, str]:
+        """The fs server holding ``path`` and the path there: ``/net/a/home/x`` is
+        ``/home/x`` of ``fs@a``; any other path is this node's ``fs``."""
+        try:
+            node, rest = split_net_path(path)
+        except InvalidArgument:
+            raise CommandError(f"{detail}: a network path is /net/NODE/PATH",
+                               "InvalidPath") from None
+        return ("fs", path) if node is None else (f"fs@{node}", rest)
+
+    def fs(self, detail: str, op: str, default: Any = None, where: str | None = None,
+           **args: Any) -> Any:
         """An fs call whose error reads ``cmd: detail: Code``.
 
+        The call goes to the fs holding its path arguments (``fs_of``: a /net path is
+        another node's), or holding ``where`` for an op that names no file (statfs).
+        Two paths on two nodes (a rename) are refused: CrossNode.
         With ``default``, FileNotFound returns it instead of failing.
         """
+        servers = {self.fs_of(detail, where)[0]} if where is not None else set()
+        for key in PATH_ARGS:
+            if isinstance(args.get(key), str):
+                server, args[key] = self.fs_of(detail, args[key])
+                servers.add(server)
+        if len(servers) > 1:
+            raise CommandError(f"{detail}: not on one node (copy, then remove)", "CrossNode")
+        server = servers.pop() if servers else "fs"
         try:
-            return self.call_server("fs", op, **args)
+            return self.call_server(server, op, **args)
         except IpcError as exc:
             if default is not None and exc.code == "FileNotFound":
                 return default
+            if server != "fs" and exc.code in LINK_CODES and exc.message:
+                detail = f"{detail}: {NOT_A_NODE if no_bridge(exc) else exc.message}"
             raise CommandError(detail, exc.code) from None
 
     def is_fifo(self, detail: str, path: str) -> bool:

@@ -3,6 +3,12 @@
 Paths are resolved against the shell's working directory, which lives here in
 the shell — fs keeps no per-client state (NFS's reason: a restarted fs server
 loses nothing a client needs).
+
+A path under /net/NODE/ is a file of node NODE (core.py's ``fs`` routes the
+call to ``fs@NODE``), so each command works on other nodes' files as on this
+one's, the working directory included (``cd /net/a/home``); ``ls /net`` lists
+the peers.  ``cp`` copies between any two nodes (the bytes pass through the
+shell); ``mv`` renames within one fs, and refuses two nodes (CrossNode).
 """
 
 from __future__ import annotations
@@ -11,8 +17,9 @@ import codecs
 import posixpath
 import time
 
+from libipc import IpcError, NoSuchEndpoint, nodes
 from libipc.file import open as open_path
-from servers.shell.core import CHUNK, CommandError, Interpreter, usage_error
+from servers.shell.core import CHUNK, NET_ROOT, NOT_A_NODE, CommandError, Interpreter, usage_error
 
 TYPE_LETTERS = {"dir": "d", "fifo": "p"}   # ls -l's first column ("-": a file)
 
@@ -35,20 +42,34 @@ def _flags(args: list[str], allowed: str) -> tuple[set[str], list[str]]:
 class FileCommands(Interpreter):
     def do_ls(self, args: list[str]) -> int:
         """ls [-l] [PATH...]
-        List a directory (default: the working directory); -l: type (d, p: fifo) and size."""
+        List a directory (default: the working directory); -l: type (d, p: fifo) and size.
+        /net/NODE/PATH is a directory of node NODE; ls /net lists the nodes."""
         flags, names = _flags(args, "l")
         status = 0
         for i, name in enumerate(names or ["."]):
             path = self.path(name)
-            info = self.fs(name, "stat", path=path)
             if len(names) > 1:
                 self.print(("" if i == 0 else "\n") + f"{name}:")
+            if path == NET_ROOT:
+                for node in self._peers(name):
+                    self._ls_row(node, "dir", 0, "l" in flags)
+                continue
+            info = self.fs(name, "stat", path=path)
             if info["type"] != "dir":
                 self._ls_row(posixpath.basename(path), info["type"], info["size"], "l" in flags)
                 continue
             for entry in self.fs(name, "readdir", path=path):
                 self._ls_row(entry["name"], entry["type"], entry["size"], "l" in flags)
         return status
+
+    def _peers(self, detail: str) -> list[str]:
+        """The nodes this one links to (its bridge's ``nodes``): /net's entries."""
+        try:
+            return sorted(row["node"] for row in nodes())
+        except NoSuchEndpoint:
+            raise CommandError(f"{detail}: {NOT_A_NODE}", "NoSuchEndpoint") from None
+        except IpcError as exc:
+            raise CommandError(detail, exc.code) from None
 
     def _ls_row(self, name: str, kind: str, size: int, long: bool) -> None:
         if long:
@@ -138,12 +159,59 @@ class FileCommands(Interpreter):
             self.fs(name, "rmdir", path=self.path(name))
         return 0
 
+    def do_touch(self, args: list[str]) -> int:
+        """touch FILE...
+        Create empty files (a file already there is left as it is)."""
+        if not args:
+            raise usage_error("touch FILE...")
+        for name in args:
+            self.fs(name, "create", path=self.path(name))
+        return 0
+
+    def do_cp(self, args: list[str]) -> int:
+        """cp SRC DST | cp SRC... DIR
+        Copy files, into DIR when the last is a directory; between nodes too
+        (cp /home/x /net/a/home/x): the bytes pass through the shell."""
+        if len(args) < 2:
+            raise usage_error("cp SRC DST | cp SRC... DIR")
+        *sources, last = args
+        dst = self.path(last)
+        into = self.fs(last, "stat", default={"type": "none"}, path=dst)["type"] == "dir"
+        if len(sources) > 1 and not into:
+            raise CommandError(last, "NotADirectory")
+        for name in sources:
+            src = self.path(name)
+            to = posixpath.join(dst, posixpath.basename(src)) if into else dst
+            if src == to:
+                raise CommandError(f"{name} -> {last}: the same file", "InvalidArgument")
+            self._copy(name, src, last, to)
+        return 0
+
+    def _copy(self, src_name: str, src: str, dst_name: str, dst: str) -> None:
+        """SRC's bytes into DST (created, or truncated to them), a message's worth a
+        call: read from SRC's fs, written to DST's."""
+        if self.fs(src_name, "stat", path=src)["type"] == "dir":
+            raise CommandError(src_name, "IsADirectory")
+        offset = 0
+        while True:
+            data = self.fs(src_name, "read", path=src, offset=offset, size=CHUNK)
+            self.fs(dst_name, "write", path=dst, offset=offset, data=data,
+                    create=offset == 0)
+            offset += len(data)
+            if len(data) < CHUNK:
+                break
+        self.fs(dst_name, "truncate", path=dst, size=offset)
+
     def do_mv(self, args: list[str]) -> int:
         """mv SRC DST
-        Rename SRC to DST; into DST when DST is a directory."""
+        Rename SRC to DST; into DST when DST is a directory (on one node: to move a
+        file to another node, cp it, then rm it)."""
         if len(args) != 2:
             raise usage_error("mv SRC DST")
         src, dst = self.path(args[0]), self.path(args[1])
+        if self.fs_of(args[0], src)[0] != self.fs_of(args[1], dst)[0]:
+            raise CommandError(f"{args[0]} -> {args[1]}: on two nodes (cp, then rm)",
+                               "CrossNode")
         target = self.fs(args[1], "stat", default={"type": "none"}, path=dst)
         if target["type"] == "dir":
             dst = posixpath.join(dst, posixpath.basename(src))
@@ -166,17 +234,20 @@ class FileCommands(Interpreter):
         return 0
 
     def do_df(self, args: list[str]) -> int:
-        """df
-        Show the filesystem's size and free space (blocks and inodes)."""
-        if args:
-            raise usage_error("df")
-        s = self.fs("/", "statfs")
+        """df [PATH]
+        Show the filesystem's size and free space (blocks and inodes); of node
+        NODE's with a path /net/NODE/..."""
+        if len(args) > 1:
+            raise usage_error("df [PATH]")
+        where = self.path(args[0]) if args else "/"
+        server = self.fs_of(args[0] if args else "/", where)[0]
+        s = self.fs(args[0] if args else "/", "statfs", where=where)
         bs, blocks, free = s["block_size"], s["blocks"], s["free_blocks"]
         used = blocks - free
         pct = 100 * used // blocks if blocks else 0
         self.print(f"{'Filesystem':<10} {'Size':>10} {'Used':>10} {'Avail':>10} {'Use%':>5}"
                    f" {'Inodes':>7} {'IFree':>7}")
-        self.print(f"{'fs':<10} {_human(blocks * bs):>10} {_human(used * bs):>10}"
+        self.print(f"{server:<10} {_human(blocks * bs):>10} {_human(used * bs):>10}"
                    f" {_human(free * bs):>10} {pct:>4}% {s['inodes']:>7} {s['free_inodes']:>7}")
         return 0
 

@@ -3,6 +3,7 @@
     ps, stats, trace, kill, run, halt   kernel calls (endpoint 0; kill: libipc.kill)
     start, crash, status                init (endpoint libipc.naming.INIT)
     names                               naming (endpoint libipc.naming.NAMING)
+    nodes, kill ... NAME@NODE           the bridge (libipc.remote: other nodes)
     date, sleep                         devices
     call NAME OP {json}                 whatever server NAME is
 
@@ -21,11 +22,12 @@ import time
 from pathlib import Path
 from typing import Any
 
-from libipc import IpcError, NoSuchEndpoint, NoSuchOp, Proxy, kernel, kill
+from libipc import IpcError, NoSuchEndpoint, NoSuchOp, Proxy, kernel, kill, nodes
 from libipc.message import KERNEL, NOTIFY, NOTIFY_EXIT
 from libipc.naming import INIT, NAMING
+from libipc.remote import signal_remote, split_address
 from libipc.runtime import current
-from servers.shell.core import CommandError, Interpreter, usage_error
+from servers.shell.core import NOT_A_NODE, CommandError, Interpreter, no_bridge, usage_error
 
 KILL_WAIT_S = 3.0
 
@@ -95,6 +97,14 @@ def describe_failure(failure: dict | None, now: float | None = None) -> str:
     return f"{failure['what']} {ago:.1f} s ago (up {failure['uptime_s']:.1f} s)"
 
 
+def ago(when: float | None, now: float | None = None) -> str:
+    """A time in the past as "12s ago" ("-": never)."""
+    if not when:
+        return "-"
+    seconds = max(0.0, (time.time() if now is None else now) - when)
+    return f"{seconds:.0f}s ago" if seconds >= 10 else f"{seconds:.1f}s ago"
+
+
 MAX_KEPT_EXITS = 1024   # exit statuses of children kept for a later wait
 
 
@@ -146,10 +156,12 @@ class SystemCommands(Interpreter):
         return 0
 
     def do_kill(self, args: list[str]) -> int:
-        """kill [-SIGNAME|-N] NAME|EP|%JOB
+        """kill [-SIGNAME|-N] NAME|EP|%JOB|NAME@NODE
         Signal a process, or every process of a job (KILL by default; -l lists the
         names).  KILL, and a signal it does not catch, end it: kill then waits until it
-        is gone.  A server init manages is restarted; try ps or ls / afterwards."""
+        is gone.  A server init manages is restarted; try ps or ls / afterwards.
+        NAME@NODE: every process called NAME on node NODE, if NODE's [remote] ACL gives
+        this node "@signal" (KILL, TERM or INT; kill does not wait for it there)."""
         if args == ["-l"]:
             self.print(" ".join(f"{n}={s.name.removeprefix('SIG')}" for n, s in SIGNALS.items()))
             return 0
@@ -157,7 +169,9 @@ class SystemCommands(Interpreter):
         if args and args[0].startswith("-"):
             signum = signal_number(args.pop(0)[1:])
         if len(args) != 1:
-            raise usage_error("kill [-SIGNAME|-N] NAME|EP|%JOB")
+            raise usage_error("kill [-SIGNAME|-N] NAME|EP|%JOB|NAME@NODE")
+        if "@" in args[0] and not args[0].startswith("%"):
+            return self._kill_remote(args[0], signum)
         eps = (self.job_endpoints(args[0]) if args[0].startswith("%")
                else [self.endpoint_of(args[0])])
         ended = []
@@ -175,6 +189,22 @@ class SystemCommands(Interpreter):
         self._wait_gone(ended)
         return 0
 
+    def _kill_remote(self, target: str, signum: int) -> int:
+        """``kill -SIG NAME@NODE``: the bridge asks NODE's bridge, which checks that its
+        [remote] ACL gives us "@signal" (libipc.remote.signal_remote)."""
+        try:
+            name, node = split_address(target)
+            signal_remote(name, node, SIGNALS[signum].name.removeprefix("SIG"))
+        except NoSuchEndpoint as exc:
+            if no_bridge(exc):
+                raise CommandError(f"{target}: {NOT_A_NODE}", exc.code) from None
+            raise CommandError(f"{target}: {exc.message}" if exc.message else target,
+                               exc.code) from None
+        except IpcError as exc:
+            raise CommandError(f"{target}: {exc.message}" if exc.message else target,
+                               exc.code) from None
+        return 0
+
     def _wait_gone(self, eps: list[int]) -> None:
         deadline = time.monotonic() + KILL_WAIT_S
         for ep in eps:
@@ -185,6 +215,27 @@ class SystemCommands(Interpreter):
                 except NoSuchEndpoint:
                     break
                 time.sleep(0.01)
+
+    def do_nodes(self, args: list[str]) -> int:
+        """nodes
+        The nodes this one links to (boot --node/--peer): state (up, down, connecting,
+        refused) and since when, round trip, calls sent and answered, calls the link
+        failed, one-way sends, the peer's calls served here, and why it is not up."""
+        if args:
+            raise usage_error("nodes")
+        try:
+            rows = nodes()
+        except NoSuchEndpoint:
+            raise CommandError(NOT_A_NODE, "NoSuchEndpoint") from None
+        now = time.time()
+        self.print(f"{'NODE':<10} {'STATE':<10} {'SINCE':>10} {'RTT':>9} {'CALLS':>6}"
+                   f" {'ANSWERS':>7} {'FAILED':>6} {'SENDS':>6} {'SERVED':>6}  WHY")
+        for r in sorted(rows, key=lambda r: r["node"]):
+            rtt = "-" if r.get("rtt_ms") is None else f"{r['rtt_ms']:.1f}ms"
+            self.print(f"{r['node']:<10} {r['state']:<10} {ago(r.get('since'), now):>10}"
+                       f" {rtt:>9} {r['calls']:>6} {r['answers']:>7} {r['failed']:>6}"
+                       f" {r['sends']:>6} {r['served']:>6}  {r.get('why') or '-'}")
+        return 0
 
     def endpoint_of(self, target: str) -> int:
         """An endpoint number, a registered name, or the name of a live process."""

@@ -6,7 +6,8 @@ cat, wc, grep, head, tail, sort, uniq, tee, echo — each reads the files it is
 given (from the nanokernel fs, relative to NK_CWD; a FIFO is read as the pipe
 it connects to) or, given none, its
 standard input (the pipe end libipc.program made sys.stdin), and writes its
-standard output (a pipe end, a file, or the console).  Bytes in, bytes out:
+standard output (a pipe end, a file, or the console).  A /net/NODE/PATH name
+is node NODE's file (libipc.open goes there through the bridge).  Bytes in, bytes out:
 `cat` and `tee` copy exactly; the line tools split on b"\\n".
 ``yes [STRING]`` writes its line until nobody reads it.
 Exit status: 0; 1 when grep matched nothing; 2 for a usage error.
@@ -22,6 +23,7 @@ from collections.abc import Iterator
 
 from libipc import BrokenPipe, IpcError
 from libipc.file import open as open_path
+from libipc.remote import NET_PREFIX, split_net_path
 
 CHUNK = 60 * 1024
 
@@ -35,6 +37,19 @@ def _path(name: str) -> str:
     return posixpath.normpath(posixpath.join(os.environ.get("NK_CWD", "/"), name))
 
 
+def _open(name: str, mode: str):
+    """``libipc.open`` of a name; an error of another node's file names it by its /net
+    path, as it was given, not by its path on that node."""
+    path = _path(name)
+    try:
+        return open_path(path, mode)
+    except IpcError as exc:
+        node, there = split_net_path(path) if path.startswith(NET_PREFIX) else (None, path)
+        if node is not None and exc.message.startswith(there + ":"):
+            exc.message = path + exc.message[len(there):]
+        raise
+
+
 def _chunks(names: list[str]) -> Iterator[bytes]:
     """The bytes of the files named, or of stdin when there are none."""
     if not names:
@@ -44,7 +59,7 @@ def _chunks(names: list[str]) -> Iterator[bytes]:
             yield data
         return
     for name in names:
-        with open_path(_path(name), "rb") as f:   # a file, or a FIFO's read end
+        with _open(name, "rb") as f:   # a file, or a FIFO's read end
             read = getattr(f, "read1", f.read)      # (a FIFO's: what is there, no waiting)
             while data := read(CHUNK):
                 yield data
@@ -147,7 +162,7 @@ def uniq(args: list[str], out) -> int:
 def tee(args: list[str], out) -> int:
     if len(args) != 1:
         raise Usage("tee FILE")
-    with open_path(_path(args[0]), "wb") as f:
+    with _open(args[0], "wb") as f:
         for data in _chunks([]):
             f.write(data)
             out.write(data)
