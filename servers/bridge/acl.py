@@ -5,7 +5,9 @@
     "*" = ["@public"]               # every trusted node: the public servers
 
 Deny by default: a node (or a name) not listed is refused with PermissionDenied.  A
-peer's entry adds to "*"'s.  "@public" is every server booted ``public = true``.
+peer's entry adds to "*"'s.  "@public" is every server booted ``public = true`` but the
+console (name it to allow it).  init, naming, the bridge and the kernel are never
+callable (nor, for "@signal", signalled) from another node.
 The node is the one the caller's CURVE key is trusted as (link.py's ZAP): a node can
 only ever speak for itself.
 """
@@ -16,8 +18,10 @@ from collections.abc import Callable
 
 from libipc.errors import PermissionDenied
 
-NEVER = {"init", "naming", "bridge"}   # not for other nodes, whatever [remote] says:
-                                       # init's start/stop/crash, naming's register
+NEVER = {"init", "naming", "bridge", "kernel"}   # not for other nodes, whatever [remote]
+                             # says: init's start/stop/crash, naming's register, signals
+NOT_PUBLIC = {"console"}     # public here, but not in a peer's "@public": the terminal's
+                             # input is this node's user's (name it to allow it)
 
 
 class RemoteAcl:
@@ -35,7 +39,8 @@ class RemoteAcl:
             raise PermissionDenied("a remote call names its server by name")
         names = self.names(node)
         if target not in NEVER and (target in names
-                                    or ("@public" in names and is_public(target))):
+                                    or ("@public" in names and target not in NOT_PUBLIC
+                                        and is_public(target))):
             return
         raise PermissionDenied(f"node {node} may not call {target!r} here "
                                "(this node's [remote] in boot.toml)")

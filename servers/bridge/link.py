@@ -96,6 +96,10 @@ class Links(threading.Thread):
         self.inbound = None
         self.replies: deque = deque()   # answers the ROUTER could not take yet
         self._main_cmd = None           # the main thread's end of the command pipe
+        # answers to our calls, handled on this thread when set (the bridge's
+        # ``_answered``: it only pops its call and puts the reply on the ring, whose
+        # sends are locked) — the main thread is not woken for them
+        self.answer: Callable[[str, bytes, bytes, bytes], None] | None = None
 
     # --- the main thread's side -------------------------------------------------------
     def command(self, *frames: bytes) -> None:
@@ -242,6 +246,10 @@ class Links(threading.Thread):
             peer.sock.send_multipart(frames, zmq.NOBLOCK, copy=False)
             return None, ""
         except zmq.Again:
+            # IMMEDIATE: "again" is also what a link without a connection says — the
+            # monitor may hold the disconnection not read yet
+            if peer.monitor is not None:
+                self._monitor(peer)
             if not peer.up:
                 return "NodeDown", f"{peer.name} is down"
             return "WouldBlock", f"the link to {peer.name} is full ({HWM} messages queued)"
@@ -300,6 +308,8 @@ class Links(threading.Thread):
                 continue
             if kind == b"p":
                 self._pong(peer, header)
+            elif self.answer is not None:
+                self.answer(peer.name, kind, header, body)   # (here: one thread less)
             else:
                 self.deliver(("answer", peer.name, kind, header, body))
 
@@ -327,8 +337,9 @@ class Links(threading.Thread):
             elif kind == zmq.EVENT_DISCONNECTED:
                 self._down(peer, "the connection closed")
             else:
-                peer.refused = (f"{peer.name} refused this node's key (is {self.node}.pub in "
-                                f"its key directory?)")
+                peer.refused = (f"the CURVE handshake with {peer.name} failed: it does not "
+                                f"trust this node's key ({self.node}.pub in its key "
+                                f"directory?), or this node's {peer.name}.pub is not its key")
                 self._down(peer, peer.refused)
                 self.deliver(("refused", peer.name, peer.refused))
 

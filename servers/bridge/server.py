@@ -38,7 +38,7 @@ from libipc.message import ERROR, KERNEL, REPLY, unpack
 from libipc.naming import forget, resolve
 from libipc.remote import REMOTE_TIMEOUT
 from libipc.server import VIA_OP
-from servers.bridge.acl import RemoteAcl
+from servers.bridge.acl import NEVER, RemoteAcl
 from servers.bridge.link import Links
 from servers.bridge.nodeconf import NodeConf, node_conf
 
@@ -48,6 +48,7 @@ MAX_BATCH = 4096        # SENDs in one `send` call
 CONNECT_WAIT_S = 5.0    # a call to a peer not connected yet (since boot) waits this long
 INFLIGHT = 12           # local calls made for peers at once (the kernel's call limit is
                         # per process; the rest wait their turn in the bridge)
+MAX_WAITING = 10_000    # … at most this many (then WouldBlock to the peer)
 
 
 @dataclass
@@ -109,6 +110,7 @@ class Bridge(Server):
         conf = self.conf
         self.zmq = Links(conf.node, self.incarnation, conf.listen, conf.peers, conf.keys,
                          conf.trusted, conf.peer_keys, self._deliver)
+        self.zmq.answer = self._answered
         self.zmq.start()
         self.zmq.ready.wait(10.0)
         if self.zmq.error:
@@ -236,15 +238,21 @@ class Bridge(Server):
 
     # --- answers to our calls -----------------------------------------------------------------
     def _answered(self, node: str, kind: bytes, header: bytes, body: bytes) -> None:
+        """A peer's answer to one of our calls — run on the ZeroMQ thread (link.py):
+        whoever pops a call from ``pending`` (this, ``_fail``) answers it, once; the
+        ring's sends are locked (libipc/port.py); the timer is only flagged."""
         try:
             call_id = unpack(header)[0]
         except (ValueError, TypeError, IndexError, IpcError):
             return
-        pending = self.pending.get(call_id)
-        if pending is None or pending.node != node:
+        pending = self.pending.pop(call_id, None)
+        if pending is None:
             self.late += 1   # (its deadline passed, or the link failed it: already answered)
             return
-        del self.pending[call_id]
+        if pending.node != node:   # (not that peer's to answer: a confused peer)
+            self.pending[call_id] = pending
+            self.late += 1
+            return
         pending.timer.cancel()
         self.links[node].answers += 1
         deferred = pending.deferred
@@ -267,7 +275,8 @@ class Bridge(Server):
                                         "(the call may have run there)"))
 
     def _fail_link(self, node: str, why: str) -> None:
-        for call_id in [i for i, p in self.pending.items() if p.node == node]:
+        # (list(): one step under the GIL, while the ZeroMQ thread may pop answers)
+        for call_id in [i for i, p in list(self.pending.items()) if p.node == node]:
             self._fail(call_id, NodeDown(f"{node}: {why} (the call may have run there)"))
 
     # --- events from the ZeroMQ thread ----------------------------------------------------------
@@ -349,6 +358,10 @@ class Bridge(Server):
             self._answer(rid, call_id, exc)
             return
         if self.inflight >= INFLIGHT:
+            if len(self.waiting) >= MAX_WAITING:
+                self._answer(rid, call_id, WouldBlock(
+                    f"{self.conf.node}'s bridge has {MAX_WAITING} calls waiting; try again"))
+                return
             self.waiting.append((node, rid, call_id, src, target, timeout, body))
             return
         self._call_local(node, rid, call_id, src, target, timeout, body)
@@ -444,6 +457,9 @@ class Bridge(Server):
                                        "(its [remote] entry has no \"@signal\")")
             if not isinstance(name, str) or not isinstance(signal_name, str):
                 raise InvalidArgument("signal: name and signal_name are strings")
+            if name in NEVER:
+                raise PermissionDenied(f"{name} on {self.conf.node} is never signalled from "
+                                       "another node")
             procs = [p for p in self.runtime.call(KERNEL, "ps", {}) if p["name"] == name
                      and p["state"] == "running"]
             if not procs:
