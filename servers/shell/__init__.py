@@ -9,7 +9,8 @@ client of servers.
 Files:
     lexer.py     the command language (quotes, comments, ``;``, ``>``/``>>``)
     core.py      the interpreter: output buffering, dispatch, errors, paths, server calls
-    files.py     file commands (ls, cat, echo, mkdir, rm, rmdir, mv, stat, df, cd, pwd)
-    system.py    process and system commands (ps, names, kill, start, run, call, …)
+    files.py     file commands (ls, cat, echo, mkdir, rm, rmdir, mv, cp, touch, stat, df,
+                 cd, pwd); a /net/NODE/PATH is another node's file
+    system.py    process and system commands (ps, names, nodes, kill, start, run, call, …)
     main.py      the session: commands from NK_COMMANDS, or console lines until EOF
 """

@@ -40,6 +40,7 @@ from libipc.naming import INIT
 from libipc.remote import split_net_path
 from libipc.runtime import current
 from servers.shell.lexer import ShellSyntaxError, Statement, statements
+from servers.shell.tools import here
 
 log = jsonlog.get_logger()
 
@@ -298,11 +299,12 @@ class Interpreter:
 
     # -- paths ----------------------------------------------------------------------
     def path(self, name: str) -> str:
-        """``name`` made absolute against the working directory, normalised."""
+        """``name`` made absolute against the working directory, normalised; a /net
+        path of this node itself is the local path it names."""
         if not name:
             raise CommandError("empty path", "InvalidPath")
         joined = posixpath.normpath(posixpath.join(self.cwd, name))
-        return "/" + joined.lstrip("/")
+        return here("/" + joined.lstrip("/"))   # (/net/THIS-NODE/x is /x)
 
     @staticmethod
     def host_path(name: str) -> str:
@@ -349,9 +351,15 @@ class Interpreter:
             return True   # cannot tell: give it the time
         return any(r["name"] == name and r["state"] not in DOWN_STATES for r in rows)
 
+    @staticmethod
+    def node_name() -> str | None:
+        """This node's name (boot --node NAME sets NK_NODE for every process), or None."""
+        return os.environ.get("NK_NODE") or None
+
     def fs_of(self, detail: str, path: str) -> tuple[str, str]:
         """The fs server holding ``path`` and the path there: ``/net/a/home/x`` is
-        ``/home/x`` of ``fs@a``; any other path is this node's ``fs``."""
+        ``/home/x`` of ``fs@a``; any other path is this node's ``fs`` (``path`` made
+        /net/THIS-NODE/x into /x already)."""
         try:
             node, rest = split_net_path(path)
         except InvalidArgument:

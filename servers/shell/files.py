@@ -7,8 +7,9 @@ loses nothing a client needs).
 A path under /net/NODE/ is a file of node NODE (core.py's ``fs`` routes the
 call to ``fs@NODE``), so each command works on other nodes' files as on this
 one's, the working directory included (``cd /net/a/home``); ``ls /net`` lists
-the peers.  ``cp`` copies between any two nodes (the bytes pass through the
-shell); ``mv`` renames within one fs, and refuses two nodes (CrossNode).
+this node and its peers (/net/THIS-NODE/PATH is PATH here).  ``cp`` copies
+between any two nodes (the bytes pass through the shell); ``mv`` renames
+within one fs, and refuses two nodes (CrossNode).
 """
 
 from __future__ import annotations
@@ -63,9 +64,10 @@ class FileCommands(Interpreter):
         return status
 
     def _peers(self, detail: str) -> list[str]:
-        """The nodes this one links to (its bridge's ``nodes``): /net's entries."""
+        """This node and the nodes it links to (its bridge's ``nodes``): /net's entries."""
+        me = self.node_name()
         try:
-            return sorted(row["node"] for row in nodes())
+            return sorted({row["node"] for row in nodes()} | ({me} if me else set()))
         except NoSuchEndpoint:
             raise CommandError(f"{detail}: {NOT_A_NODE}", "NoSuchEndpoint") from None
         except IpcError as exc:

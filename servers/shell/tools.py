@@ -15,6 +15,7 @@ Exit status: 0; 1 when grep matched nothing; 2 for a usage error.
 
 from __future__ import annotations
 
+import os
 import posixpath
 import re
 import sys
@@ -32,9 +33,20 @@ class Usage(Exception):
     """A bad command line: the message is the usage."""
 
 
+def here(path: str) -> str:
+    """A /net path of this node itself (boot --node NAME sets NK_NODE) as the local
+    path it names: /net/b/home/x is /home/x on node b; any other path as it is."""
+    if not path.startswith(NET_PREFIX):
+        return path
+    try:
+        node, rest = split_net_path(path)
+    except IpcError:   # (not a /net/NODE/PATH: whoever uses it says so)
+        return path
+    return rest if node == os.environ.get("NK_NODE") else path
+
+
 def _path(name: str) -> str:
-    import os
-    return posixpath.normpath(posixpath.join(os.environ.get("NK_CWD", "/"), name))
+    return here(posixpath.normpath(posixpath.join(os.environ.get("NK_CWD", "/"), name)))
 
 
 def _open(name: str, mode: str):
