@@ -1,6 +1,7 @@
-"""``run shell_until_restarted.py NAME@NODE``: waits (a deadline, not a sleep) until the
-counter server NAME on NODE answers ``count`` with 0 — a new process, its count
-started over — and prints "restarted"; exit 1 after 60 s (printing what it last saw)."""
+"""``run shell_until_restarted.py NAME@NODE SECONDS``: waits (a deadline, not a sleep)
+until the counter server NAME on NODE answers ``count`` with 0 — a new process, its
+count started over — and prints "restarted"; exit 1 after SECONDS (printing what it
+last saw)."""
 import sys
 import time
 
@@ -9,7 +10,7 @@ from libipc import IpcError, lookup
 
 def main() -> int:
     counter = lookup(sys.argv[1], timeout=5.0)
-    deadline, seen = time.monotonic() + 60, None
+    deadline, seen = time.monotonic() + float(sys.argv[2]), None
     while time.monotonic() < deadline:
         try:
             seen = counter.count()
