@@ -5,6 +5,8 @@ bare pyzmq and a bare TCP socket on the same loopback, in the same run.
                        (``lookup("netbench@a").null()``)            (p50/p99 µs)
         nanokernel             b's session -> b's kernel -> b's bridge -> CURVE link
                                -> a's bridge -> a's kernel -> netbench, and back
+        nanokernel-local       a call from the same program to b's own bridge
+                               (``whoami``): the first local hop of that path alone
         pyzmq-req-rep          REQ/REP round trips of 64 bytes, two processes
         pyzmq-req-rep-curve    the same with CURVE on (the bridge's links are CURVE)
         tcp-socket             64 bytes there and back over one TCP connection
@@ -35,7 +37,7 @@ from nanokernel.bench.stats import Row, failed_row, find_row, latency_row, throu
 TITLE = ("a remote call and batched SENDs between two nodes' bridges vs bare pyzmq "
          "and a TCP socket (loopback)")
 RTT, TPUT = "bridge-call-rtt", "bridge-throughput"
-RTT_PEERS = ("nanokernel", "pyzmq-req-rep", "pyzmq-req-rep-curve", "tcp-socket")
+RTT_PEERS = ("nanokernel", "nanokernel-local", "pyzmq-req-rep", "pyzmq-req-rep-curve", "tcp-socket")
 TPUT_PEERS = ("nanokernel", "pyzmq-push-pull", "pyzmq-push-pull-curve")
 SIZE = net_peers.SIZE
 BATCH = 256
@@ -81,11 +83,13 @@ def _nanokernel(c: dict) -> list[Row]:
             result = pair.measure(["measure", "a", c["rtts"], c["sends"], BATCH], c["timeout"])
         t = result["throughput"]
         return [latency_row(RTT, "nanokernel", result["rtt_ns"], size=0),
+                latency_row(RTT, "nanokernel-local", result["local_ns"], size=0),
                 throughput_row(TPUT, "nanokernel", t["n"], t["seconds"], size=t["size"],
                                batch=t["batch"], sent_per_s=round(t["n"] / t["sent_s"]))]
     except (NodesFailed, OSError, KeyError, TypeError) as exc:
         why = f"{type(exc).__name__}: {exc}"[:300]
-        return [failed_row(RTT, "nanokernel", why), failed_row(TPUT, "nanokernel", why)]
+        return [failed_row(RTT, "nanokernel", why), failed_row(RTT, "nanokernel-local", why),
+                failed_row(TPUT, "nanokernel", why)]
 
 
 def _ratios(rows: list[Row]) -> None:
@@ -101,12 +105,16 @@ def _ratios(rows: list[Row]) -> None:
 def summary(rows: list[Row]) -> list[str]:
     lines = []
     nk = find_row(rows, RTT, "nanokernel")
-    peers = {p: find_row(rows, RTT, p) for p in RTT_PEERS[1:]}
+    peers = {p: find_row(rows, RTT, p) for p in RTT_PEERS[2:]}
     if nk:
         parts = [f"{nk.p50_us / r.p50_us:.1f}x {p}'s {r.p50_us} µs"
                  for p, r in peers.items() if r]
         lines.append(f"a null call from node b to a server on node a: p50 {nk.p50_us} µs"
                      + (" = " + ", ".join(parts) if parts else ""))
+    local = find_row(rows, RTT, "nanokernel-local")
+    if nk and local:
+        lines.append(f"of which a local call to b's own bridge (one of the path's hops): "
+                     f"p50 {local.p50_us} µs")
     zmq = peers["pyzmq-req-rep"]
     if nk and zmq:
         ratio = nk.p50_us / zmq.p50_us

@@ -11,6 +11,8 @@
 measure:
     rtt         RTTS null calls ``lookup("netbench@NODE").null()``, each timed
                 (after WARMUP untimed ones)
+    local       RTTS calls of this node's own bridge (``whoami``): one local hop of
+                the remote call's path, timed the same way
     throughput  SENDS one-way ``sink(data=SIZE bytes)`` in ``send_many`` batches of
                 BATCH; timed from the first batch to the moment ``count()`` on NODE
                 says all arrived (so what is timed is delivery to the server, not
@@ -57,8 +59,7 @@ def wait_answering(node: str):
     raise TimeoutError(f"netbench@{node} did not answer within {UP_WITHIN_S:g} s ({last})")
 
 
-def rtt(proxy, count: int) -> list[int]:
-    null = proxy.null
+def rtt(null, count: int) -> list[int]:
     for _ in range(WARMUP):
         null()
     samples = []
@@ -95,7 +96,9 @@ def throughput(proxy, n: int, batch: int) -> dict:
 def measure(out: str, node: str, rtts: int, sends: int, batch: int) -> None:
     try:
         proxy = wait_answering(node)
-        result = {"rtt_ns": rtt(proxy, rtts), "throughput": throughput(proxy, sends, batch)}
+        local = lookup("bridge", timeout=10.0)
+        result = {"rtt_ns": rtt(proxy.null, rtts), "local_ns": rtt(local.whoami, rtts),
+                  "throughput": throughput(proxy, sends, batch)}
     except (IpcError, RuntimeError, TimeoutError) as exc:
         result = {"error": f"{type(exc).__name__}: {exc}"}
     tmp = Path(out).with_suffix(".tmp")
