@@ -382,7 +382,7 @@ class Interpreter:
                 server, args[key] = self.fs_of(detail, args[key])
                 servers.add(server)
         if len(servers) > 1:
-            raise CommandError(f"{detail}: not on one node (copy, then remove)", "CrossNode")
+            raise CommandError(f"{detail}: on two nodes (cp, then rm)", "CrossNode")
         server = servers.pop() if servers else "fs"
         try:
             return self.call_server(server, op, **args)
