@@ -32,7 +32,14 @@ import tempfile
 from nanokernel.bench import net_peers
 from nanokernel.bench.net_nodes import NodePair, NodesFailed
 from nanokernel.bench.report import progress
-from nanokernel.bench.stats import Row, failed_row, find_row, latency_row, throughput_row
+from nanokernel.bench.stats import (
+    Row,
+    failed_row,
+    find_row,
+    latency_row,
+    skipped_row,
+    throughput_row,
+)
 
 TITLE = ("a remote call and batched SENDs between two nodes' bridges vs bare pyzmq "
          "and a TCP socket (loopback)")
@@ -51,6 +58,12 @@ def counts(quick: bool) -> dict:
 
 
 def run(quick: bool) -> list[Row]:
+    try:
+        import zmq  # noqa: F401  (the bridge and every peer here need it)
+    except ImportError as exc:
+        reason = f"pyzmq is not installed ({exc}): pip install -e '.[net]'"
+        return [skipped_row(b, p, reason) for b, peers in ((RTT, RTT_PEERS), (TPUT, TPUT_PEERS))
+                for p in peers]
     c = counts(quick)
     progress("   bridge-call-rtt, bridge-throughput nanokernel (nodes a and b on loopback)")
     rows = _nanokernel(c)

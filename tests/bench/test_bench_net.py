@@ -94,6 +94,17 @@ class TestSummary:
         assert [] == net.summary(rows)
 
 
+class TestWithoutPyzmq:
+    def test_every_row_is_skipped_with_the_reason(self, monkeypatch):
+        """No pyzmq: each row is there, skipped, saying what to install; nothing booted."""
+        monkeypatch.setitem(sys.modules, "zmq", None)
+        rows = net.run(True)
+        assert [(r.bench, r.peer) for r in rows] == \
+            [("bridge-call-rtt", p) for p in RTT_PEERS] \
+            + [("bridge-throughput", p) for p in TPUT_PEERS]
+        assert all("pyzmq is not installed" in r.skipped for r in rows)
+
+
 class TestCleanUp:
     @pytest.mark.timeout(120)
     def test_a_run_that_fails_leaves_no_process_of_either_node(self, tmp_path):
