@@ -62,6 +62,7 @@ from libipc.client import Proxy, lookup
 from libipc.errors import FileNotFound, IsADirectory, NoSpace
 from libipc.fsclient import client_for
 from libipc.limits import DATA_PER_MESSAGE
+from libipc.remote import is_remote
 
 CHUNK = DATA_PER_MESSAGE   # bytes per fs read/write call (one message each)
 BULK_MIN = 256 * 1024      # from here on, one call through a granted region: a region
@@ -88,10 +89,6 @@ def fs_for(path: str) -> tuple[Proxy, str]:
     return _default_fs(), path
 
 
-def is_remote(fs: Any) -> bool:
-    return getattr(fs, "remote", False) is True
-
-
 def _parse_mode(mode: str) -> tuple[str, bool, bool]:
     """(kind, plus, binary) of a Python mode string; ValueError when invalid."""
     if not isinstance(mode, str) or not mode:
@@ -116,9 +113,9 @@ class File:
         self.mode = mode
         self.encoding = None if binary else encoding
         self.errors = errors
+        self._path = path      # the path on its fs (for /net/a/x: a's /x)
         if fs is None:
-            fs, path = fs_for(path)
-        self.name = path
+            fs, self._path = fs_for(path)
         self._fs = fs
         self._bulk = BULK_MIN if isinstance(fs, Proxy) and not is_remote(fs) else 1 << 62
         # (grants: to a server of this node; an fs object in this process — tests'
@@ -132,13 +129,13 @@ class File:
         self._pos = 0
         self._closed = True
         if kind == "r":
-            info = self._io.call("stat", path=path)
+            info = self._io.call("stat", path=self._path)
             if info["type"] == "dir":
                 raise IsADirectory(f"{path}: is a directory")
         else:
-            self._io.create(path, exclusive=kind == "x")
+            self._io.create(self._path, exclusive=kind == "x")
             if kind == "w":
-                self._io.truncate(path, 0)
+                self._io.truncate(self._path, 0)
         self._closed = False
         if self._append:
             self._pos = self._size()
@@ -219,7 +216,7 @@ class File:
             raise io.UnsupportedOperation("not readable")
         line = bytearray()
         while True:
-            chunk = self._io.call("read", path=self.name, offset=self._pos, size=4096)
+            chunk = self._io.call("read", path=self._path, offset=self._pos, size=4096)
             if not chunk:
                 break
             cut = chunk.find(b"\n")
@@ -249,7 +246,7 @@ class File:
                     parts.append(chunk)
                     break
             else:
-                chunk = self._io.call("read", path=self.name, offset=self._pos,
+                chunk = self._io.call("read", path=self._path, offset=self._pos,
                                       size=min(left, CHUNK) if left > 0 else CHUNK)
                 self._pos += len(chunk)
             if not chunk:
@@ -259,7 +256,7 @@ class File:
         return b"".join(parts) if len(parts) != 1 else parts[0]
 
     def _read_by_grant(self, n: int) -> bytes:
-        data = self._io.read_by_grant(self.name, self._pos, n)
+        data = self._io.read_by_grant(self._path, self._pos, n)
         self._pos += len(data)
         return data
 
@@ -300,7 +297,7 @@ class File:
         step = BULK_MAX if len(raw) >= self._bulk else CHUNK   # (by grant: fsclient.py)
         for start in range(0, len(raw), step):
             chunk = view[start:start + step]
-            done = self._io.write(self.name, self._pos, chunk)
+            done = self._io.write(self._path, self._pos, chunk)
             self._pos += done
             if done < len(chunk):
                 raise NoSpace(f"{self.name}: disk full after {start + done} of "
@@ -313,7 +310,7 @@ class File:
         if not self._writable:
             raise io.UnsupportedOperation("not writable")
         size = self._pos if size is None else size
-        self._io.truncate(self.name, size)
+        self._io.truncate(self._path, size)
         return size
 
     def flush(self) -> None:
@@ -329,7 +326,7 @@ class File:
 
     # --- helpers --------------------------------------------------------------
     def _size(self) -> int:
-        return int(self._io.call("stat", path=self.name)["size"])
+        return int(self._io.call("stat", path=self._path)["size"])
 
     def _check_open(self) -> None:
         if self._closed:

@@ -58,6 +58,7 @@ from typing import Any
 from libipc.client import Proxy
 from libipc.errors import DataLost, IpcError, NoSuchEndpoint, ServerDied, Timeout
 from libipc.limits import DATA_PER_MESSAGE
+from libipc.remote import is_remote
 
 KEEP_MAX = 16 << 20     # bytes of unsynced writes kept per client; past it: implicit sync
 KEEP_MAX_CHANGES = 4096   # changes kept (small writes); past it: an implicit sync too
@@ -195,7 +196,7 @@ class FsClient:
             return self.call(change.op, path=change.path, **change.args, verifier=True)
         data = change.data
         assert data is not None
-        if len(data) <= BY_GRANT or getattr(self.fs, "remote", False):   # (no grants
+        if len(data) <= BY_GRANT or is_remote(self.fs):   # (no grants
             # across nodes: a remote fs gets the bytes in the message)
             return self.call("write", path=change.path, data=bytes(data), verifier=True,
                              **change.args)

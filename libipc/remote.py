@@ -108,6 +108,7 @@ class RemoteProxy(Proxy):
 
 
 def is_remote(proxy: Any) -> bool:
+    """A RemoteProxy?  (``is True``: any other Proxy answers ``.remote`` with an op.)"""
     return getattr(proxy, "remote", False) is True
 
 
