@@ -55,7 +55,8 @@ class TestReincarnation:
         """SIGKILL: the caller in flight gets ServerDied, echo re-registers, calls work."""
         data, res = session("kill")
         assert "ServerDied" == data["in_flight"]
-        assert data["back_after"] < 1.0
+        assert data["back_after"] < 5.0   # (the 0.1 s backoff and a start: seconds at most,
+        #  however loaded the machine — a bound, not a speed)
         assert data["new_ep"] != data["old_ep"]
         assert "again" == data["ping"]
         assert 1 == data["restarts"]
@@ -68,7 +69,8 @@ class TestReincarnation:
         assert sorted(data["before"]) == sorted(data["after"])
         assert data["before"]["naming"] != data["after"]["naming"]
         assert data["before"]["echo"] == data["after"]["echo"]
-        assert data["back_after"] < 1.0
+        assert data["back_after"] < 5.0   # (the 0.1 s backoff and a start: seconds at most,
+        #  however loaded the machine — a bound, not a speed)
         assert "via new naming" == data["echo"]
         assert "PermissionDenied" == data["restore_refused"]
         assert "naming was killed by SIGKILL, restarting in 0.1 s" in res.stdout
