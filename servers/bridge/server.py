@@ -26,6 +26,7 @@ import contextlib
 import itertools
 import os
 import secrets
+import signal
 import sys
 import time
 from dataclasses import dataclass, field
@@ -34,7 +35,7 @@ from typing import Any
 import msgpack
 
 from libipc import InvalidArgument, IpcError, NodeDown, NoSuchEndpoint, Server, op
-from libipc.errors import PermissionDenied, Timeout, TooManyCalls, WouldBlock
+from libipc.errors import PermissionDenied, Timeout, WouldBlock
 from libipc.message import ERROR, KERNEL, REPLY, unpack
 from libipc.naming import forget, resolve
 from libipc.remote import REMOTE_TIMEOUT
@@ -50,6 +51,8 @@ CONNECT_WAIT_S = 5.0    # a call to a peer not connected yet (since boot) waits 
 INFLIGHT = 12           # local calls made for peers at once (the kernel's call limit is
                         # per process; the rest wait their turn in the bridge)
 MAX_WAITING = 10_000    # … at most this many (then WouldBlock to the peer)
+HOST_SIGNALS = ("KILL", "TERM", "INT")   # sent as the kernel's kill does (a server's SIGTERM
+                                         # watch stops it cleanly); others as its `signal`
 
 
 @dataclass
@@ -374,7 +377,7 @@ class Bridge(Server):
         self._call_local(node, rid, call_id, src, target, timeout, body)
 
     def _call_local(self, node: str, rid: bytes, call_id: int, src: int, target: str,
-                    timeout: float, body: bytes) -> None:
+                    timeout: float, body: bytes, again: bool = False) -> None:
         args = {"node": node, "ep": src, "body": body}
         state: dict[str, Any] = {}
 
@@ -383,6 +386,12 @@ class Bridge(Server):
                 return   # (expired: answered already)
             state["timer_obj"].cancel()
             self._done_local()
+            if msg.kind == ERROR and not again and _code(msg.body) == "NoSuchEndpoint":
+                # the server restarted since we resolved its name: the call never ran
+                # (the kernel refused it) — once more, to its new endpoint
+                self.eps.pop(target, None)
+                self._call_local(node, rid, call_id, src, target, timeout, body, again=True)
+                return
             self.zmq.command(b"back", rid, b"R" if msg.kind == REPLY else b"E",
                              pack([call_id]), msg.body)
 
@@ -471,8 +480,14 @@ class Bridge(Server):
                      and p["state"] == "running"]
             if not procs:
                 raise NoSuchEndpoint(f"no process named {name!r} on {self.conf.node}")
+            signum = _signum(signal_name)
+            host = signal.Signals(signum).name.removeprefix("SIG") \
+                if signum in set(signal.Signals) else ""
             for p in procs:
-                self.runtime.call(KERNEL, "kill", {"ep": p["ep"], "signal_name": signal_name})
+                if host in HOST_SIGNALS:   # the host's signal: a server stops cleanly
+                    self.runtime.call(KERNEL, "kill", {"ep": p["ep"], "signal_name": host})
+                else:                      # nanokernel's signals (handlers, defaults)
+                    self.runtime.call(KERNEL, "signal", {"ep": p["ep"], "signum": signum})
             self._answer(rid, call_id, kind=b"R", body=pack(len(procs)))
         except IpcError as exc:
             self._answer(rid, call_id, exc)
@@ -499,7 +514,23 @@ class Bridge(Server):
             return False
 
 
-_ = TooManyCalls   # (listed: a peer's call may meet it from the kernel, answered as is)
+def _code(body: bytes) -> str | None:
+    """The error code of an ERROR message's body."""
+    try:
+        decoded = unpack(body)
+    except IpcError:
+        return None
+    return decoded.get("code") if isinstance(decoded, dict) else None
+
+
+def _signum(name: str) -> int:
+    """"TERM", "SIGTERM", "15" -> 15 (InvalidArgument for anything else)."""
+    if name.isdigit():
+        return int(name)
+    try:
+        return int(signal.Signals["SIG" + name.upper().removeprefix("SIG")])
+    except KeyError:
+        raise InvalidArgument(f"signal: no signal {name!r}") from None
 
 
 def main() -> None:

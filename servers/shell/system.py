@@ -161,7 +161,7 @@ class SystemCommands(Interpreter):
         names).  KILL, and a signal it does not catch, end it: kill then waits until it
         is gone.  A server init manages is restarted; try ps or ls / afterwards.
         NAME@NODE: every process called NAME on node NODE, if NODE's [remote] ACL gives
-        this node "@signal" (KILL, TERM or INT; kill does not wait for it there)."""
+        this node "@signal" (any signal; kill does not wait for it there)."""
         if args == ["-l"]:
             self.print(" ".join(f"{n}={s.name.removeprefix('SIG')}" for n, s in SIGNALS.items()))
             return 0
