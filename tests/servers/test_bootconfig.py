@@ -50,10 +50,12 @@ class TestGoodConfigs:
 
     def test_packaged_default_config_is_valid(self):
         """The shipped boot.toml names the core programs, sem, mq and net after fs, the
-        shell last."""
+        bridge (only on a node), the shell last; trusted peers may call public servers."""
         config = load(default_path())
         assert ["naming", "console", "devices", "pipe", "block", "fs", "sem", "mq", "net",
-                "shell"] == list(config.servers)
+                "bridge", "shell"] == list(config.servers)
+        assert [False] * 9 + [True, False] == [s.node for s in config.servers.values()]
+        assert {"*": ["@public"]} == config.remote
         assert "shell" == config.session.name
         assert ["block", "console"] == config.servers["fs"].calls
         assert not config.servers["block"].public
@@ -130,6 +132,10 @@ class TestBadConfigs:
                 "console=true\n", "servers.c.console: only one server may set console"),
         (GOOD + "[limits]\nmax_message = 10\n", "limits.max_message: must be an integer"),
         (GOOD + "[limits]\nmax_size = 10\n", "limits.max_size: unknown key"),
+        (GOOD + "[remote]\nBad = ['fs']\n", "remote.Bad: a node name is"),
+        (GOOD + "[remote]\na = 'fs'\n", "remote.a: must be a list of server names"),
+        (GOOD + "remote = 1\n", "servers.app.remote: unknown key"),
+        (GOOD + "node = 'yes'\n", "servers.app.node: must be a boolean"),
         (GOOD + "[restart]\nbackoff = -1\n", "restart.backoff: must be a positive number"),
         (GOOD + "[restart]\ngive_up = 0.5\n", "restart.give_up: must be a positive integer"),
         (GOOD + "[restart]\nsnooze = 1\n", "restart.snooze: unknown key"),

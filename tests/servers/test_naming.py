@@ -32,5 +32,5 @@ class TestNaming:
         assert "Timeout" == data["stopped"]
         assert data["stopped_s"] < 3.0
         assert "ServerDied" == data["killed"]
-        assert data["killed_s"] < 3.0
+        assert data["killed_s"] < 15.0   # not a hang (the wait has no timeout of its own)
         assert data["after"] is True
