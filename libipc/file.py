@@ -83,8 +83,10 @@ def fs_for(path: str) -> tuple[Proxy, str]:
     """The fs that holds ``path``, and the path there: ``/net/a/x`` is ``/x`` of node
     a's fs (libipc/remote.py), any other path this node's."""
     if path.startswith("/net/"):
-        from libipc.remote import RemoteProxy, split_net_path
+        from libipc.remote import RemoteProxy, split_net_path, this_node
         node, rest = split_net_path(path)
+        if node == this_node():   # (this node's own /net path: here)
+            return _default_fs(), rest
         return RemoteProxy("fs", node), rest
     return _default_fs(), path
 

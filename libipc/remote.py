@@ -19,6 +19,7 @@ unless the proxy was made with a timeout) and is sent once: never re-sent.
 
 from __future__ import annotations
 
+import os
 import re
 from typing import Any
 
@@ -42,6 +43,11 @@ def split_address(address: str) -> tuple[str, str | None]:
         raise InvalidArgument(f"{address!r}: a remote name is NAME@NODE "
                               "(NODE: 1-32 of a-z, 0-9, _ and -, starting with a letter)")
     return name, node
+
+
+def this_node() -> str | None:
+    """This node's name (``boot --node NAME`` gives every process NK_NODE), or None."""
+    return os.environ.get("NK_NODE") or None
 
 
 def split_net_path(path: str) -> tuple[str | None, str]:
@@ -112,18 +118,25 @@ def is_remote(proxy: Any) -> bool:
     return getattr(proxy, "remote", False) is True
 
 
-def nodes() -> list[dict[str, Any]]:
-    """This node's peers: name, state (up/down/never), since, round trip, counters."""
+def _bridge_call(what: str, op: str, **args: Any) -> Any:
     from libipc.client import lookup
     try:
-        return lookup(BRIDGE).nodes()
-    except NoSuchEndpoint:
-        raise NoSuchEndpoint("nodes: this system has no bridge (boot it with --node NAME)") \
-            from None
+        return lookup(BRIDGE).call(op, **args)
+    except NoSuchEndpoint as exc:
+        if "bridge" not in (exc.message or ""):   # (the far node's: no such process)
+            raise
+        raise NoSuchEndpoint(f"{what}: this system has no bridge (boot it with --node "
+                             "NAME)") from None
 
 
-def signal_remote(name: str, node: str, signal_name: str) -> dict[str, Any]:
-    """Send ``signal_name`` to the process called ``name`` on ``node`` (its ``[remote]``
-    ACL must give this node "@signal")."""
-    from libipc.client import lookup
-    return lookup(BRIDGE).call("signal", node=node, name=name, signal_name=signal_name)
+def nodes() -> list[dict[str, Any]]:
+    """This node's peers: name, state (up/down/connecting/refused), since, round trip,
+    counters."""
+    return _bridge_call("nodes", "nodes")
+
+
+def signal_remote(name: str, node: str, signal_name: str) -> int:
+    """Send ``signal_name`` to every process called ``name`` on ``node`` (its ``[remote]``
+    ACL must give this node "@signal"); how many there were."""
+    return _bridge_call(f"kill {name}@{node}", "signal", node=node, name=name,
+                        signal_name=signal_name)

@@ -333,6 +333,9 @@ class Bridge(Server):
             link.state, link.since, link.why = state, time.time(), why
             self.log.warning("peer_" + state, node=node, why=why)
         self._fail_link(node, why)
+        parked, link.parked = link.parked, []   # (waiting for a connection that failed)
+        for deferred, _ in parked:
+            deferred.error(NodeDown(f"{node} is {state}: {why}"))
 
     # --- peers' requests ----------------------------------------------------------------------
     def _request(self, node: Any, rid: bytes, kind: bytes, header: bytes, body: bytes) -> None:

@@ -37,7 +37,7 @@ from libipc.client import Proxy
 from libipc.file import open as open_path
 from libipc.limits import DATA_PER_MESSAGE
 from libipc.naming import INIT
-from libipc.remote import split_net_path
+from libipc.remote import split_net_path, this_node
 from libipc.runtime import current
 from servers.shell.lexer import ShellSyntaxError, Statement, statements
 from servers.shell.tools import here
@@ -354,7 +354,7 @@ class Interpreter:
     @staticmethod
     def node_name() -> str | None:
         """This node's name (boot --node NAME sets NK_NODE for every process), or None."""
-        return os.environ.get("NK_NODE") or None
+        return this_node()
 
     def fs_of(self, detail: str, path: str) -> tuple[str, str]:
         """The fs server holding ``path`` and the path there: ``/net/a/home/x`` is

@@ -24,7 +24,7 @@ from collections.abc import Iterator
 
 from libipc import BrokenPipe, IpcError
 from libipc.file import open as open_path
-from libipc.remote import NET_PREFIX, split_net_path
+from libipc.remote import NET_PREFIX, split_net_path, this_node
 
 CHUNK = 60 * 1024
 
@@ -42,7 +42,7 @@ def here(path: str) -> str:
         node, rest = split_net_path(path)
     except IpcError:   # (not a /net/NODE/PATH: whoever uses it says so)
         return path
-    return rest if node == os.environ.get("NK_NODE") else path
+    return rest if node == this_node() else path
 
 
 def _path(name: str) -> str:

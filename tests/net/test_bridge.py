@@ -50,6 +50,13 @@ class TestRemoteFiles:
         assert ("file", 12) == (stat["type"], stat["size"])
 
 
+    def test_this_nodes_own_net_path_is_the_local_file(self, cluster):
+        seen = client(cluster, "a", "selfpath", "a", peers=())
+        assert ("mine\n", False, "/home/self.txt") == (seen["local"], seen["remote_proxy"],
+                                                       seen["path"])
+        assert [] == seen["nodes_error"].get("value"), seen   # a node with no peers
+
+
 class TestIdentity:
     def test_a_remote_caller_is_node_colon_endpoint(self, cluster):
         config = config_with(cluster.tmp, "a", remote='b = ["counter"]')

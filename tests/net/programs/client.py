@@ -127,6 +127,18 @@ def deadline(node: str, mark: str) -> dict:
     return {"late": late, "then": then}
 
 
+def selfpath(node: str) -> dict:
+    """This node's own /net path is the local file: no bridge call, no grant lost."""
+    with libipc.open(f"/net/{node}/home/self.txt", "w") as f:
+        f.write("mine\n")
+    with libipc.open("/home/self.txt") as f:
+        local = f.read()
+    from libipc.file import fs_for
+    fs, path = fs_for(f"/net/{node}/home/self.txt")
+    return {"local": local, "remote_proxy": getattr(fs, "remote", False) is True,
+            "path": path, "nodes_error": outcome(lambda: libipc.nodes())}
+
+
 def forge(_node: str = "") -> dict:
     """A local program that is not the bridge sends counter a ``@via`` call claiming
     to be node x: refused, and not counted."""
@@ -137,7 +149,7 @@ def forge(_node: str = "") -> dict:
 
 
 SCENARIOS = {f.__name__: f for f in (files, hello, refused, slow, flood, killed, deadline,
-                                     forge)}
+                                     forge, selfpath)}
 
 if __name__ == "__main__":
     out, name, *args = sys.argv[1:]
