@@ -28,19 +28,11 @@ import sys
 import time
 from pathlib import Path
 
+from nanokernel.bench.session_boot import BASE as SESSION_BASE
 from nanokernel.procfs import boot_pids
 
 HERE = Path(__file__).resolve().parent
-BASE = """
-[servers.naming]
-module = "servers.naming"
-privileged = true
-
-[servers.console]
-module = "servers.console"
-console = true
-public = true
-
+BASE = SESSION_BASE + """
 [servers.bridge]
 module = "servers.bridge"
 node = true

@@ -35,7 +35,7 @@ from typing import Any
 import msgpack
 
 from libipc import InvalidArgument, IpcError, NodeDown, NoSuchEndpoint, Server, op
-from libipc.errors import PermissionDenied, Timeout, WouldBlock
+from libipc.errors import PermissionDenied, Timeout, WouldBlock, error_from_body
 from libipc.message import ERROR, KERNEL, REPLY, unpack
 from libipc.naming import forget, resolve
 from libipc.remote import REMOTE_TIMEOUT
@@ -520,10 +520,9 @@ class Bridge(Server):
 def _code(body: bytes) -> str | None:
     """The error code of an ERROR message's body."""
     try:
-        decoded = unpack(body)
+        return error_from_body(unpack(body)).code
     except IpcError:
         return None
-    return decoded.get("code") if isinstance(decoded, dict) else None
 
 
 def _signum(name: str) -> int:
