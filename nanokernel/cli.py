@@ -27,6 +27,13 @@ def _boot(args: argparse.Namespace) -> int:
     from nanokernel.paths import default_log_path
     from servers.bootconfig import BootConfigError, default_path, load
 
+    try:
+        lab = _lab(args)
+    except ValueError as exc:
+        print(f"nanokernel boot: {exc}", file=sys.stderr)
+        return 2
+    if args.config is None and lab is not None and (lab / "boot.toml").is_file():
+        args.config = str(lab / "boot.toml")   # the working copy's own configuration
     config_file = Path(args.config).resolve() if args.config else default_path()
     try:   # check the configuration before anything is made or spawned
         config = load(config_file)
@@ -51,6 +58,19 @@ def _boot(args: argparse.Namespace) -> int:
     limits = {k: v for k, v in config.limits.items() if k in ("max_message", "max_calls")}
     return run(BootOptions(init_argv=list(INIT_ARGV), log_path=log, trace_path=trace, env=env,
                            interactive=interactive, **limits))
+
+
+def _lab(args: argparse.Namespace) -> Path | None:
+    """``--lab DIR``: the working copy, with this process re-executed first so that its
+    files are in front of the package's from the first import on (nanokernel/overlay)."""
+    if args.lab is None:
+        return None
+    from nanokernel import overlay
+
+    lab = overlay.check(args.lab)
+    if not overlay.installed_for(lab):
+        overlay.reexec_with(lab, args.argv)
+    return lab
 
 
 def _node_env(args: argparse.Namespace) -> dict[str, str]:
@@ -121,6 +141,9 @@ def _add_boot(sub: argparse._SubParsersAction) -> None:
                       "persistent image in $XDG_DATA_HOME/nanokernel/disk.img)")
     disk.add_argument("--ramdisk", action="store_true", help="a throwaway in-memory disk")
     boot.add_argument("--config", metavar="FILE", help="boot configuration (boot.toml)")
+    boot.add_argument("--lab", metavar="DIR", help="boot a lab's working copy: DIR's files in "
+                      "front of the package's, DIR/boot.toml as the configuration "
+                      "(docs/labs.md)")
     boot.add_argument("--trace", metavar="FILE", help="trace every message to FILE (JSON lines)")
     boot.add_argument("--log", metavar="FILE", help="per-boot log file (default: in "
                       "$XDG_STATE_HOME/nanokernel/logs)")
@@ -203,6 +226,7 @@ def _main(argv: list[str]) -> int:
     if argv and argv[0] in PASSTHROUGH:   # these parse their own options (and --help)
         return PASSTHROUGH[argv[0]](argparse.Namespace(rest=argv[1:]))
     args = build_parser(argv[0] if argv else None).parse_args(argv)
+    args.argv = argv   # boot --lab runs itself again with them
     try:
         return args.func(args)
     except KeyboardInterrupt:
