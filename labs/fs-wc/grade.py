@@ -10,6 +10,7 @@ the length.
 from __future__ import annotations
 
 import base64
+import json
 import random
 import re
 
@@ -153,3 +154,22 @@ def count_bad_input(g: Grade) -> None:
     g.expect(run.out, r"^count: usage: count FILE\.\.\.: Usage$",
              "count with no FILE: expected the usage")
     g.expect(run.out, r"^still-here$", "the commands after count: expected them to run")
+
+
+@test(5, parent=count_command)
+def count_calls_the_op(g: Grade) -> None:
+    """count asks fs's wc (the trace shows the shell's wc calls to fs), and reads no
+    byte of the file itself."""
+    name = g.secret()
+    data = text(g.rng, 200, longest=1000)
+    run = g.boot(writer(g, {f"/home/{name}": data}, []) + f"; count /home/{name}",
+                 timeout=BOOT_TIMEOUT, trace=True)
+    line = " ".join(map(str, counts(data))) + f" /home/{name}"
+    g.expect(run.out, rf"^{re.escape(line)}$", f"count /home/{name}: expected the line")
+    ops = [m.get("op") for m in map(json.loads, run.trace.read_text().splitlines())
+           if m.get("src_name") == "shell" and m.get("dst_name") == "fs"
+           and m.get("kind") == "CALL"]
+    g.note(f"the shell's calls to fs: {ops}")
+    g.check("wc" in ops, f"expected a wc call from the shell to fs; its calls: {ops}")
+    g.check("read" not in ops, "expected no read call from the shell to fs (fs counts); "
+                               f"{ops.count('read')} came")
