@@ -117,9 +117,9 @@ def bad_input(g: Grade) -> None:
 @test(10, parent=put_then_get)
 def restarted_after_kill(g: Grade) -> None:
     key, value, later, again = g.secret(), g.secret(), g.secret(), g.secret()
-    out, _ = steps(g, [call("put", key=key, value=value), "kill kv", call("get", key=key),
-                       call("put", key=later, value=again), call("get", key=later)])
-    g.expect(out[1], r"^kv was killed by SIGKILL, restarting", "init says it restarts kv")
+    out, whole = steps(g, [call("put", key=key, value=value), "kill kv", call("get", key=key),
+                           call("put", key=later, value=again), call("get", key=later)])
+    g.expect(whole, r"^kv was killed by SIGKILL, restarting", "init says it restarts kv")
     g.expect(out[2], rf"^(call: kv\.get: .*: NoSuchKey|{re.escape(json.dumps(value))})$",
              "the restarted kv answers get (NoSuchKey: its state was lost)")
     expect_reply(g, out[3], True, "put to the restarted kv")
