@@ -26,8 +26,9 @@ from nanokernel.labs.gradelib import Grade, test
 
 # Messages of one sender the router may move while another's message waits.  The
 # solution's quantum (16) gives at most 32 (two quanta: first in this pass and the
-# next); the package's own rotation (32 a turn) 64; the kernel's back-pressure path
-# may add one batch per pass (kernel.py's _unblock_if_room).  The skeleton: thousands.
+# next); the package's own rotation (32 a turn) 64.  The skeleton: thousands.  (The
+# lab's boot.toml makes rings bigger than any flood here: no sender ever waits for
+# room — kernel.py's back-pressure path, not the scheduler's, never runs.)
 MOST_WHILE_WAITING = 128
 FLOOD = (6000, 10000)   # messages per flooder (random in this range)
 VICTIM_MOST = 100_000   # calls the victim may make (it stops when the flood is over)
