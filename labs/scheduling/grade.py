@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,6 +34,7 @@ MOST_WHILE_WAITING = 128
 FLOOD = (6000, 10000)   # messages per flooder (random in this range)
 VICTIM_MOST = 100_000   # calls the victim may make (it stops when the flood is over)
 BOOT_TIMEOUT = 90
+ATTEMPTS = 3         # boots a test may take to see its programs overlap
 
 
 @dataclass
@@ -122,55 +124,83 @@ def finished(g: Grade, out: str, rc: int) -> None:
     g.expect_not(out, r"KERNEL PANIC|Traceback", "no kernel panic, no traceback")
 
 
-@test(40, timeout=150)
+def attempt_dir(g: Grade, n: int) -> Path:
+    """A fresh directory for the host files of attempt n (a flooder waits for .ready files)."""
+    path = g.scratch / f"try{n}"
+    path.mkdir()
+    return path
+
+
+def judged(g: Grade, attempt: Callable[[int], bool], what: str) -> None:
+    """Run ``attempt`` (one boot, its verdict by g.check) until it could judge: a run
+    in which the programs never overlapped (a machine so loaded that one of them ran
+    only after the other was done) shows nothing, and is tried again."""
+    for n in range(1, ATTEMPTS + 1):
+        if attempt(n):
+            return
+        g.note(f"attempt {n}: {what}; again")
+    g.fail(f"in {ATTEMPTS} boots, {what}: nothing to judge")
+
+
+@test(40, timeout=240)
 def victim_served_during_flood(g: Grade) -> None:
     flood, calls = program(g, "flood"), program(g, "victim")
-    total = g.rng.randint(*FLOOD)
-    f_stamps, v_stamps = g.scratch / "flood.txt", g.scratch / "victim.txt"
-    run = g.boot(f"{run_flood(g, flood, f_stamps, total, v_stamps)} &; "
-                 f"run {calls} {v_stamps} {f_stamps.with_suffix('.done')} {VICTIM_MOST}; wait",
-                 trace=True, timeout=BOOT_TIMEOUT)
-    finished(g, run.out, run.rc)
-    g.expect(run.out, rf"^flooded {total}$", f"the flooder sent its {total} messages")
-    events = load_trace(g, run.trace)
     fl, vi = Path(flood).stem, Path(calls).stem
-    flood_sends = flooder(events, fl, f_stamps)
-    g.check(len(flood_sends.index) == total,
-            f"the trace has {len(flood_sends.index)} of the flooder's {total} SENDs")
-    calls_sent = victim(events, vi, v_stamps)
-    start, end = flood_sends.moved[0], flood_sends.moved[-1]
-    during = sum(1 for r in calls_sent.ready if start < r < end)
-    g.check(during >= 1, "none of the victim's calls was sent while the flood went on: "
-                         "nothing to judge (is the victim starved before the flood?)")
-    worst, waited = worst_wait(events, calls_sent, fl)
-    g.note(f"victim: {len(calls_sent.index)} calls, {during} sent during the flood of {total}; "
-           f"{waited} waited behind flood messages, at most {worst}")
-    g.check(worst <= MOST_WHILE_WAITING,
-            f"while one of the victim's calls waited in its ring, the router moved {worst} "
-            f"of the flooder's messages in a row (at most {MOST_WHILE_WAITING} expected)")
+
+    def attempt(n: int) -> bool:
+        total, files = g.rng.randint(*FLOOD), attempt_dir(g, n)
+        f_stamps, v_stamps = files / "flood.txt", files / "victim.txt"
+        run = g.boot(f"{run_flood(g, flood, f_stamps, total, v_stamps)} &; run {calls} "
+                     f"{v_stamps} {f_stamps.with_suffix('.done')} {VICTIM_MOST}; wait",
+                     trace=True, timeout=BOOT_TIMEOUT)
+        finished(g, run.out, run.rc)
+        g.expect(run.out, rf"^flooded {total}$", f"the flooder sent its {total} messages")
+        events = load_trace(g, run.trace)
+        flood_sends = flooder(events, fl, f_stamps)
+        g.check(len(flood_sends.index) == total,
+                f"the trace has {len(flood_sends.index)} of the flooder's {total} SENDs")
+        calls_sent = victim(events, vi, v_stamps)
+        start, end = flood_sends.moved[0], flood_sends.moved[-1]
+        during = sum(1 for r in calls_sent.ready if start < r < end)
+        worst, waited = worst_wait(events, calls_sent, fl)
+        g.note(f"victim: {len(calls_sent.index)} calls, {during} sent during the flood of "
+               f"{total}; {waited} waited behind flood messages, at most {worst}")
+        g.check(worst <= MOST_WHILE_WAITING,
+                f"while one of the victim's calls waited in its ring, the router moved {worst} "
+                f"of the flooder's messages in a row (at most {MOST_WHILE_WAITING} expected)")
+        return during > 0
+
+    judged(g, attempt, "none of the victim's calls was sent while the flood went on")
 
 
-@test(40, timeout=150)
+@test(40, timeout=240)
 def flooders_share_the_router(g: Grade) -> None:
     one, two = program(g, "flood"), program(g, "flood")
-    totals = [g.rng.randint(*FLOOD) for _ in range(2)]
-    stamps = [g.scratch / "one.txt", g.scratch / "two.txt"]
-    run = g.boot(f"{run_flood(g, one, stamps[0], totals[0], stamps[1])} &; "
-                 f"{run_flood(g, two, stamps[1], totals[1], stamps[0])}; wait",
-                 trace=True, timeout=BOOT_TIMEOUT)
-    finished(g, run.out, run.rc)
-    for total in totals:
-        g.expect(run.out, rf"^flooded {total}$", f"a flooder sent its {total} messages")
-    events = load_trace(g, run.trace)
     names = [Path(one).stem, Path(two).stem]
-    senders = [flooder(events, n, s) for n, s in zip(names, stamps, strict=True)]
-    for me, other in ((0, 1), (1, 0)):
-        worst, waited = worst_wait(events, senders[me], names[other])
-        g.note(f"{names[me]}: {waited} of its {totals[me]} messages waited behind "
-               f"{names[other]}'s, at most {worst}")
-        g.check(worst <= MOST_WHILE_WAITING,
-                f"while a message of one flooder waited in its ring, the router moved "
-                f"{worst} of the other's in a row (at most {MOST_WHILE_WAITING} expected)")
+
+    def attempt(n: int) -> bool:
+        totals, files = [g.rng.randint(*FLOOD) for _ in range(2)], attempt_dir(g, n)
+        stamps = [files / "one.txt", files / "two.txt"]
+        run = g.boot(f"{run_flood(g, one, stamps[0], totals[0], stamps[1])} &; "
+                     f"{run_flood(g, two, stamps[1], totals[1], stamps[0])}; wait",
+                     trace=True, timeout=BOOT_TIMEOUT)
+        finished(g, run.out, run.rc)
+        for total in totals:
+            g.expect(run.out, rf"^flooded {total}$", f"a flooder sent its {total} messages")
+        events = load_trace(g, run.trace)
+        senders = [flooder(events, n, s) for n, s in zip(names, stamps, strict=True)]
+        overlapped = False
+        for me, other in ((0, 1), (1, 0)):
+            worst, waited = worst_wait(events, senders[me], names[other])
+            g.note(f"{names[me]}: {waited} of its {totals[me]} messages waited behind "
+                   f"{names[other]}'s, at most {worst}")
+            g.check(worst <= MOST_WHILE_WAITING,
+                    f"while a message of one flooder waited in its ring, the router moved "
+                    f"{worst} of the other's in a row (at most {MOST_WHILE_WAITING} expected)")
+            overlapped = overlapped or waited > 0
+        return overlapped
+
+    judged(g, attempt, "no message of either flooder waited while the other's were moved")
 
 
 @test(10, timeout=120)
