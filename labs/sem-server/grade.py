@@ -61,13 +61,13 @@ def up_down_counts(g: Grade) -> None:
 def down_on_zero_blocks(g: Grade) -> None:
     programs(g)
     name = g.secret()
-    run = g.boot(f"{semctl('S', name, 'create:0')}; {semctl('W', name, 'down:10', 'value')} &; "
+    run = g.boot(f"{semctl('S', name, 'create:0')}; {semctl('W', name, 'down:20', 'value')} &; "
                  f"{semctl('U', name, 'waiters:1', 'value', 'up')}; wait",
                  timeout=BOOT_TIMEOUT)
     expect_step(g, run.out, "U", "waiters:1", 1)   # W waits in the server, its down unanswered
     expect_step(g, run.out, "U", "value", 0)
     expect_step(g, run.out, "U", "up", None)
-    expect_step(g, run.out, "W", "down:10", None)   # answered by U's up
+    expect_step(g, run.out, "W", "down:20", None)   # answered by U's up
     expect_step(g, run.out, "W", "value", 0)        # W took the unit
 
 

@@ -8,7 +8,7 @@ Each STEP prints one line, ``TAG: STEP -> RESULT`` (the reply as JSON) or
     up[:N]             up(name, n=N or 1)
     down[:TIMEOUT]     down(name, timeout=TIMEOUT or None: as long as it takes)
     value | stat       value(name) | stat(name)
-    waiters:N          poll stat until N downs wait (5 s at most, else Timeout)
+    waiters:N          poll stat until N downs wait (10 s at most, else Timeout)
 The exit status is 0 when every step was answered without an error, else 1.
 """
 
@@ -18,7 +18,7 @@ import time
 
 from libipc import IpcError, Timeout, lookup
 
-POLL_S = 5.0
+POLL_S = 10.0
 
 
 def step(sem, name: str, text: str) -> object:
