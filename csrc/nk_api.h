@@ -39,6 +39,7 @@ int64_t  nk_ring_forward(nk_ring *src, nk_ring *dst, int32_t stamp,
 int      nk_ring_readable(nk_ring *r);
 int      nk_ring_writable(nk_ring *r, uint32_t len);
 uint64_t nk_ring_used(nk_ring *r);
+uint32_t nk_ring_waiters(nk_ring *r);
 void     nk_ring_layout(uint64_t *head_off, uint64_t *tail_off, uint64_t *data_off);
 int      nk_ring_wait_readable(nk_ring *r, int64_t timeout_ns);
 int      nk_ring_wait_writable(nk_ring *r, uint32_t len, int64_t timeout_ns);

@@ -537,6 +537,16 @@ int nk_ring_writable(nk_ring *r, uint32_t len)
     return has_room(r, len);
 }
 
+/* How many sides sleep on this ring's futexes: a process with a sleeper on its
+ * down ring (waiting for a message) or its up ring (a SEND waiting for room)
+ * waits for the kernel — what an ordered kernel waits for (kernel/quiescence.py).
+ * A hint read from shared memory, never trusted further. */
+uint32_t nk_ring_waiters(nk_ring *r)
+{
+    return atomic_load_explicit(&r->sh->consumer_waiters, memory_order_acquire)
+         + atomic_load_explicit(&r->sh->producer_waiters, memory_order_acquire);
+}
+
 uint64_t nk_ring_used(nk_ring *r)
 {
     if (r->role == NK_PRODUCER) {

@@ -23,8 +23,12 @@ from pathlib import Path
 
 from libipc._nkffi import lib
 
+from kernel import recording
 from kernel.endpoint import INIT_SLOT, KERNEL
 from kernel.kernel import DEFAULT_MAX_CALLS, DEFAULT_MAX_MESSAGE, Kernel
+from kernel.ordering import Replay, Seeded
+from kernel.recording import Recorder
+from libipc import ordered
 from libipc.process import configure_logging
 
 
@@ -40,6 +44,11 @@ class BootOptions:
     # The forward path in C (the default) or every message through kernel/router.py
     # (NK_ROUTER=python: the reference path, which the router tests run too).
     c_path: bool = field(default_factory=lambda: os.environ.get("NK_ROUTER") != "python")
+    # Reproducible delivery (kernel/ordering.py, docs/labs.md): a seed, a recording to
+    # replay, a file to record the delivery order into.
+    seed: int | None = None
+    replay: Path | None = None
+    record: Path | None = None
 
 
 def run(options: BootOptions) -> int:
@@ -50,9 +59,12 @@ def run(options: BootOptions) -> int:
     log_file = open(log_path, "a", buffering=1)  # noqa: SIM115 (kept for the whole boot)
     # The kernel binds nothing globally: servers hosted in it log as themselves.
     configure_logging("kernel", log_file, bind=False)
+    order = _order(options)
+    recorder = Recorder(options.record, options.seed) if options.record else None
     kernel = Kernel(log_fd=log_file.fileno(), log_path=log_path,
                     trace_path=options.trace_path, max_message=options.max_message,
-                    max_calls=options.max_calls, c_path=options.c_path)
+                    max_calls=options.max_calls, c_path=options.c_path, order=order,
+                    recorder=recorder)
     if options.trace_path is not None:
         kernel.tracer.turn(True)
     old = _install_signals(kernel, options.interactive)
@@ -60,6 +72,8 @@ def run(options: BootOptions) -> int:
     env.update({"NK_LOG": str(log_path), "NK_BOOT_T0": repr(time.time())})
     if options.trace_path is not None:
         env["NK_TRACE"] = str(options.trace_path)
+    if order is not None or recorder is not None:   # the servers give up host-speed timers
+        env.update({ordered.ENV: "1", ordered.SEED_ENV: str(options.seed or 0)})
     os.environ.update(env)   # every process of this boot sees the boot options
     try:
         kernel.spawn(options.init_argv, name="init", parent=KERNEL, privileged=True,
@@ -69,6 +83,15 @@ def run(options: BootOptions) -> int:
         kernel.close()
         _restore_signals(old)
         log_file.close()
+
+
+def _order(options: BootOptions) -> Seeded | Replay | None:
+    """The delivery order asked for: None for the usual one (as fast as it comes)."""
+    if options.replay is not None:
+        return Replay(recording.load(options.replay), str(options.replay))
+    if options.seed is not None:
+        return Seeded(options.seed)
+    return None
 
 
 def _raise_descriptor_limit() -> None:

@@ -18,6 +18,7 @@ class Counters:
     kernel_calls: int = 0      # CALLs to endpoint 0
     dropped_replies: int = 0   # replies without a reply right (seL4's one-shot rule)
     refused: int = 0           # messages refused with an error (ACL, limits, deadlock, …)
+    unsettled: int = 0         # ordered deliveries made while a process still ran (boot --seed)
 
     def as_dict(self) -> dict[str, int]:
         return asdict(self)

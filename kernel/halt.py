@@ -57,6 +57,8 @@ class Halter:
         remaining = self._order()
         if not remaining:
             return True
+        if not self.k.at_rest():
+            return False   # a reproducible run signals only a system at rest: next turn
         self.victim, self.killed = remaining[0], False
         self.deadline = now + GRACE_S
         self.victim.signal(signal.SIGTERM)

@@ -27,13 +27,15 @@ from typing import Any
 from libipc._nkffi import ffi, lib
 
 from kernel import endpoint as ep
-from kernel import signals
+from kernel import quiescence, signals
 from kernel import spawn as spawning
 from kernel.counters import Counters
 from kernel.grants import Grants
 from kernel.halt import Halter
 from kernel.hosted import Host, KernelPanic
+from kernel.ordering import Replay, Seeded
 from kernel.proc import Proc, State
+from kernel.recording import Recorder, exit_of
 from kernel.router import BATCH, Router
 from kernel.syscalls import dispatch_syscall
 from kernel.table import RouteTable
@@ -45,6 +47,7 @@ from libipc.limits import DEFAULT_MAX_CALLS, DEFAULT_MAX_MESSAGE
 from libipc.message import HEADER_SIZE, NOTIFY_EXIT, REPLY, pack
 
 SPIN_NS = 20_000
+SETTLE_S = 1.0    # ordered delivery waits this long for every process to wait
 C_ROUNDS = 1024   # waits nk_route_loop may do before Python looks around
 MAX_RANKED = 1024   # names whose first start halt remembers
 PANIC_STATUS = 70   # EX_SOFTWARE: what a boot that ended in a kernel panic exits with
@@ -54,7 +57,8 @@ class Kernel:
     def __init__(self, *, log_fd: int | None = None, log_path: Path | None = None,
                  trace_path: Path | None = None, max_message: int = DEFAULT_MAX_MESSAGE,
                  max_calls: int = DEFAULT_MAX_CALLS, ring_capacity: int | None = None,
-                 c_path: bool = True) -> None:
+                 c_path: bool = True, order: Seeded | Replay | None = None,
+                 recorder: Recorder | None = None) -> None:
         self.max_message = max_message
         self.max_record = max_message + HEADER_SIZE
         self.max_calls = max_calls
@@ -67,6 +71,8 @@ class Kernel:
         # libipc.jsonlog: structlog's lines without its import (~65 ms before init starts)
         self.log = jsonlog.get_logger(proc="kernel")
         self.tracer = Tracer(trace_path)
+        self.order = order          # one message at a time, in this order (kernel/ordering.py)
+        self.recorder = recorder    # the delivery order kept (kernel/recording.py)
         self.procs: dict[int, Proc] = {}      # endpoint -> Proc (live ones: the dead leave)
         self.slots: dict[int, Proc] = {}      # slot -> the live Proc in it
         self.generation = [0] * ep.MAX_SLOTS
@@ -183,10 +189,17 @@ class Kernel:
     def _collect_exits(self) -> None:
         while not self.exits.empty():   # only the loop takes: empty() then get() is safe
             proc, status = self.exits.get()
+            if self.order is not None and self.order.hold_exit(proc, status):
+                continue   # a replay: its turn comes in the recording's order
             self._exited(proc, status)
+        if self.order is not None:   # (here, as an exit is: before a halt's next step)
+            for proc, status in self.order.due_exits():
+                self._exited(proc, status)
 
     def _exited(self, proc: Proc, status: int) -> None:
         """Fault semantics: waiting callers get ServerDied now, its own calls are forgotten."""
+        if self.recorder is not None:
+            self.recorder.took(exit_of(proc.endpoint, proc.name))
         proc.set_state(State.DEAD)
         if proc.killed_by and status == -signal.SIGKILL:
             status = -proc.killed_by   # the kernel's SIGKILL stood for this signal's default
@@ -286,6 +299,10 @@ class Kernel:
             with contextlib.suppress(KernelPanic):
                 self.host.stop_all()   # in-kernel servers flush last, like a kernel's sync
         self.tracer.close()
+        if self.order is not None:
+            self.order.finish(self)
+        if self.recorder is not None:
+            self.recorder.close()
         return self.exit_status
 
     def step(self, nested: bool = False, timeout: float | None = None) -> bool:
@@ -301,6 +318,9 @@ class Kernel:
             return True
         if not self.live_procs() and self.halter is None:
             self.halt(self.exit_status, reason="no processes left")
+            return False
+        if self.order is not None:
+            self._ordered_pass()
             return False
         self._nesting += nested
         try:
@@ -377,6 +397,53 @@ class Kernel:
             self.router.flush(proc)
         for proc in list(self.blocked):
             self._unblock_if_room(proc)
+
+    def _ordered_pass(self) -> None:
+        """Deliver one message, once every process waits, from the sender the order
+        chooses (boot --seed/--replay: kernel/ordering.py).  What that message causes —
+        a kernel call's reply, an exit's notification — follows at once, as always."""
+        live = self.live_procs()
+        settled = quiescence.settle([p for p in live if not self.order.holds(p)], SETTLE_S,
+                                    stop=lambda: not self.exits.empty())
+        if not self.exits.empty():
+            return   # an exit first: the loop collects it
+        if not settled:
+            self.counters.unsettled += 1   # someone kept running: order may vary from here
+        ready = [p for p in live if p.alive and p.blocked_on is None
+                 and not self.router.backlogged(p) and lib.nk_ring_used(p.up) > 0]
+        chosen = self.order.choose(ready, self) if ready else None
+        if chosen is None:
+            self._idle_wait(live)
+        else:
+            self.router.route_head(chosen)
+        for proc in list(self.mail):
+            self.router.flush(proc)
+        for proc in list(self.blocked):   # room again: its SEND is a candidate next time
+            dst = proc.blocked_on
+            if dst is None or not dst.alive or (
+                    not dst.pending and lib.nk_ring_writable(dst.down, proc.blocked_len)):
+                self.unblock(proc)
+
+    def at_rest(self) -> bool:
+        """Before the kernel signals on its own (a halt's SIGTERM): in a reproducible
+        run (ordered or recorded), wait until every process waits — a signal that
+        lands while a process still handles its last message would make the order
+        of what follows the host's.  False: an exit came meanwhile (collect it first)."""
+        if self.order is None and self.recorder is None:
+            return True
+        held = self.order.holds if self.order is not None else (lambda p: False)
+        quiescence.settle([p for p in self.live_procs() if not held(p)], SETTLE_S,
+                          stop=lambda: not self.exits.empty())
+        return self.exits.empty()
+
+    def _idle_wait(self, live: list[Proc]) -> None:
+        """Nothing to deliver: sleep until a process writes, an exit or a signal comes
+        (or a short while: a held delivery may find room, a replay looks again)."""
+        seen = lib.nk_bell_read(self.bell)
+        rd, _ = self._ring_array("rd", live)
+        timeout = 1_000_000 if self.mail or self.blocked else 20_000_000
+        lib.nk_wait_any(rd, len(live), self._no_rings, self._no_lens, 0, self.bell, seen,
+                        SPIN_NS, timeout, self._ready)
 
     def _ring_array(self, which: str, procs: list[Proc]):
         """The C array of rings to wait on, rebuilt only when the set changes (the loop

@@ -56,6 +56,7 @@ from kernel.admit import (
     withdraw_call,
 )
 from kernel.endpoint import KERNEL
+from kernel.ordering import delivery_of
 from kernel.proc import Proc
 from libipc.errors import IpcError, WouldBlock
 from libipc.message import (
@@ -98,35 +99,49 @@ class Router:
 
     # -- one pass ---------------------------------------------------------------
     def fast(self) -> bool:
-        """May the forward path in C route now?  (Tracing wants every message here.)"""
-        return self.c_path and not self.k.tracer.enabled
+        """May the forward path in C route now?  (Tracing, recording and ordered
+        delivery want every message here.)"""
+        return self.c_path and not self.per_message()
+
+    def per_message(self) -> bool:
+        """Must each message be seen here, one by one (traced, recorded, ordered)?"""
+        return self.k.tracer.enabled or self.k.recorder is not None or self.k.order is not None
 
     def drain(self, proc: Proc) -> None:
         """Route up to BATCH messages from ``proc``'s ring."""
-        peek, hdr, limit = _peek, self._hdr, self.k.max_pending
+        limit = self.k.max_pending
         fast = self.fast()
         budget = BATCH
         while budget > 0:
             if not proc.alive or proc.blocked_on is not None or proc.pending_bytes > limit:
                 return   # (the last test is backlogged(), inlined: this runs per message)
             if fast:
-                stop = _route_c(self._table, proc.slot, budget, hdr, self._len, self._n)
+                stop = _route_c(self._table, proc.slot, budget, self._hdr, self._len, self._n)
                 budget -= self._n[0]
                 if stop != _SLOW:
                     return   # empty, or its share of this pass used up
                 # the message at the head needs the rules below
             budget -= 1
-            n = peek(proc.up, hdr)
-            if n < 0:
-                if n == _EMPTY:
-                    return
-                if n == _CORRUPT:
-                    self.k.ring_corrupt(proc)
-                    return
-                self._discard(proc, "malformed header")   # NK_ERR_BADMSG
-                continue
-            self._route(proc, n)
+            if not self.route_head(proc):
+                return
             fast = self.fast()   # (that may have been the kernel call turning tracing on)
+
+    def route_head(self, proc: Proc) -> bool:
+        """Route the message at the head of ``proc``'s ring; False if there was none
+        (or the ring is corrupt)."""
+        hdr = self._hdr
+        n = _peek(proc.up, hdr)
+        if n < 0:
+            if n == _CORRUPT:
+                self.k.ring_corrupt(proc)
+            if n in (_EMPTY, _CORRUPT):
+                return False
+            self._discard(proc, "malformed header")   # NK_ERR_BADMSG
+            return True
+        if self.k.recorder is not None:
+            self.k.recorder.took(delivery_of(proc, hdr, self.k))
+        self._route(proc, n)
+        return True
 
     def _route(self, src: Proc, size: int) -> None:
         h = self._hdr
@@ -178,7 +193,7 @@ class Router:
         if kind == CALL:
             record_call(self.k, src, dst, msg_id)
         self._trace(src, dst, kind, msg_id, size, op=op)
-        if kind == SEND and dst.hosted is None and not self.k.tracer.enabled:
+        if kind == SEND and dst.hosted is None and not self.per_message():
             self._forward_run(src, dst, dst_ep)
 
     def _forward_run(self, src: Proc, dst: Proc, dst_ep: int) -> None:

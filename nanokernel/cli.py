@@ -56,8 +56,38 @@ def _boot(args: argparse.Namespace) -> int:
     trace = Path(args.trace).resolve() if args.trace else None
     log = Path(args.log).resolve() if args.log else default_log_path()
     limits = {k: v for k, v in config.limits.items() if k in ("max_message", "max_calls")}
+    try:
+        order = _order_options(args)
+    except ValueError as exc:
+        print(f"nanokernel boot: {exc}", file=sys.stderr)
+        return 2
+    except IpcError as exc:   # a bad recording: its message names the file
+        print(f"nanokernel boot: {exc.message}", file=sys.stderr)
+        return 2
     return run(BootOptions(init_argv=list(INIT_ARGV), log_path=log, trace_path=trace, env=env,
-                           interactive=interactive, **limits))
+                           interactive=interactive, **limits, **order))
+
+
+def _order_options(args: argparse.Namespace) -> dict:
+    """--seed/--record/--replay, checked (a recording is read now: a bad one is one line
+    before anything boots)."""
+    if args.seed is None and args.record is None and args.replay is None:
+        return {}
+    if args.mode != "process":
+        raise ValueError(f"--seed, --record and --replay need the microkernel mode, not "
+                         f"--{args.mode}: servers in the kernel call each other directly, "
+                         f"not by messages the kernel could order")
+    if args.seed is not None and args.replay is not None:
+        raise ValueError("--seed and --replay: a replay's order is the recording's")
+    from kernel import recording
+
+    replay = Path(args.replay).resolve() if args.replay else None
+    if replay is not None:
+        recording.load(replay)
+    record = Path(args.record).resolve() if args.record else None
+    if record is not None and replay == record:
+        raise ValueError("--record and --replay name the same file")
+    return {"seed": args.seed, "replay": replay, "record": record}
 
 
 def _lab(args: argparse.Namespace) -> Path | None:
@@ -153,6 +183,15 @@ def _add_boot(sub: argparse._SubParsersAction) -> None:
     mode.add_argument("--hybrid", dest="mode", action="store_const", const="hybrid",
                       help="host fs and block inside the kernel process")
     boot.set_defaults(mode="process")
+    order = boot.add_argument_group("reproducible runs (docs/labs.md)")
+    order.add_argument("--seed", metavar="N", type=int,
+                       help="deliver messages one at a time, in an order chosen by seed N "
+                            "(the same seed and commands give the same order)")
+    order.add_argument("--record", metavar="FILE",
+                       help="keep this run's delivery order in FILE")
+    order.add_argument("--replay", metavar="FILE",
+                       help="deliver in the order recorded in FILE (and say where this "
+                            "run diverges from it)")
     boot.add_argument("-c", metavar="COMMANDS", help='run "cmd; cmd" in the shell, then halt')
     net = boot.add_argument_group("network (docs/network.md)")
     net.add_argument("--node", metavar="NAME", help="boot as node NAME: start the bridge, "

@@ -13,6 +13,8 @@ Ops:
     devices()              → [str]   the device names
     now()                  → float   time.time()
     sleep(seconds)         → None    replies after ``seconds`` (deferred)
+(In a reproducible run — boot --seed/--record/--replay — the clock is virtual
+and "random" is seeded by the boot's seed: servers/devclock.py.)
     alarm(seconds)         → None    SIGALRM to the caller after ``seconds``, through
                                      the kernel like any signal (libipc.alarm);
                                      one alarm per caller, a new one replaces it,
@@ -29,12 +31,14 @@ from __future__ import annotations
 
 import math
 import os
+import random
 import signal
-import time
 
 from libipc import InvalidArgument, IpcError, Server, kernel, op
 from libipc.limits import DATA_PER_MESSAGE, data_per_message
+from libipc.ordered import ordered, seed
 from libipc.runtime import Timer
+from servers.devclock import Cancel, HostClock, VirtualClock
 
 DEVICES = ("null", "zero", "random")
 MAX_SECONDS = 24 * 3600.0
@@ -47,9 +51,13 @@ class Devices(Server):
     def __init__(self) -> None:
         super().__init__()
         self.max_read = DATA_PER_MESSAGE
-        self.alarms: dict[int, Timer] = {}
+        self.alarms: dict[int, Timer | Cancel] = {}
+        self.clock: VirtualClock | HostClock = VirtualClock() if ordered() else None
+        self.rng = random.Random(seed()) if ordered() else None
 
     def start(self) -> None:
+        if self.clock is None:
+            self.clock = HostClock(self.runtime.after)
         try:
             self.max_read = data_per_message(int(kernel().stats()["max_message"]))
         except Exception:   # an old kernel without max_message: keep the default
@@ -67,7 +75,7 @@ class Devices(Server):
             return b""
         if device == "zero":
             return bytes(n)
-        return os.urandom(n)
+        return self.rng.randbytes(n) if self.rng is not None else os.urandom(n)
 
     @op
     def write(self, ctx, device: str, data: bytes) -> int:
@@ -82,14 +90,14 @@ class Devices(Server):
     # -- clock -----------------------------------------------------------------------
     @op
     def now(self, ctx) -> float:
-        return time.time()
+        return self.clock.now()
 
     @op
     def sleep(self, ctx, seconds: float) -> None:
         """Reply after ``seconds``; other clients are served meanwhile."""
         _check_seconds("sleep", seconds)
         reply = ctx.defer()
-        self.runtime.after(seconds, reply.reply)
+        self.clock.sleep(seconds, reply.reply)
 
     @op
     def alarm(self, ctx, seconds: float) -> None:
@@ -100,7 +108,7 @@ class Devices(Server):
         if old is not None:
             old.cancel()
         if seconds > 0:
-            self.alarms[caller] = self.runtime.after(seconds, lambda: self._ring(caller))
+            self.alarms[caller] = self.clock.after(seconds, lambda: self._ring(caller))
 
     def _ring(self, caller: int) -> None:
         self.alarms.pop(caller, None)

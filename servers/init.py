@@ -95,6 +95,7 @@ from libipc import (
 )
 from libipc.message import KERNEL, NOTIFY_EXIT, NOTIFY_REGISTERED
 from libipc.naming import NAMING as NAMING_EP
+from libipc.ordered import ordered
 from libipc.runtime import HEARTBEAT_OP, current
 from libipc.server import is_remote
 from servers.bootconfig import (
@@ -369,6 +370,8 @@ class Init(Server):
             self._gone(svc, 127, f"could not be started ({exc})")
 
     def _schedule_poll(self) -> None:
+        if ordered():
+            return   # a reproducible run has no host-speed timers: naming's NOTIFY only
         if self.poll_timer is None:
             self.poll_timer = self.runtime.after(POLL_S, self._poll)
 
@@ -678,7 +681,7 @@ class Init(Server):
     def pinged(self, svc: Service) -> bool:
         """Does init ping ``svc``?  Not the session, not a server nobody would restart,
         not one hosted in the kernel (it cannot hang apart from the kernel)."""
-        return (svc.knobs.heartbeat > 0 and not svc.spec.session
+        return (svc.knobs.heartbeat > 0 and not svc.spec.session and not ordered()
                 and svc.spec.restart != "never" and self.placement(svc) == "process")
 
     def _start_heartbeat(self, svc: Service) -> None:

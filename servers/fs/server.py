@@ -82,6 +82,7 @@ from libipc import InvalidArgument, IpcError, NoSuchEndpoint, Server, op
 from libipc.console import tell_console
 from libipc.errors import CorruptFilesystem, ServerDied, Timeout
 from libipc.limits import DATA_PER_MESSAGE
+from libipc.ordered import ordered
 from servers.blockdev import DiskError, is_blank
 from servers.reincarnation import EXIT_WONT_HELP
 
@@ -277,6 +278,9 @@ class Fs(BulkTransfers, Mappings, Server):
     def _schedule_commit(self) -> None:
         if self._timer is None and self.fs is not None and self.fs.mounted \
                 and self.fs.pending_blocks and self.runtime is not None:
+            if ordered():   # no host-speed timer in a reproducible run: commit each op
+                self._commit_now()
+                return
             self._timer = self.runtime.after(COMMIT_DELAY, self._commit_now)
 
     def _cancel_timer(self) -> None:

@@ -25,6 +25,7 @@ from typing import Any
 from libipc import IpcError, NoSuchEndpoint, NoSuchOp, Proxy, kernel, kill, nodes
 from libipc.message import KERNEL, NOTIFY, NOTIFY_EXIT
 from libipc.naming import INIT, NAMING
+from libipc.ordered import ordered
 from libipc.remote import signal_remote, split_address
 from libipc.runtime import current
 from servers.shell.core import NOT_A_NODE, CommandError, Interpreter, no_bridge, usage_error
@@ -303,7 +304,9 @@ class SystemCommands(Interpreter):
                 return exits.pop(ep)
             while len(exits) > MAX_KEPT_EXITS:   # children nobody waits for
                 exits.pop(next(iter(exits)))
-            msg = rt.next_event(timeout=1.0)
+            # (a look every second in case an exit's NOTIFY was missed; not in a
+            # reproducible run, whose kernel calls must not depend on the host's speed)
+            msg = rt.next_event(timeout=None if ordered() else 1.0)
             if msg is None or (msg.kind == NOTIFY and msg.src == KERNEL
                                and msg.id & NOTIFY_EXIT):
                 continue
