@@ -60,10 +60,16 @@ def load_trace(g: Grade, path: Path | None) -> list[dict]:
     return events
 
 
-def flooder(events: list[dict], name: str, stamps: Path) -> Sender:
+def read_stamps(g: Grade, path: Path) -> list[tuple[int, float]]:
+    """A program's host file of "NUMBER TIME" lines."""
+    g.check(path.exists(), f"the program did not write {path.name} (did it finish?)")
+    return [(int(n), float(t)) for n, t in (ln.split() for ln in path.read_text().splitlines()
+                                            if ln.strip())]
+
+
+def flooder(g: Grade, events: list[dict], name: str, stamps: Path) -> Sender:
     """A flooder's SENDs to sink, each ready from the stamp of the batch it was in."""
-    batches = [(int(n), float(t)) for n, t in (ln.split() for ln in stamps.read_text().split("\n")
-                                                if ln.strip())]
+    batches = read_stamps(g, stamps)
     mine = [(i, e) for i, e in enumerate(events)
             if e.get("src_name") == name and e.get("kind") == "SEND"
             and e.get("dst_name") == "sink"]
@@ -76,10 +82,9 @@ def flooder(events: list[dict], name: str, stamps: Path) -> Sender:
     return Sender(name, [i for i, _ in mine], [e["t"] for _, e in mine], ready)
 
 
-def victim(events: list[dict], name: str, stamps: Path) -> Sender:
+def victim(g: Grade, events: list[dict], name: str, stamps: Path) -> Sender:
     """The victim's calls to devices, each ready from its stamp (by call id)."""
-    sent = {int(i): float(t) for i, t in (ln.split() for ln in stamps.read_text().split("\n")
-                                          if ln.strip())}
+    sent = dict(read_stamps(g, stamps))
     mine = [(i, e) for i, e in enumerate(events) if e.get("src_name") == name]
     calls = [(i, e) for i, e in mine if e.get("kind") == "CALL"
              and e.get("dst_name") == "devices" and e.get("id") in sent]
@@ -156,10 +161,10 @@ def victim_served_during_flood(g: Grade) -> None:
         finished(g, run.out, run.rc)
         g.expect(run.out, rf"^flooded {total}$", f"the flooder sent its {total} messages")
         events = load_trace(g, run.trace)
-        flood_sends = flooder(events, fl, f_stamps)
+        flood_sends = flooder(g, events, fl, f_stamps)
         g.check(len(flood_sends.index) == total,
                 f"the trace has {len(flood_sends.index)} of the flooder's {total} SENDs")
-        calls_sent = victim(events, vi, v_stamps)
+        calls_sent = victim(g, events, vi, v_stamps)
         start, end = flood_sends.moved[0], flood_sends.moved[-1]
         during = sum(1 for r in calls_sent.ready if start < r < end)
         worst, waited = worst_wait(events, calls_sent, fl)
@@ -188,7 +193,7 @@ def flooders_share_the_router(g: Grade) -> None:
         for total in totals:
             g.expect(run.out, rf"^flooded {total}$", f"a flooder sent its {total} messages")
         events = load_trace(g, run.trace)
-        senders = [flooder(events, n, s) for n, s in zip(names, stamps, strict=True)]
+        senders = [flooder(g, events, who, s) for who, s in zip(names, stamps, strict=True)]
         overlapped = False
         for me, other in ((0, 1), (1, 0)):
             worst, waited = worst_wait(events, senders[me], names[other])
