@@ -38,7 +38,7 @@ def expect_reply(g: Grade, out: str, value: object, what: str) -> None:
 
 
 def expect_error(g: Grade, out: str, op: str, code: str, what: str) -> None:
-    g.expect(out, rf"^call: kv\.{op}: .*: {code}$", f"{what}: a {code} error")
+    g.expect(out, rf"^call: kv\.{op}: .*: {code}$", f"{what}: the error {code}")
 
 
 @test(10)

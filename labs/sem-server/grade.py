@@ -165,6 +165,6 @@ def bad_input(g: Grade) -> None:
         if code is None:
             g.expect(text, r"^null$", f"create of {name!r} with value {value}: null")
         else:
-            g.expect(text, rf"^call: labsem\.{op}: .*: {code}$", f"{what}: a {code} error")
+            g.expect(text, rf"^call: labsem\.{op}: .*: {code}$", f"{what}: the error {code}")
     g.expect(out[-1], rf"^{value}$", f"the value {value} after the refused calls")
     g.expect_not(whole, r"^labsem (exited|was killed|hung)", "labsem never died of them")
