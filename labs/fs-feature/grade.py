@@ -7,6 +7,11 @@ the disk image itself are the package's: `nanokernel fsck` on the host reads
 the image with the package's layout, which knows the doubly-indirect block
 (csrc/nk_fs.h had it all along), so a student's fs is judged by an fsck it
 cannot change.
+
+Keeping the lab in step with the package: solution/servers/fs/{layout,inode,
+truncate}.py are the package's modules as they are, and the starter's are the
+same minus the doubly-indirect code (TODO markers); the overlay replaces whole
+modules, so a change to one of these three in servers/fs/ is copied into both.
 """
 
 from __future__ import annotations

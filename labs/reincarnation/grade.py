@@ -12,6 +12,11 @@ Three boots: a server that never registers (one test), a server that crashes
 after every start (four tests share that boot: the first to run boots and
 the others read its output, ``shared``), and a steady server killed and hung
 from the shell (two tests share it).
+
+Keeping the lab in step with the package: solution/servers/reincarnation.py is
+the package's module as it is, and the starter's is the same with on_exit's
+policy cut out; a change to servers/reincarnation.py is copied into both (init,
+bootconfig, fs and block import the rest of it from the working copy's).
 """
 
 from __future__ import annotations
