@@ -27,7 +27,7 @@ from typing import Any
 from libipc._nkffi import ffi, lib
 
 from kernel import endpoint as ep
-from kernel import quiescence, signals
+from kernel import quiescence, sched, signals
 from kernel import spawn as spawning
 from kernel.counters import Counters
 from kernel.grants import Grants
@@ -89,7 +89,6 @@ class Kernel:
         self.host = Host(self)
         self.panicked: str | None = None
         self.started = time.monotonic()
-        self._rotate = 0
         self._ready = ffi.new("uint32_t[]", ep.MAX_SLOTS)
         # The loop's wait set, kept between passes (rebuilt on spawn, exit, corruption):
         self._live: list[Proc] | None = None   # process entries that run (not hosted)
@@ -376,7 +375,7 @@ class Kernel:
         unread = [] if readers is live else [p for p in live if p not in readers]
         for p in unread:
             lib.nk_ring_mark_running(p.up, 0)
-        if readers is live and timeout < 0 and self.router.fast():
+        if readers is live and timeout < 0 and self.router.fast() and sched.C_LOOP:
             # The quiet state: C waits and routes until a message needs Python.
             n = lib.nk_route_loop(self.table.c, rd, rd_slots, len(readers), self.bell, seen,
                                   SPIN_NS, BATCH, C_ROUNDS, self._ready)
@@ -388,11 +387,8 @@ class Kernel:
         if n < 0:
             return  # a signal: the loop looks at it
         ready = [readers[self._ready[i]] for i in range(n)]
-        if ready:
-            self._rotate = (self._rotate + 1) % len(ready)
-            ready = ready[self._rotate:] + ready[:self._rotate]
-        for proc in ready:
-            self.router.drain(proc)
+        for proc, budget in sched.order(ready):   # (kernel/sched.py: whom, how many)
+            self.router.drain(proc, budget)
         for proc in list(self.mail):
             self.router.flush(proc)
         for proc in list(self.blocked):

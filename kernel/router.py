@@ -107,11 +107,10 @@ class Router:
         """Must each message be seen here, one by one (traced, recorded, ordered)?"""
         return self.k.tracer.enabled or self.k.recorder is not None or self.k.order is not None
 
-    def drain(self, proc: Proc) -> None:
-        """Route up to BATCH messages from ``proc``'s ring."""
+    def drain(self, proc: Proc, budget: int = BATCH) -> None:
+        """Route up to ``budget`` messages from ``proc``'s ring."""
         limit = self.k.max_pending
         fast = self.fast()
-        budget = BATCH
         while budget > 0:
             if not proc.alive or proc.blocked_on is not None or proc.pending_bytes > limit:
                 return   # (the last test is backlogged(), inlined: this runs per message)
