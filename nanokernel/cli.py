@@ -1,4 +1,4 @@
-"""The `nanokernel` command: boot, mkfs, fsck, trace, bench, chaos, keys.
+"""The `nanokernel` command: boot, mkfs, fsck, trace, bench, chaos, keys, lab, grade.
 
 Each subcommand is a thin wrapper: it parses its options and calls the module
 that does the work (kernel.boot, servers.fs.mkfs/fsck, nanokernel.trace_render,
@@ -16,6 +16,8 @@ import argparse
 import os
 import sys
 from pathlib import Path
+
+from nanokernel.labs.cli import add_lab_commands
 
 INIT_ARGV = ["-m", "servers.init"]   # the first user process; it starts all the others
 
@@ -230,6 +232,7 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _add_boot(sub)
     _add_keys(sub)
+    add_lab_commands(sub)
     _add_passthrough(sub, "mkfs", "create a disk image: mkfs PATH [--size 32M]", _mkfs)
     _add_passthrough(sub, "fsck", "check a disk image: fsck PATH", _fsck)
     _add_passthrough(sub, "trace", "render a trace: trace FILE [--format text|mermaid]", _trace)
