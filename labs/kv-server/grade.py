@@ -76,7 +76,7 @@ def delete_then_get(g: Grade) -> None:
 def keys_listing(g: Grade) -> None:
     prefix = g.secret(4)
     with_prefix = sorted({prefix + g.secret(4) for _ in range(g.rng.randint(2, 4))})
-    others = ["z" + g.secret()]   # (a key with another first letter than prefix's)
+    others = [("y" if prefix[0] == "z" else "z") + g.secret()]   # (not starting with prefix)
     everything = sorted(with_prefix + others)
     order = everything[:]
     g.rng.shuffle(order)
