@@ -160,6 +160,10 @@ def _chaos(args: argparse.Namespace) -> int:
 
 
 def _bench(args: argparse.Namespace) -> int:
+    if args.plot or args.from_file:   # a chart of the rows, or a saved run's rows
+        from nanokernel.bench.plot import bench_command
+        return bench_command(args.names, quick=args.quick, as_json=args.json,
+                             plot=args.plot, from_file=args.from_file)
     from nanokernel.bench.main import run_benches
     return run_benches(args.names, quick=args.quick, as_json=args.json)
 
@@ -249,6 +253,10 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
                        help=f"benchmarks to run: {names} (default: all)")
     bench.add_argument("--quick", action="store_true", help="fewer iterations (for CI)")
     bench.add_argument("--json", action="store_true", help="one JSON object per row")
+    bench.add_argument("--plot", metavar="FILE.svg|png", help="also draw each bench's ratios "
+                       "to its peers into FILE (needs matplotlib: the plot extra)")
+    bench.add_argument("--from", dest="from_file", metavar="FILE.jsonl", help="run nothing: "
+                       "take the rows of a saved --json run (- for stdin)")
     bench.set_defaults(func=_bench)
     return parser
 
