@@ -148,11 +148,18 @@ def do_whoami(k: Kernel, caller: Proc, ep: int | None = None) -> dict:
             "public": target.public, "shm_held": k.grants.held_by(target)}
 
 
-def do_trace(k: Kernel, caller: Proc, on: bool, path: str | None = None) -> dict:
-    """Turn message tracing on or off; returns where events go."""
+def do_trace(k: Kernel, caller: Proc, on: bool, path: str | None = None,
+             exclude: list | None = None) -> dict:
+    """Turn message tracing on or off; returns where events go.  ``exclude``: endpoints
+    whose messages are left out (a reader of the trace that prints it, and where it
+    prints: else each printed line would be traced, and printed, and traced...);
+    given with ``on``, it replaces the last such list (none: every message)."""
     if path:   # refused before the tracer lets go of the file it has
         _check_trace_file(path)
-    where = k.tracer.turn(on, Path(path) if path else None)
+    if exclude is not None and not all(isinstance(e, int) for e in exclude):
+        raise InvalidArgument("trace: exclude must be a list of endpoints")
+    where = k.tracer.turn(on, Path(path) if path else None,
+                          frozenset(exclude or ()) if on else None)
     if on and where is None:
         raise InvalidArgument("trace: no trace file (boot with --trace FILE or pass path)")
     return {"on": k.tracer.enabled, "path": str(where) if where else None}

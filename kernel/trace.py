@@ -21,9 +21,16 @@ class Tracer:
         self._file: IO[str] | None = None
         self._log: Any = None
         self.t0 = time.monotonic()
+        # endpoints whose messages are not traced: the process that reads the trace
+        # and prints it (and the console it prints to) — else the trace feeds itself
+        self.exclude: frozenset[int] = frozenset()
 
-    def turn(self, on: bool, path: Path | None = None) -> Path | None:
-        """Switch tracing; events append to ``path`` (or the boot's trace file)."""
+    def turn(self, on: bool, path: Path | None = None,
+             exclude: frozenset[int] | None = None) -> Path | None:
+        """Switch tracing; events append to ``path`` (or the boot's trace file),
+        leaving out messages from or to an endpoint of ``exclude`` (when given)."""
+        if exclude is not None:
+            self.exclude = exclude
         if path is not None and path != self.path:
             self._close()
             self.path = path
@@ -41,6 +48,8 @@ class Tracer:
     def message(self, *, src: int, src_name: str, dst: int, dst_name: str, kind: int,
                 msg_id: int, size: int, op: str | None = None,
                 latency_us: float | None = None, note: str | None = None) -> None:
+        if self.exclude and (src in self.exclude or dst in self.exclude):
+            return
         event: dict[str, Any] = {
             "t": round(time.time(), 6), "src": src, "src_name": src_name, "dst": dst,
             "dst_name": dst_name, "kind": KIND_NAMES.get(kind, str(kind)), "id": msg_id,

@@ -172,10 +172,17 @@ class Interpreter:
                     self.status = self.run_pipeline_guarded(statement)
                 else:
                     self.status = self.run_statement(statement)
+                self.statement_done()
         except ShellSyntaxError as exc:
             self.error("sh", str(exc), "SyntaxError")
             self.status = 2
         return self.status
+
+    def statement_done(self) -> None:
+        """After each statement (the live trace prints what it saw: system.py)."""
+
+    def end_session(self) -> None:
+        """Before the shell exits."""
 
     def run_pipeline(self, first: Statement) -> int:
         raise CommandError("pipelines are not available in this interpreter", "Unsupported")

@@ -52,6 +52,7 @@ def main() -> None:
         shell.take_interrupts()
     commands = os.environ.get("NK_COMMANDS")
     status = shell.run_text(commands) if commands is not None else shell.interact()
+    shell.end_session()
     sys.exit(status & 0xFF if status >= 0 else 1)
 
 

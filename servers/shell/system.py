@@ -14,15 +14,18 @@ text (printable UTF-8) are shown as a string and other bytes as ``{"$base64": "�
 
 from __future__ import annotations
 
+import ast
 import base64
+import contextlib
 import json
 import os
 import signal
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-from libipc import IpcError, NoSuchEndpoint, NoSuchOp, Proxy, kernel, kill, nodes
+from libipc import IpcError, NoSuchEndpoint, NoSuchOp, Proxy, jsonlog, kernel, kill, nodes
 from libipc.message import KERNEL, NOTIFY, NOTIFY_EXIT
 from libipc.naming import INIT, NAMING
 from libipc.ordered import ordered
@@ -30,7 +33,10 @@ from libipc.remote import signal_remote, split_address
 from libipc.runtime import current
 from servers.shell.core import NOT_A_NODE, CommandError, Interpreter, no_bridge, usage_error
 
+log = jsonlog.get_logger()
+
 KILL_WAIT_S = 3.0
+FOLLOWER_TIMEOUT_S = 10.0   # the live trace's follower prints what it has in this long
 
 
 SIGNALS = {s.value: s for s in sorted(signal.Signals, key=lambda s: s.value)
@@ -104,6 +110,52 @@ def ago(when: float | None, now: float | None = None) -> str:
         return "-"
     seconds = max(0.0, (time.time() if now is None else now) - when)
     return f"{seconds:.0f}s ago" if seconds >= 10 else f"{seconds:.1f}s ago"
+
+
+def server_class_in(path: str, has_args: bool = False) -> str | None:
+    """The name of the libipc ``Server`` class that the Python file ``path`` would
+    serve as a program, or None.  ``run`` refuses such a file: a server serves until
+    it is stopped, and the shell would wait for ever — ``start`` is for servers.
+
+    A file serves when its ``if __name__ == "__main__":`` block calls ``main()`` of a
+    class deriving from ``Server`` (directly, or through another class of the file):
+    always when the call is one of the block's own statements; when it is under some
+    further condition (a file that is a server without arguments and a client with
+    them, like examples/shm_ring.py), only if ``run`` gives no arguments."""
+    try:
+        tree = ast.parse(Path(path).read_bytes(), filename=path)
+    except (OSError, SyntaxError, ValueError):
+        return None   # (running it says what is wrong)
+    servers = {"Server"}
+    changed = True
+    while changed:   # a class of the file may derive from another one of it
+        changed = False
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ClassDef) and node.name not in servers and any(
+                    (b.attr if isinstance(b, ast.Attribute) else getattr(b, "id", None))
+                    in servers for b in node.bases):
+                servers.add(node.name)
+                changed = True
+    servers.discard("Server")
+    if not servers:
+        return None
+
+    def served(node: ast.AST) -> str | None:
+        for sub in ast.walk(node):
+            if isinstance(sub, ast.Call) and isinstance(sub.func, ast.Attribute) \
+                    and sub.func.attr == "main" and isinstance(sub.func.value, ast.Name) \
+                    and sub.func.value.id in servers:
+                return sub.func.value.id
+        return None
+
+    for node in tree.body:
+        if not (isinstance(node, ast.If) and "__main__" in ast.unparse(node.test)):
+            continue
+        for statement in node.body:
+            name = served(statement)
+            if name is not None and (isinstance(statement, ast.Expr) or not has_args):
+                return name
+    return None
 
 
 MAX_KEPT_EXITS = 1024   # exit statuses of children kept for a later wait
@@ -276,10 +328,15 @@ class SystemCommands(Interpreter):
 
     def do_run(self, args: list[str]) -> int:
         """run PATH.py [ARGS...]
-        Run a user program in the foreground; its exit status is the command's."""
+        Run a user program in the foreground; its exit status is the command's.
+        A file that defines a Server is refused (it would never end): use start."""
         if not args:
             raise usage_error("run PATH.py [ARGS...]")
         path = self._program(args[0])
+        server = server_class_in(path, has_args=len(args) > 1)
+        if server is not None:
+            raise CommandError(f"{args[0]} is a server (class {server}), not a program;"
+                               f" start it instead: start {args[0]}", "InvalidArgument")
         self.flush()
         with self.starting():
             child = kernel().spawn(argv=["-m", "libipc.program", path, *args[1:]],
@@ -383,20 +440,83 @@ class SystemCommands(Interpreter):
     # -- the system -------------------------------------------------------------------
     def do_trace(self, args: list[str]) -> int:
         """trace on [FILE] | trace off
-        Trace every message (to the boot's --trace file, or FILE on the host).
-        Render the file on the host with: nanokernel trace FILE"""
+        Trace every message.  With no FILE each one is a line on the console (dimmed,
+        after a │): time, from → to, kind, op, size, latency; the trace's own
+        messages to the console are left out.  With FILE (on the host) they go there
+        as JSON lines: render them with nanokernel trace FILE.  trace off ends either."""
         if not args or args[0] not in ("on", "off") or len(args) > 2 \
                 or (args[0] == "off" and len(args) > 1):
             raise usage_error("trace on [FILE] | trace off")
-        on = args[0] == "on"
-        path = os.path.abspath(args[1]) if len(args) == 2 else None
-        try:
-            result = kernel().trace(on=on, path=path)
-        except IpcError as exc:
-            raise CommandError(exc.message.removeprefix("trace: ") or args[0], exc.code) from None
-        self.print(f"tracing {'on' if result['on'] else 'off'}"
-                   + (f" → {result['path']}" if result["on"] and result["path"] else ""))
+        if args[0] == "off" or len(args) == 2:
+            path = os.path.abspath(args[1]) if len(args) == 2 else None
+            try:
+                result = kernel().trace(on=args[0] == "on", path=path)
+            except IpcError as exc:
+                raise CommandError(exc.message.removeprefix("trace: ") or args[0],
+                                   exc.code) from None
+            self.stop_live_trace()
+            self.print(f"tracing {'on' if result['on'] else 'off'}"
+                       + (f" → {result['path']}" if result["on"] and result["path"] else ""))
+            return 0
+        self.start_live_trace()
+        self.print("tracing on → console (trace off ends it)")
         return 0
+
+    def start_live_trace(self) -> None:
+        """``trace on``: the kernel traces into a fresh host file that a follower
+        process (servers/shell/tracefollow.py) prints on the console; the follower's
+        messages and the console's are not traced."""
+        if self.__dict__.get("_follower") is not None:
+            return
+        fd, path = tempfile.mkstemp(prefix="nk-trace-", suffix=".jsonl")
+        os.close(fd)
+        try:
+            with self.starting():
+                child = kernel().spawn(argv=["-m", "servers.shell.tracefollow", path],
+                                       name="trace", acl=["@public", "naming", "console"])
+            exclude = [child["ep"], self.console.endpoint]
+            kernel().trace(on=True, path=path, exclude=exclude)
+        except IpcError as exc:
+            with contextlib.suppress(OSError):
+                os.unlink(path)
+            raise CommandError(exc.message.removeprefix("trace: ") or "on", exc.code) from None
+        self._follower = Proxy(child["ep"])
+
+    def sync_live_trace(self) -> None:
+        """The trace of what ran so far, on the console before anything else."""
+        follower = self.__dict__.get("_follower")
+        if follower is None:
+            return
+        try:
+            follower.with_timeout(FOLLOWER_TIMEOUT_S).sync()
+        except IpcError as exc:   # it died: the trace goes nowhere now
+            log.warning("trace_follower_lost", code=exc.code)
+            self._follower = None
+            with contextlib.suppress(IpcError):
+                kernel().trace(on=False)
+
+    def stop_live_trace(self) -> None:
+        """The follower prints the rest and exits (after the kernel stopped tracing
+        into its file, or switched to another)."""
+        follower = self.__dict__.get("_follower")
+        if follower is None:
+            return
+        self._follower = None
+        self.flush()   # (what the command printed so far comes before the last lines)
+        try:
+            follower.with_timeout(FOLLOWER_TIMEOUT_S).stop()
+        except IpcError as exc:
+            log.warning("trace_follower_lost", code=exc.code)
+
+    def statement_done(self) -> None:
+        self.sync_live_trace()
+
+    def end_session(self) -> None:
+        """The session ends: a live trace prints its last lines first."""
+        if self.__dict__.get("_follower") is not None:
+            with contextlib.suppress(IpcError):
+                kernel().trace(on=False)
+            self.stop_live_trace()
 
     def do_stats(self, args: list[str]) -> int:
         """stats
