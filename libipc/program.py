@@ -26,6 +26,7 @@ import runpy
 import sys
 import traceback
 
+from libipc import jsonlog
 from libipc.client import lookup
 from libipc.errors import BrokenPipe, IpcError
 from libipc.file import File
@@ -90,6 +91,10 @@ SIGPIPE_STATUS = 128 + 13
 
 def standard_streams() -> None:
     """sys.stdin / sys.stdout / sys.stderr as the environment says (see above)."""
+    # The log stays the boot's log file (fd 1, as the kernel gave it), whatever sys.stdout
+    # becomes below: jsonlog follows sys.stdout when configured with it, and a program's
+    # log lines would land on the console, or in the pipe it writes to.
+    jsonlog.configure(open(1, "w", buffering=1, encoding="utf-8", closefd=False))  # noqa: SIM115
     env = os.environ
     console = ConsoleWriter(sys.stdout)
     sys.stderr = ConsoleWriter(sys.stderr)
