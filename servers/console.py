@@ -8,6 +8,9 @@ Ops:
     write(text)            → None   text shown on the terminal
     read_line(prompt="")   → str    one line without its newline, or None at the
                                     end of input (deferred until a line arrives)
+    read_key(timeout)      → str    one key pressed within ``timeout`` seconds ("" if
+                                    none), read without waiting for Enter; None when
+                                    there is no terminal to read keys from (``top``)
     foreground(eps)        → None   the foreground job: Ctrl-C sends SIGINT to each
                                     of these endpoints (the shell sets it for each
                                     command; its next read_line clears it); from a
@@ -71,6 +74,14 @@ MAX_JOB = 64              # endpoints in a foreground job
 MAX_KNOWN = 256           # callers of foreground whose privilege is remembered
 KERNEL_TIMEOUT_S = 5.0    # the kernel answers at once; a bound all the same
 EOF = object()   # what the reader thread posts at end of input
+MAX_KEY_WAIT_S = 60.0
+
+
+class KeyRead:
+    """A request to the reader thread: one key, within ``timeout`` seconds."""
+
+    def __init__(self, timeout: float) -> None:
+        self.timeout = timeout
 
 
 class Console(Server):
@@ -93,7 +104,8 @@ class Console(Server):
         self.readers: deque[tuple[Deferred, str, int]] = deque()
         self.reading = False                       # a request is with the reader thread
         self.eof = not self.reads_stdin
-        self.requests: queue.SimpleQueue[str] = queue.SimpleQueue()   # prompts to read with
+        self.requests: queue.SimpleQueue[str | KeyRead] = queue.SimpleQueue()   # prompts
+        self.key_reader: Deferred | None = None    # the read_key the reader thread serves
         self.job: list[int] = []                   # the foreground job's endpoints
         self.job_setter: int | None = None         # who set it (its next read clears it)
         self.last_reader: int | None = None        # whose line came last: the shell, as a rule
@@ -166,6 +178,30 @@ class Console(Server):
         self.readers.append((ctx.defer(), prompt, sender))
         self._next_read()
         return None
+
+    @op
+    def read_key(self, ctx, timeout: float = 1.0) -> str | None:
+        """One key within ``timeout`` seconds, "" if none came; None: no terminal."""
+        if not self.interactive or self.eof or not self.reads_stdin:
+            return None
+        timeout = min(max(0.0, float(timeout)), MAX_KEY_WAIT_S)
+        reply = ctx.defer()
+        if self.reading or self.readers or self.key_reader is not None:
+            # the terminal is being read for a line: no key now
+            self.runtime.after(timeout, lambda: reply.reply(""))
+            return None
+        self.reading, self.key_reader = True, reply
+        self.out.flush()
+        self.requests.put(KeyRead(timeout))
+        return None
+
+    def key_arrived(self, key: str) -> None:
+        """On the server thread: the reader thread's answer to a read_key."""
+        self.reading = False
+        reply, self.key_reader = self.key_reader, None
+        if reply is not None:
+            reply.reply(key)
+        self._next_read()
 
     def _next_read(self) -> None:
         """Hand the oldest waiting request to the reader thread."""
@@ -284,6 +320,10 @@ def read_terminal(console: Console, interactive: bool, ctrl_c: CtrlC | None = No
         _setup_readline()
     while True:
         prompt = console.requests.get()
+        if isinstance(prompt, KeyRead):
+            key = _read_key(prompt.timeout)
+            console.runtime.post(lambda key=key: console.key_arrived(key))
+            continue
         cancelled = False
         try:
             if ctrl_c is not None:
@@ -301,6 +341,27 @@ def read_terminal(console: Console, interactive: bool, ctrl_c: CtrlC | None = No
         console.runtime.post(lambda line=line: console.line_arrived(line))
         if line is EOF:
             return
+
+
+def _read_key(timeout: float) -> str:
+    """One key from the terminal within ``timeout`` seconds ("" if none), in cbreak
+    mode (no Enter needed; Ctrl-C still signals)."""
+    import select
+    import termios
+    import tty
+    fd = sys.stdin.fileno()
+    try:
+        saved = termios.tcgetattr(fd)
+    except (termios.error, OSError):
+        return ""
+    try:
+        tty.setcbreak(fd)
+        ready, _, _ = select.select([fd], [], [], timeout)
+        return os.read(fd, 1).decode("utf-8", "replace") if ready else ""
+    except (OSError, KeyboardInterrupt):
+        return ""
+    finally:
+        termios.tcsetattr(fd, termios.TCSADRAIN, saved)
 
 
 def _read_one(prompt: str, interactive: bool) -> object:

@@ -158,6 +158,59 @@ def server_class_in(path: str, has_args: bool = False) -> str | None:
     return None
 
 
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def cpu_seconds(pid: int | None) -> float | None:
+    """User + system CPU time of host process ``pid`` (/proc/PID/stat), or None."""
+    if not pid:
+        return None
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            fields = f.read().rsplit(b")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS   # utime, stime
+
+
+def top_sample() -> dict:
+    """What top compares: the kernel's stats and each pid's CPU time, at a moment."""
+    stats = kernel().stats()
+    kernel_pid = int(os.environ.get("NK_KERNEL_PID", "0") or 0)
+    pids = {r["pid"] for r in stats["procs"] if r.get("pid")} | {kernel_pid}
+    return {"t": time.monotonic(), "stats": stats, "kernel_pid": kernel_pid,
+            "cpu": {pid: cpu_seconds(pid) for pid in pids}}
+
+
+def top_lines(before: dict, after: dict) -> list[str]:
+    """top's screen: a summary line, then one row per process (rates over the two
+    samples; a process new since ``before`` counts from zero)."""
+    dt = max(1e-6, after["t"] - before["t"])
+
+    def cpu(pid: int | None) -> str:
+        a, b = after["cpu"].get(pid), before["cpu"].get(pid)
+        return "-" if a is None else f"{(a - (b or 0.0)) / dt * 100:.1f}"
+
+    s, s0 = after["stats"], before["stats"]
+    rate = (s["messages_routed"] - s0["messages_routed"]) / dt
+    lines = [f"up {s['uptime_s']:.1f} s, {s['processes']} processes, {rate:,.0f} msg/s"
+             f" routed, kernel (pid {after['kernel_pid']}) CPU {cpu(after['kernel_pid'])}%"
+             f", tracing {'on' if s['tracing'] else 'off'}",
+             f"{'EP':>5} {'NAME':<12} {'STATE':<8} {'CPU%':>6} {'in/s':>8} {'out/s':>8}"
+             f" {'msg/s':>8} {'CALLS':>5} {'RING-HW':>8} {'RESTARTS':>8}"]
+    old = {r["ep"]: r for r in s0["procs"]}
+    for r in s["procs"]:
+        o = old.get(r["ep"], {"msgs_in": 0, "msgs_out": 0})
+        rin = (r["msgs_in"] - o["msgs_in"]) / dt
+        rout = (r["msgs_out"] - o["msgs_out"]) / dt
+        where = "kernel" if r.get("placement") == "kernel" else None
+        lines.append(f"{r['ep']:>5} {r['name']:<12} {r['state']:<8}"
+                     f" {where or cpu(r.get('pid')):>6} {rin:>8.1f} {rout:>8.1f}"
+                     f" {rin + rout:>8.1f} {r['calls_in_flight']:>5}"
+                     f" {r['ring_high_water']:>8} {r['restarts']:>8}")
+    return lines
+
+
 MAX_KEPT_EXITS = 1024   # exit statuses of children kept for a later wait
 
 
@@ -517,6 +570,59 @@ class SystemCommands(Interpreter):
             with contextlib.suppress(IpcError):
                 kernel().trace(on=False)
             self.stop_live_trace()
+
+    def do_top(self, args: list[str]) -> int:
+        """top [-n COUNT] [-d SECONDS]
+        A live view of the processes, refreshed every SECONDS (1): endpoint, name,
+        state, CPU %, messages per second in, out and both (msg/s), calls in flight,
+        ring high-water, restarts.  On a terminal it redraws in place until q or Ctrl-C;
+        otherwise (or with -n) it prints COUNT snapshots (1 without a terminal)."""
+        count, delay = None, 1.0
+        rest = list(args)
+        try:
+            while rest:
+                flag = rest.pop(0)
+                if flag == "-n" and rest:
+                    count = int(rest.pop(0))
+                elif flag == "-d" and rest:
+                    delay = float(rest.pop(0))
+                else:
+                    raise ValueError(flag)
+        except ValueError:
+            raise usage_error("top [-n COUNT] [-d SECONDS]") from None
+        if (count is not None and count < 1) or not 0.05 <= delay <= 3600:
+            raise usage_error("top [-n COUNT] [-d SECONDS]")
+        live = self.job_control and count is None and not self.redirected
+        if not live:
+            count = count or 1
+            before = top_sample()
+            for i in range(count):
+                self.flush()
+                time.sleep(delay if count > 1 else min(delay, 0.5))
+                after = top_sample()
+                if i:
+                    self.print()
+                for line in top_lines(before, after):
+                    self.print(line)
+                before = after
+            return 0
+        before = top_sample()
+        self.write("\x1b[?25l")   # no cursor while it redraws
+        try:
+            key = ""
+            while key not in ("q", "Q"):
+                key = self.console.with_timeout(delay + 30).call("read_key", timeout=delay)
+                if key is None:   # no terminal after all: one snapshot
+                    time.sleep(delay)
+                after = top_sample()
+                self.write("\x1b[H\x1b[2J" + "\n".join(top_lines(before, after))
+                           + "\n(q or Ctrl-C to leave)\n")
+                before = after
+                if key is None:
+                    break
+        finally:
+            self.write("\x1b[?25h")
+        return 0
 
     def do_stats(self, args: list[str]) -> int:
         """stats
