@@ -139,6 +139,9 @@ def grade(lab: Lab, work: Path, *, seed: int | None = None, only: list[str] | No
     if not work.is_dir():
         raise LabError(f"{work}: no such directory (make one: nanokernel lab start "
                        f"{lab.name} DIR)")
+    if not any((work / f).exists() for f in lab.files):   # (the repository itself, say)
+        raise LabError(f"{work}: not a working copy of {lab.name}: it has none of "
+                       f"{', '.join(lab.files)} (make one: nanokernel lab start {lab.name} DIR)")
     tests = select(load_tests(lab, extra), only)
     report = Report(lab.name, str(work), new_seed() if seed is None else seed)
     _say(out, f"grading {lab.name} in {work} (seed {report.seed}; "

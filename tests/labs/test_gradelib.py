@@ -86,7 +86,8 @@ def hidden_needs_the_answer(g: Grade) -> None:
 
 
 def make_lab(root: Path, name: str, order: int, grader: str, starter: dict[str, str],
-             solution: dict[str, str], title: str | None = "A lab") -> Path:
+             solution: dict[str, str], title: str | None = "A lab",
+             edits: str = "answer.txt") -> Path:
     lab = root / name
     for sub, files in (("starter", starter), ("solution", solution)):
         (lab / sub).mkdir(parents=True)
@@ -94,7 +95,7 @@ def make_lab(root: Path, name: str, order: int, grader: str, starter: dict[str, 
             (lab / sub / rel).write_text(text)
     title_line = f'title = "{title}"\n' if title else ""
     (lab / "lab.toml").write_text(f'{title_line}order = {order}\nsummary = "about {name}"\n'
-                                  'files = ["answer.txt"]\n')
+                                  f'files = ["{edits}"]\n')
     (lab / "README.md").write_text(f"# {name}\n")
     (lab / "grade.py").write_text(textwrap.dedent(grader))
     return lab
@@ -104,7 +105,7 @@ def make_lab(root: Path, name: str, order: int, grader: str, starter: dict[str, 
 def labs(tmp_path: Path) -> Path:
     root = tmp_path / "labs"
     make_lab(root, "alpha", 2, ALPHA, {"answer.txt": "41\n"}, {"answer.txt": "42\n"})
-    make_lab(root, "beta", 1, BETA, {"notes.txt": "beta\n"}, {})
+    make_lab(root, "beta", 1, BETA, {"notes.txt": "beta\n"}, {}, edits="notes.txt")
     make_lab(root, "broken", 3, ALPHA, {}, {}, title=None)
     return root
 
@@ -250,6 +251,13 @@ class TestGrade:
                   "--test", "nope")
         assert 2 == proc.returncode
         assert "answer is right" in proc.stderr
+
+    def test_not_a_working_copy(self, labs: Path, tmp_path: Path) -> None:
+        """A directory with none of the lab's files is refused (exit 2)."""
+        (tmp_path / "other").mkdir()
+        proc = nk(labs, "grade", "alpha", "--dir", str(tmp_path / "other"))
+        assert 2 == proc.returncode
+        assert "not a working copy of alpha" in proc.stderr
 
     def test_missing_dir(self, labs: Path, tmp_path: Path) -> None:
         """A --dir that does not exist is refused (exit 2), with how to make one."""
