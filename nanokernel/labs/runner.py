@@ -186,10 +186,10 @@ def run_one(t: Test, lab: Lab, work: Path, seed: int) -> Result:
     if status == "OK":
         shutil.rmtree(scratch, ignore_errors=True)
         log.unlink(missing_ok=True)   # (an earlier run's failure)
-        return Result(t.name, t.points, t.points, status, seconds)
+        return Result(t.name, t.points, t.points, status, round(seconds, 2))
     log.parent.mkdir(exist_ok=True)
     log.write_text("\n".join(g.transcript) + "\n")
-    return Result(t.name, 0, t.points, status, seconds, _first_lines(message), str(log))
+    return Result(t.name, 0, t.points, status, round(seconds, 2), _first_lines(message), str(log))
 
 
 @contextlib.contextmanager
