@@ -27,7 +27,9 @@ straight into the region.
 pipe end as Python's file objects (libipc/fifo.py): it asks fs what the path is.
 
 Modes are Python's: "r" (must exist), "w" (create or truncate), "a"
-(create; every write goes to the current end), "x" (create, FileExists if
+(create; every write goes to the end as fs finds it, in the same op: two
+appenders never write over each other, as with O_APPEND — each message's
+chunk whole, up to 60 KiB), "x" (create, FileExists if
 there), each optionally with "+" (read and write) and "b" (bytes instead of
 str).  Text mode encodes with `encoding` (UTF-8) and does no newline
 translation; tell() and seek() count bytes in both modes.
@@ -293,14 +295,16 @@ class File:
             if not isinstance(data, str):
                 raise TypeError(f"write() argument must be str, not {type(data).__name__}")
             raw = data.encode(self.encoding, self.errors)
-        if self._append:
-            self._pos = self._size()
         view = memoryview(raw)   # (kept by the client until a sync: no copy)
         step = BULK_MAX if len(raw) >= self._bulk else CHUNK   # (by grant: fsclient.py)
         for start in range(0, len(raw), step):
             chunk = view[start:start + step]
-            done = self._io.write(self._path, self._pos, chunk)
-            self._pos += done
+            if self._append:   # at the end as fs finds it: each chunk whole (O_APPEND)
+                at, done = self._io.append(self._path, chunk)
+                self._pos = at + done
+            else:
+                done = self._io.write(self._path, self._pos, chunk)
+                self._pos += done
             if done < len(chunk):
                 raise NoSpace(f"{self.name}: disk full after {start + done} of "
                               f"{len(raw)} bytes")
@@ -346,6 +350,10 @@ class _Direct:
 
     def write(self, path: str, offset: int, data: memoryview, create: bool = False) -> int:
         return self.fs.write(path=path, offset=offset, data=bytes(data))
+
+    def append(self, path: str, data: memoryview) -> tuple[int, int]:
+        at = self.fs.stat(path=path)["size"]   # (one caller in this process: no race)
+        return at, self.fs.write(path=path, offset=at, data=bytes(data))
 
     def create(self, path: str, exclusive: bool = False) -> None:
         if exclusive:

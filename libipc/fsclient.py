@@ -150,6 +150,14 @@ class FsClient:
         change = Change("write", path, {"offset": offset, "create": create}, data)
         return self._change(change)["written"]
 
+    def append(self, path: str, data: memoryview) -> tuple[int, int]:
+        """Write `data` at the end of the file, as fs finds it in the same op (two
+        appenders never write over each other); (where it went, bytes written).  Kept
+        for a re-send as a write at that offset: a re-send must not append again."""
+        change = Change("write", path, {"offset": 0, "create": False, "append": True}, data)
+        reply = self._change(change)
+        return reply["offset"], reply["written"]
+
     def create(self, path: str, exclusive: bool = False) -> None:
         if exclusive:   # (not idempotent: FileExists on a retry; re-sent as a plain create)
             reply = self.fs.call("create", path=path, exclusive=True, verifier=True)
@@ -173,6 +181,8 @@ class FsClient:
 
     def _change(self, change: Change) -> dict[str, Any]:
         reply = self._send(change)   # (an error: nothing acknowledged, nothing kept)
+        if change.args.get("append"):   # kept as what it became: a write at that offset
+            change.args = {"offset": reply["offset"], "create": False}
         self._keep(change, reply)
         return reply
 

@@ -24,7 +24,7 @@ from __future__ import annotations
 import contextlib
 import mmap
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from libipc import InvalidArgument, shm
@@ -78,7 +78,8 @@ class BulkTransfers:
         with mapped(grant, size, writable=True, what=f"read {path}") as dest:
             return self._run(lambda fs: fs.read_into(path, offset, dest))
 
-    def write_by_grant(self, path: str, offset: int, size: Any, grant: Any,
+    def write_by_grant(self, path: str, place: Callable[[Any], int], size: Any, grant: Any,
                        create: bool) -> int:
+        """``place(fs)``: the offset, found in the op itself (an append's is the end)."""
         with mapped(grant, size, writable=False, what=f"write {path}") as src:
-            return self._change(lambda fs: fs.write(path, offset, src, create))
+            return self._change(lambda fs: fs.write(path, place(fs), src, create))

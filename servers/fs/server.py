@@ -14,6 +14,7 @@ Its ops are the FileSystem methods, with the same keyword arguments:
   statfs()                         -> {block_size, blocks, free_blocks, inodes, free_inodes}
   create(path, exclusive=False)    mkdir(path)    mkfifo(path)
   write(path, offset, data, create=False) -> bytes written
+  write(path, offset, data, append=True)  -> at the end of the file (offset ignored)
   truncate(path, size)  unlink(path)  rmdir(path)  rename(src, dst)  sync()
   verifier()                       -> this instance's write verifier (a str)
   write(..., verifier=True)        -> {written, verifier}
@@ -80,7 +81,7 @@ from typing import Any
 
 from libipc import InvalidArgument, IpcError, NoSuchEndpoint, Server, op
 from libipc.console import tell_console
-from libipc.errors import CorruptFilesystem, ServerDied, Timeout
+from libipc.errors import CorruptFilesystem, FileNotFound, ServerDied, Timeout
 from libipc.limits import DATA_PER_MESSAGE
 from libipc.ordered import ordered
 from servers.blockdev import DiskError, is_blank
@@ -225,12 +226,26 @@ class Fs(BulkTransfers, Mappings, Server):
     @op
     def write(self, ctx, path: str, offset: int, data: bytes = b"", create: bool = False,
               grant: int | None = None, size: int | None = None,
-              verifier: bool = False) -> int | dict[str, Any]:
+              verifier: bool = False, append: bool = False) -> int | dict[str, Any]:
+        """``append``: at the end of the file, whatever ``offset`` says — found in the
+        same op as the write, so two appenders never write over each other (O_APPEND);
+        the reply's ``offset`` (with verifier=True) says where it went."""
+        at = [offset]
+
+        def place(fs: Any) -> int:
+            if append:
+                try:
+                    at[0] = fs.stat(path)["size"]
+                except FileNotFound:
+                    at[0] = 0   # (created by the write, or FileNotFound from it)
+            return at[0]
         if grant is not None:
-            written = self.write_by_grant(path, offset, size, grant, create)
+            written = self.write_by_grant(path, place, size, grant, create)
         else:
-            written = self._change(lambda fs: fs.write(path, offset, bytes(data), create))
-        return {"written": written, "verifier": self.write_verifier} if verifier else written
+            written = self._change(lambda fs: fs.write(path, place(fs), bytes(data), create))
+        if not verifier:
+            return written
+        return {"written": written, "verifier": self.write_verifier, "offset": at[0]}
 
     @op
     def truncate(self, ctx, path: str, size: int,
