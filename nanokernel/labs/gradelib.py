@@ -128,8 +128,8 @@ class Grade:
     test_name: str
     scratch: Path      # a fresh directory for this test (disks, programs, traces)
     rng: random.Random = field(init=False)
-    transcript: list[str] = field(default_factory=list)
-    _boots: int = 0
+    transcript: list[str] = field(default_factory=list, init=False)   # lines, in order
+    _boots: int = field(default=0, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.rng = random.Random(f"{self.seed}:{self.test_name}")   # (str seeds: stable)
