@@ -1,4 +1,4 @@
-"""Rendering a trace: `nanokernel trace FILE [--format text|mermaid]`.
+"""Rendering a trace: `nanokernel trace FILE [--format text|mermaid|svg]`.
 
 The kernel writes one JSON object per routed message (kernel/trace.py):
 ``t`` (epoch seconds), ``src``/``src_name``, ``dst``/``dst_name``, ``kind``
@@ -9,7 +9,9 @@ Rendering is a separate step (structlog's rule: data first), in two forms:
 * text — one line per message: time since the first message, who → whom,
   kind, op (a reply shows the op of the call it answers), size, latency;
 * mermaid — a ``sequenceDiagram`` (paste it into any Mermaid viewer, or a
-  ```mermaid block on GitHub).
+  ```mermaid block on GitHub);
+* svg — the same diagram drawn as one self-contained SVG file (nanokernel/trace_svg.py),
+  ``--limit N`` messages from ``--offset M`` (default: the first 300).
 
 A process is shown by its name; when one name had several endpoints in the
 trace (a server that restarted), as ``name@endpoint``.
@@ -142,8 +144,13 @@ def main(argv: list[str] | None = None) -> int:
         prog="nanokernel trace",
         description="Render a trace file (boot --trace FILE) as a table or a sequence diagram.")
     parser.add_argument("file", metavar="FILE", help="trace file (JSON lines), - for stdin")
-    parser.add_argument("--format", choices=("text", "mermaid"), default="text",
-                        help="text: one line per message (default); mermaid: sequenceDiagram")
+    parser.add_argument("--format", choices=("text", "mermaid", "svg"), default="text",
+                        help="text: one line per message (default); mermaid: sequenceDiagram; "
+                             "svg: the sequence diagram as an SVG file (> trace.svg)")
+    parser.add_argument("--limit", metavar="N", type=int, default=None,
+                        help="show N messages (0: all; default: all, 300 for svg)")
+    parser.add_argument("--offset", metavar="M", type=int, default=0,
+                        help="start after the first M messages (default 0)")
     parser.add_argument("--no-kernel", action="store_true",
                         help="leave out messages to and from the kernel (endpoint 0)")
     args = parser.parse_args(argv)
@@ -158,10 +165,19 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if args.no_kernel:
         events = [e for e in events if e.src != 0 and e.dst != 0]
-    answer_ops(events)
-    render = render_text if args.format == "text" else render_mermaid
-    for line in render(events):
-        print(line)
+    answer_ops(events)   # before paging: a reply's call may be on the page before
+    if args.format == "svg":
+        from nanokernel.trace_svg import DEFAULT_LIMIT, render_svg
+        limit = DEFAULT_LIMIT if args.limit is None else (args.limit or None)
+        title = f"nanokernel trace {Path(args.file).name if args.file != '-' else ''}"
+        sys.stdout.write(render_svg(events, limit=limit, offset=args.offset,
+                                    title=title.strip()))
+    else:
+        if args.offset or args.limit:
+            events = events[max(0, args.offset):][:args.limit or None]
+        render = render_text if args.format == "text" else render_mermaid
+        for line in render(events):
+            print(line)
     if bad:
         print(f"nanokernel trace: skipped {bad} line(s) that are not trace events",
               file=sys.stderr)
