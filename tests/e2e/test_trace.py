@@ -17,9 +17,10 @@ def render(path, fmt):
 
 class TestTrace:
     def test_cat_is_traced_through_fs_and_block(self, nk, tmp_path):
-        """--trace records the cat's path; both renderings show it."""
+        """--trace records the cat's path (trace on FILE: there again, after an off);
+        both renderings show it."""
         trace = tmp_path / "t.jsonl"
-        r = nk("trace off; trace on; cat /etc/motd; trace off", "--trace", str(trace))
+        r = nk(f"trace off; trace on {trace}; cat /etc/motd; trace off", "--trace", str(trace))
         assert 0 == r.returncode, r.output
         assert "tracing on → " + str(trace) in lines(r.stdout)
         events = [json.loads(line) for line in trace.read_text().splitlines()]
@@ -44,9 +45,10 @@ class TestTrace:
         assert any("->>" in m and ": read (" in m for m in mermaid)
         assert any("-->>" in m and "read reply" in m for m in mermaid)
 
-    def test_trace_on_without_a_file(self, nk):
-        """trace on with no --trace file is a clear error; with a FILE it works."""
-        r = nk("trace on")
+    def test_trace_on_a_file_it_cannot_write(self, nk, tmp_path):
+        """trace on FILE where FILE cannot be a trace is one clear error (trace on with
+        no FILE is the live trace on the console: tests/e2e/test_live_trace.py)."""
+        r = nk(f"trace on {tmp_path}")
         assert any(line.startswith("trace: ") and line.endswith("InvalidArgument")
                    for line in lines(r.stdout)), r.stdout
 

@@ -1,0 +1,75 @@
+"""The live trace: ``trace on`` with no file prints each message on the console.
+
+A cat /etc/motd is seen as shell → fs and fs → block CALLs and their replies, one
+aligned line each after a ``│`` (dimmed on a terminal); the follower that prints
+them and the console they go to are not traced; ``trace off`` ends it, and so
+does the end of the session (the last lines are not lost).
+"""
+
+from __future__ import annotations
+
+import re
+
+from tests.conftest import pids_of_boot, wait_until
+from tests.e2e.conftest import lines
+from tests.e2e.test_interactive import PROMPT, Terminal
+
+TRACE_LINE = re.compile(r"^│ +\d+\.\d{3} ms  (\S+) +→ (\S+) +([A-Z]+) +(\S*) .*\d+ B")
+
+
+def trace_lines(out: list[str]) -> list[tuple[str, str, str, str]]:
+    return [m.groups() for m in map(TRACE_LINE.match, out) if m]
+
+
+class TestLiveTrace:
+    def test_cat_is_traced_on_the_console(self, nk):
+        """trace on; cat: the cat's messages, the console's and the follower's left out;
+        after trace off nothing more is traced."""
+        r = nk("trace on; cat /etc/motd; trace off; ls /")
+        assert 0 == r.returncode, r.output
+        out = lines(r.stdout)
+        assert "tracing on → console (trace off ends it)" in out
+        assert "tracing off" in out
+        seen = trace_lines(out)
+        assert ("shell", "fs", "CALL", "read") in seen, r.stdout
+        assert ("fs", "shell", "REPLY", "read") in seen, r.stdout
+        assert all("console" not in (src, dst) and "trace" not in (src, dst)
+                   for src, dst, _, _ in seen), r.stdout
+        replies = [line for line in out if TRACE_LINE.match(line) and " REPLY " in line]
+        assert replies and all(line.rstrip().endswith("µs") for line in replies), replies
+        after_off = out[out.index("tracing off"):]
+        assert not trace_lines(after_off), r.stdout   # (ls / was not traced)
+        # every trace line is aligned: the arrow in one column
+        columns = {line.index("→") for line in out if TRACE_LINE.match(line)}
+        assert len(columns) == 1, columns
+
+    def test_fs_to_block_and_the_end_of_the_session(self, nk):
+        """No trace off: the session's end still prints the last lines; fs → block."""
+        r = nk("trace on; cat /etc/motd")
+        assert 0 == r.returncode, r.output
+        seen = trace_lines(lines(r.stdout))
+        assert ("shell", "fs", "CALL", "read") in seen, r.stdout
+        path = [(src, dst, kind) for src, dst, kind, _ in seen]   # (a hosted fs's calls
+        assert ("fs", "block", "CALL") in path, r.stdout          # may show no op)
+        assert ("block", "fs", "REPLY") in path, r.stdout
+
+    def test_on_a_terminal_it_is_dimmed(self, nk_env, tmp_path):
+        term = Terminal(nk_env, str(tmp_path / "boot.log"))
+        try:
+            term.expect(PROMPT)
+            term.type(b"trace on\r")
+            term.expect(b"tracing on")
+            term.expect(PROMPT)
+            term.type(b"cat /etc/motd\r")
+            shown = term.expect(b"Break things") + term.expect(PROMPT, timeout=30)
+            assert b"\x1b[2m\xe2\x94\x82 " in shown, shown   # dim, then "│ "
+            assert re.search(rb"shell +\xe2\x86\x92 fs +CALL +read", shown), shown
+            term.type(b"trace off\r")
+            term.expect(b"tracing off")
+            term.expect(PROMPT)
+            term.type(b"\x04")
+            status = term.wait(30)
+        finally:
+            term.close()
+        assert 0 == status
+        wait_until(lambda: not pids_of_boot(term.pid), 5, what="no orphan processes")
