@@ -10,7 +10,9 @@ Ops:
                                     end of input (deferred until a line arrives)
     read_key(timeout)      → str    one key pressed within ``timeout`` seconds ("" if
                                     none), read without waiting for Enter; None when
-                                    there is no terminal to read keys from (``top``)
+                                    there is no terminal to read keys from (``top``).
+                                    The terminal stays in key mode until the next
+                                    read_line, or read_key(timeout=-1) (→ "")
     foreground(eps)        → None   the foreground job: Ctrl-C sends SIGINT to each
                                     of these endpoints (the shell sets it for each
                                     command; its next read_line clears it); from a
@@ -184,7 +186,7 @@ class Console(Server):
         """One key within ``timeout`` seconds, "" if none came; None: no terminal."""
         if not self.interactive or self.eof or not self.reads_stdin:
             return None
-        timeout = min(max(0.0, float(timeout)), MAX_KEY_WAIT_S)
+        timeout = -1.0 if timeout < 0 else min(float(timeout), MAX_KEY_WAIT_S)
         reply = ctx.defer()
         if self.reading or self.readers or self.key_reader is not None:
             # the terminal is being read for a line: no key now
@@ -296,6 +298,7 @@ class Console(Server):
         self.runtime.post(lambda: None)
 
     def stop(self) -> None:
+        _line_mode()
         for sender in list(self.partial):
             self._flush_partial(sender)
         if self.midline is not None:
@@ -321,9 +324,10 @@ def read_terminal(console: Console, interactive: bool, ctrl_c: CtrlC | None = No
     while True:
         prompt = console.requests.get()
         if isinstance(prompt, KeyRead):
-            key = _read_key(prompt.timeout)
+            key = _read_key(prompt.timeout) if prompt.timeout >= 0 else _line_mode() or ""
             console.runtime.post(lambda key=key: console.key_arrived(key))
             continue
+        _line_mode()
         cancelled = False
         try:
             if ctrl_c is not None:
@@ -343,25 +347,37 @@ def read_terminal(console: Console, interactive: bool, ctrl_c: CtrlC | None = No
             return
 
 
+_saved_mode: list | None = None   # the terminal's line mode while keys are read
+
+
 def _read_key(timeout: float) -> str:
-    """One key from the terminal within ``timeout`` seconds ("" if none), in cbreak
-    mode (no Enter needed; Ctrl-C still signals)."""
+    """One key from the terminal within ``timeout`` seconds ("" if none).  The terminal
+    goes to cbreak mode (no Enter needed, no echo; Ctrl-C still signals) and stays in it
+    between reads — a key typed between two would wait for an Enter — until
+    ``_line_mode`` (the next read_line, ``keys_done``, the console's end)."""
     import select
     import termios
     import tty
+    global _saved_mode
     fd = sys.stdin.fileno()
     try:
-        saved = termios.tcgetattr(fd)
-    except (termios.error, OSError):
-        return ""
-    try:
-        tty.setcbreak(fd)
+        if _saved_mode is None:
+            _saved_mode = termios.tcgetattr(fd)
+            tty.setcbreak(fd)
         ready, _, _ = select.select([fd], [], [], timeout)
         return os.read(fd, 1).decode("utf-8", "replace") if ready else ""
-    except (OSError, KeyboardInterrupt):
+    except (termios.error, OSError, KeyboardInterrupt):
         return ""
-    finally:
-        termios.tcsetattr(fd, termios.TCSADRAIN, saved)
+
+
+def _line_mode() -> None:
+    """The terminal back in the mode it had before keys were read."""
+    import termios
+    global _saved_mode
+    saved, _saved_mode = _saved_mode, None
+    if saved is not None:
+        with contextlib.suppress(termios.error, OSError, ValueError):
+            termios.tcsetattr(sys.stdin.fileno(), termios.TCSADRAIN, saved)
 
 
 def _read_one(prompt: str, interactive: bool) -> object:

@@ -622,6 +622,8 @@ class SystemCommands(Interpreter):
                     break
         finally:
             self.write("\x1b[?25h")
+            with contextlib.suppress(IpcError):   # the terminal back in line mode
+                self.console.with_timeout(5).call("read_key", timeout=-1)
         return 0
 
     def do_stats(self, args: list[str]) -> int:
