@@ -135,7 +135,7 @@ def render_svg(events: list[Event], *, limit: int | None = DEFAULT_LIMIT, offset
         return TIME_W + 20 + box_w / 2 + column[ep] * spacing
 
     first_row = TOP + BOX_H + 30
-    bottom_box = first_row + max(len(shown), 1) * ROW_H
+    bottom_box = first_row + max(len(shown), 1) * ROW_H + 8
     header = _header(events, shown, offset, limit, len(order), title)
     width = max(TIME_W + 40 + box_w + max(len(order) - 1, 0) * spacing + self_room,
                 _text_width(max(header, key=len)) * 1.05 + 40)
