@@ -487,6 +487,7 @@ class SystemCommands(Interpreter):
             Proxy(INIT).crash(name=args[0])
         except IpcError as exc:
             raise CommandError(args[0], exc.code) from None
+        self._seen.add(args[0])   # coming back: the next call to it waits for it (ls after)
         self.print(f"{args[0]} crashed (init restarts it per its policy)")
         return 0
 
