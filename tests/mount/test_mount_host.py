@@ -1,0 +1,275 @@
+"""`nanokernel mount` from the host's side: files and directories against a model, the
+errno of each failure, real programs (tar, git, sqlite) with their own checks, and after
+the unmount: fsck clean and a boot that reads what the host wrote.
+
+One mount for the module (a boot costs seconds); the last test unmounts it."""
+
+from __future__ import annotations
+
+import errno
+import os
+import shutil
+import sqlite3
+import subprocess
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
+
+from tests.mount.conftest import Mount, boot_c, fsck
+
+pytestmark = pytest.mark.timeout(120)
+REPO = Path(__file__).resolve().parents[2]
+
+
+def oserror(fn, *args) -> int:
+    with pytest.raises(OSError) as info:
+        fn(*args)
+    return info.value.errno
+
+
+def test_files_and_directories(mounted: Mount) -> None:
+    d = mounted.home / "basic"
+    d.mkdir()
+    (d / "a").write_bytes(b"hello")
+    assert b"hello" == (d / "a").read_bytes()
+    with open(d / "a", "ab") as f:   # O_APPEND: the host kernel passes the offsets
+        f.write(b" world")
+    assert b"hello world" == (d / "a").read_bytes()
+    with open(d / "a", "r+b") as f:
+        f.seek(2)
+        f.write(b"LL")
+        f.truncate(8)
+        f.flush()
+        os.fsync(f.fileno())
+    assert b"heLLo wo" == (d / "a").read_bytes()
+    big = os.urandom(300_000)   # FUSE's 128 KiB requests, by grant to fs
+    (d / "big").write_bytes(big)
+    assert big == (d / "big").read_bytes()
+    assert 300_000 == (d / "big").stat().st_size
+    (d / "new").write_bytes(b"replacement")
+    os.rename(d / "new", d / "a")   # over an existing file: atomic replace
+    assert b"replacement" == (d / "a").read_bytes()
+    (d / "sub").mkdir()
+    (d / "sub" / "x").write_text("x")
+    os.rename(d / "sub", d / "sub2")
+    assert "x" == (d / "sub2" / "x").read_text()
+    assert ["a", "big", "sub2"] == sorted(os.listdir(d))
+    s = (d / "a").stat()
+    assert s.st_mtime > 0 and s.st_nlink == 1 and s.st_blocks >= 1
+    v = os.statvfs(mounted.mp)
+    assert 4096 == v.f_bsize and 60 == v.f_namemax and 0 < v.f_bfree < v.f_blocks
+    shutil.rmtree(d)
+    assert not d.exists()
+
+
+def test_errno_of_each_failure(mounted: Mount) -> None:
+    d = mounted.home / "errs"
+    d.mkdir()
+    (d / "f").write_text("f")
+    (d / "full").mkdir()
+    (d / "full" / "x").write_text("x")
+    assert errno.ENOENT == oserror(open, d / "missing")
+    assert errno.EEXIST == oserror(os.mkdir, d / "f")
+    assert errno.EEXIST == oserror(os.open, d / "f", os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+    assert errno.ENOTDIR == oserror(os.listdir, d / "f")
+    assert errno.ENOTDIR == oserror(open, d / "f" / "below")
+    assert errno.EISDIR == oserror(open, d / "full", "w")
+    assert errno.EISDIR == oserror(os.unlink, d / "full")
+    assert errno.ENOTEMPTY == oserror(os.rmdir, d / "full")
+    assert errno.ENAMETOOLONG == oserror(open, d / ("n" * 61), "w")
+    # what the fs lacks: an errno, never a crash (the mount goes on below)
+    assert errno.EPERM == oserror(os.symlink, "f", d / "link")
+    assert errno.EPERM == oserror(os.link, d / "f", d / "hard")
+    assert errno.EPERM == oserror(os.mkfifo, d / "fifo")
+    assert oserror(os.setxattr, d / "f", "user.x", b"1") in (errno.ENOTSUP, errno.EOPNOTSUPP)
+    assert [] == os.listxattr(d / "f")
+    assert "f" == (d / "f").read_text()
+    shutil.rmtree(d)
+
+
+@pytest.mark.timeout(180)
+def test_operations_against_a_model(mounted: Mount) -> None:
+    """Random writes, truncates, renames, unlinks, mkdirs and rmdirs from the host, each
+    result (and each errno) the same as a Python model's."""
+    base = mounted.home / "model"
+    base.mkdir()
+    names = st.sampled_from(["a", "b", "c", "d"])
+
+    class Model(RuleBasedStateMachine):
+        def __init__(self) -> None:
+            super().__init__()
+            self.root = base / f"run{os.urandom(4).hex()}"
+            self.root.mkdir()
+            self.files: dict[str, bytes] = {}
+            self.dirs: set[str] = set()
+
+        @rule(name=names, offset=st.integers(0, 9000), data=st.binary(max_size=5000))
+        def write(self, name: str, offset: int, data: bytes) -> None:
+            if name in self.dirs:
+                assert errno.EISDIR == oserror(open, self.root / name, "r+b")
+                return
+            with open(self.root / name, "r+b" if name in self.files else "wb") as f:
+                f.seek(offset)
+                f.write(data)
+            old = self.files.get(name, b"")
+            if data:
+                old = old.ljust(offset, b"\0")
+                old = old[:offset] + data + old[offset + len(data):]
+            self.files[name] = old
+
+        @precondition(lambda self: self.files)
+        @rule(data=st.data(), size=st.integers(0, 12000))
+        def truncate(self, data, size: int) -> None:
+            name = data.draw(st.sampled_from(sorted(self.files)))
+            os.truncate(self.root / name, size)
+            self.files[name] = self.files[name][:size].ljust(size, b"\0")
+
+        @rule(src=names, dst=names)
+        def rename(self, src: str, dst: str) -> None:
+            kinds = {**{n: "f" for n in self.files}, **{n: "d" for n in self.dirs}}
+            if src not in kinds:
+                assert errno.ENOENT == oserror(os.rename, self.root / src, self.root / dst)
+            elif src == dst:
+                os.rename(self.root / src, self.root / dst)
+            elif kinds[src] == "f" and kinds.get(dst) == "d":
+                assert errno.EISDIR == oserror(os.rename, self.root / src, self.root / dst)
+            elif kinds[src] == "d" and kinds.get(dst) == "f":
+                assert errno.ENOTDIR == oserror(os.rename, self.root / src, self.root / dst)
+            else:
+                os.rename(self.root / src, self.root / dst)
+                if kinds[src] == "f":
+                    self.files[dst] = self.files.pop(src)
+                else:
+                    self.dirs.discard(src)
+                    self.dirs.add(dst)
+
+        @rule(name=names)
+        def unlink(self, name: str) -> None:
+            if name in self.files:
+                os.unlink(self.root / name)
+                del self.files[name]
+            else:
+                code = errno.EISDIR if name in self.dirs else errno.ENOENT
+                assert code == oserror(os.unlink, self.root / name)
+
+        @rule(name=names)
+        def mkdir(self, name: str) -> None:
+            if name in self.files or name in self.dirs:
+                assert errno.EEXIST == oserror(os.mkdir, self.root / name)
+            else:
+                os.mkdir(self.root / name)
+                self.dirs.add(name)
+
+        @rule(name=names)
+        def rmdir(self, name: str) -> None:
+            if name in self.dirs:
+                os.rmdir(self.root / name)
+                self.dirs.discard(name)
+            else:
+                code = errno.ENOTDIR if name in self.files else errno.ENOENT
+                assert code == oserror(os.rmdir, self.root / name)
+
+        @invariant()
+        def same(self) -> None:
+            assert sorted([*self.files, *self.dirs]) == sorted(os.listdir(self.root))
+            for name, data in self.files.items():
+                assert data == (self.root / name).read_bytes(), name
+
+    Model.TestCase.settings = settings(max_examples=12, stateful_step_count=15,
+                                       deadline=None,
+                                       suppress_health_check=list(HealthCheck))
+    Model.TestCase().runTest()
+
+
+def test_tar_create_extract_compare(mounted: Mount, tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    shutil.copytree(REPO / "libipc", src / "libipc",
+                    ignore=shutil.ignore_patterns("__pycache__", "*.so"))
+    archive = mounted.home / "src.tar"
+    subprocess.run(["tar", "-cf", str(archive), "-C", str(src), "libipc"], check=True,
+                   timeout=60)
+    out = mounted.home / "untar"
+    out.mkdir()
+    subprocess.run(["tar", "-xf", str(archive), "-C", str(out)], check=True, timeout=60)
+    # tar's own check: the extracted tree against the archive (contents, sizes, modes, times)
+    r = subprocess.run(["tar", "-df", str(archive), "-C", str(out)], capture_output=True,
+                       text=True, timeout=60)
+    assert 0 == r.returncode, r.stdout + r.stderr
+    # and the other way: an archive made on the mount, extracted on the host
+    subprocess.run(["tar", "-czf", str(mounted.home / "back.tgz"), "-C", str(out), "libipc"],
+                   check=True, timeout=60)
+    host = tmp_path / "host"
+    host.mkdir()
+    subprocess.run(["tar", "-xzf", str(mounted.home / "back.tgz"), "-C", str(host)],
+                   check=True, timeout=60)
+    r = subprocess.run(["diff", "-r", str(src / "libipc"), str(host / "libipc")],
+                       capture_output=True, text=True, timeout=60)
+    assert 0 == r.returncode, r.stdout
+
+
+def test_git_init_commit_fsck(mounted: Mount) -> None:
+    repo = mounted.home / "repo"
+    env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@x",
+           "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@x", "HOME": str(mounted.root)}
+
+    def git(*args: str) -> str:
+        r = subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True,
+                           env=env, timeout=60)
+        assert 0 == r.returncode, f"git {' '.join(args)}: {r.stdout}{r.stderr}"
+        return r.stdout
+
+    repo.mkdir()
+    git("init", "-q")
+    for i in range(5):
+        (repo / f"f{i}.txt").write_text(f"file {i}\n" * (i + 1))
+    (repo / "dir").mkdir()
+    (repo / "dir" / "nested.py").write_text("print('hi')\n")
+    git("add", ".")
+    git("commit", "-qm", "first")
+    (repo / "f0.txt").write_text("changed\n")
+    os.unlink(repo / "f1.txt")
+    git("commit", "-qam", "second")
+    # (not `git gc`: its temporary pack names, .tmp-PID-pack-<40 hex>.pack, are longer
+    # than the fs's 60-byte names — ENAMETOOLONG; docs/mount.md, Limits)
+    git("fsck", "--full", "--strict")
+    assert 2 == len(git("log", "--oneline").splitlines())
+    assert "" == git("status", "--porcelain")
+
+
+def test_sqlite_integrity(mounted: Mount) -> None:
+    path = mounted.home / "test.db"
+    db = sqlite3.connect(path)
+    db.execute("create table t (id integer primary key, v text, n real)")
+    for batch in range(10):
+        with db:   # a transaction each: journal written, fsync'd, deleted
+            db.executemany("insert into t (v, n) values (?, ?)",
+                           [(f"row {batch}-{i}" * 5, i / 3) for i in range(100)])
+    with db:
+        db.execute("delete from t where id % 3 = 0")
+        db.execute("update t set v = upper(v) where id % 5 = 0")
+    db.execute("vacuum")
+    assert [("ok",)] == db.execute("pragma integrity_check").fetchall()
+    count = db.execute("select count(*) from t").fetchone()[0]
+    db.execute("pragma journal_mode=wal").fetchall()   # WAL: a shared-memory -shm file
+    with db:
+        db.execute("insert into t (v) values ('wal')")
+    assert [("ok",)] == db.execute("pragma integrity_check").fetchall()
+    db.close()
+    db = sqlite3.connect(path)
+    assert count + 1 == db.execute("select count(*) from t").fetchone()[0]
+    db.close()
+
+
+def test_unmount_then_fsck_clean_and_a_boot_reads_the_files(mounted: Mount) -> None:
+    (mounted.home / "last.txt").write_text("written by the host\n")
+    head = (mounted.home / "repo" / ".git" / "HEAD").read_text()
+    assert 0 == mounted.stop()   # fusermount3 -u: the session syncs and the system halts
+    r = fsck(mounted.image, mounted.env)
+    assert 0 == r.returncode, r.stdout + r.stderr
+    out = boot_c(mounted.image, mounted.env,
+                 "cat /home/last.txt; cat /home/repo/.git/HEAD; ls /home/untar/libipc",
+                 mounted.root / "boot2.log")
+    assert "written by the host" in out and head.strip() in out and "file.py" in out
