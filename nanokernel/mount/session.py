@@ -8,9 +8,10 @@ them), and its exit halts the system with its exit status.
 
 Life: mount NK_MOUNT_POINT with pyfuse3 (fsname "nanokernel"), say so on the
 console, serve FUSE requests until the mount ends — ``fusermount3 -u``, or a
-SIGTERM/SIGHUP/SIGINT from the kernel (the halt that Ctrl-C or a SIGTERM of
-`nanokernel mount` starts: this process is stopped first, before fs) — then sync
-(every write the host made is on the disk), unmount, exit 0.  A sync that could
+SIGTERM/SIGHUP: the host signal of the halt that Ctrl-C or a SIGTERM of
+`nanokernel mount` starts (this process is stopped first, before fs), or one sent
+through the kernel (libipc.kill) — then unmount, sync
+(every write the host made is on the disk), exit 0.  A sync that could
 not prove every write (DataLost: fs restarted and a re-send failed) exits 1.
 
 Environment (set by command.py): NK_MOUNT_POINT; NK_MOUNT_STRICT=1 (chmod, chown
@@ -75,8 +76,9 @@ def main() -> int:
         if token is not None:
             token.run_sync_soon(pyfuse3.terminate)
 
-    for signum in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
-        nk_signal(signum, on_signal, restart=True)
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, on_signal)   # the halt's: a host signal (kernel/halt.py)
+        nk_signal(signum, on_signal, restart=True)   # `kill -TERM nkmount` in nanokernel
     try:
         pyfuse3.init(ops, mountpoint, options)
     except Exception as exc:   # (RuntimeError: fuse_session_mount failed, and why is on stderr)
