@@ -15,8 +15,8 @@ setup: $(STAMP)
 
 $(STAMP): pyproject.toml setup.py MANIFEST.in $(wildcard csrc/*)
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	@echo "setup: installing nanokernel into $(VENV) (editable, with the test and net extras)"
-	@$(PY) -m pip install --quiet --disable-pip-version-check -e '.[test,net]'
+	@echo "setup: installing nanokernel into $(VENV) (editable, with the test, net and plot extras)"
+	@$(PY) -m pip install --quiet --disable-pip-version-check -e '.[test,net,plot]'
 	@touch $(STAMP)
 
 boot: setup

@@ -239,7 +239,7 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     add_lab_commands(sub)
     _add_passthrough(sub, "mkfs", "create a disk image: mkfs PATH [--size 32M]", _mkfs)
     _add_passthrough(sub, "fsck", "check a disk image: fsck PATH", _fsck)
-    _add_passthrough(sub, "trace", "render a trace: trace FILE [--format text|mermaid]", _trace)
+    _add_passthrough(sub, "trace", "render a trace: trace FILE [--format text|mermaid|svg]", _trace)
     _add_passthrough(sub, "chaos", "a fault-injection campaign: chaos [--faults N] [--seed S]",
                      _chaos)
     bench = sub.add_parser("bench", help="measure workloads next to their peers",
