@@ -113,7 +113,8 @@ def boot_c(image: Path, env: dict[str, str], commands: str, log: Path) -> str:
 def mounted(tmp_path_factory: pytest.TempPathFactory):
     """One mount for a whole test module (a boot costs seconds)."""
     need_fuse()
-    m = Mount(tmp_path_factory.mktemp("mount"))
+    root = tmp_path_factory.mktemp("mount")
+    m = Mount(root, "--trace", str(root / "trace.jsonl"))   # (a test reads the messages)
     yield m
     if m.proc.poll() is None or os.path.ismount(m.mp):
         m.abort()

@@ -7,6 +7,7 @@ One mount for the module (a boot costs seconds); the last test unmounts it."""
 from __future__ import annotations
 
 import errno
+import json
 import os
 import shutil
 import sqlite3
@@ -273,3 +274,9 @@ def test_unmount_then_fsck_clean_and_a_boot_reads_the_files(mounted: Mount) -> N
                  "cat /home/last.txt; cat /home/repo/.git/HEAD; ls /home/untar/libipc",
                  mounted.root / "boot2.log")
     assert "written by the host" in out and head.strip() in out and "file.py" in out
+    # every host request was fs messages from the mount's session process: in the trace
+    ops = {(e.get("src_name"), e.get("dst_name"), e.get("op"))
+           for e in map(json.loads, (mounted.root / "trace.jsonl").read_text().splitlines())}
+    for op in ("stat", "readdir", "create", "write", "read", "rename", "unlink", "sync"):
+        assert ("nkmount", "fs", op) in ops, op
+    assert any(src == "fs" and dst == "block" for src, dst, _ in ops)
