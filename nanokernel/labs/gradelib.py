@@ -195,8 +195,8 @@ class Grade:
             out, _ = proc.communicate(data, timeout=timeout)
         except subprocess.TimeoutExpired:
             _kill_group(proc)
-            out = proc.stdout.read() if proc.stdout else b""
-            text = out.decode(errors="replace")
+            out, _ = proc.communicate()   # (what it printed before: communicate kept it)
+            text = (out or b"").decode(errors="replace")
             self.note(f"{text}[killed: still running after {timeout:g} s]")
             raise GradeFailure(f"{_short(argv)}: did not finish in {timeout:g} s (a hang?)"
                                f"\n{excerpt(text)}") from None
