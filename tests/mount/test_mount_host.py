@@ -88,6 +88,17 @@ def test_errno_of_each_failure(mounted: Mount) -> None:
     assert oserror(os.setxattr, d / "f", "user.x", b"1") in (errno.ENOTSUP, errno.EOPNOTSUPP)
     assert [] == os.listxattr(d / "f")
     assert "f" == (d / "f").read_text()
+    # a full disk: ENOSPC (the 16 MiB image), and the space comes back with the file
+    free = os.statvfs(mounted.mp).f_bfree
+    with open(d / "fill", "wb") as f:
+        chunk = b"\0" * (1 << 20)
+        with pytest.raises(OSError) as info:
+            for _ in range(64):
+                f.write(chunk)
+                f.flush()
+    assert errno.ENOSPC == info.value.errno
+    os.unlink(d / "fill")
+    assert os.statvfs(mounted.mp).f_bfree >= free - 2
     shutil.rmtree(d)
 
 
