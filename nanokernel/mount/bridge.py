@@ -16,6 +16,10 @@ tested against a booted fs without a mount:
     those are synced: a re-send after an fs crash must not bring back a file
     under a name that is gone, nor write a replaced file's bytes into its
     successor;
+  * an open file that is unlinked is renamed to ``/.nkmount-hidden-INO`` instead
+    (NFS's "silly rename"), left out of readdir, and unlinked at its last close (or
+    at unmount, or by the next mount if this one died): the fs has no open files, and
+    the Unix idiom of using a file after unlinking it must still work;
   * errors become ``MountError(errno)`` (nanokernel/mount/errors.py).
 
 What fs does not store — permission bits, owner, access and change times, a
@@ -47,6 +51,7 @@ FILE_MODE = 0o644
 DIR_MODE = 0o755
 TYPES = {"file": st.S_IFREG, "dir": st.S_IFDIR, "fifo": st.S_IFIFO}
 READ_CHUNK = 60 * 1024   # what one fs read answers at most (MAX_READ)
+HIDDEN = ".nkmount-hidden-"   # an open file unlinked: renamed so, removed at its last close
 
 T = TypeVar("T")
 
@@ -91,6 +96,8 @@ class Bridge:
         self.paths: dict[int, str] = {ROOT: "/"}
         self.inodes: dict[str, int] = {"/": ROOT}
         self.session_attrs: dict[int, dict[str, int]] = {}   # ino -> mode/uid/gid/atime/mtime
+        self.opens: dict[int, int] = {}    # ino -> open handles the host holds
+        self.hidden: set[int] = set()      # unlinked while open: removed at the last close
         self.calls = 0            # fs calls made (for tests and the log)
 
     # --- names ----------------------------------------------------------------
@@ -160,6 +167,8 @@ class Bridge:
                     blocks=int(info.get("blocks", 0)) * (BLOCK // 512),
                     uid=self.uid, gid=self.gid, atime_ns=mtime, mtime_ns=mtime,
                     ctime_ns=mtime)
+        if ino in self.hidden:
+            attr = replace(attr, nlink=0)
         extra = self.session_attrs.get(ino)
         if extra:
             mode = extra.get("mode")
@@ -187,6 +196,8 @@ class Bridge:
         entries = self._call("readdir", path=path)
         out = []
         for entry in entries:
+            if entry["name"].startswith(HIDDEN):
+                continue
             child = (path.rstrip("/") or "") + "/" + entry["name"]
             try:
                 out.append((entry["name"], self.stat_path(child)))
@@ -245,7 +256,43 @@ class Bridge:
         self._do(lambda: self.fs.truncate(path, size))
 
     def unlink(self, parent: int, name: bytes | str) -> None:
-        self._remove("unlink", self.child(parent, name))
+        path = self.child(parent, name)
+        ino = self.inodes.get(path)
+        if ino is not None and self.opens.get(ino) and ino not in self.hidden:
+            hidden = f"/{HIDDEN}{ino}"   # (in the root: the directory may go meanwhile)
+            self._settle(path)
+            self._call("rename", src=path, dst=hidden)
+            self._moved(path, hidden)
+            self.hidden.add(ino)
+            return
+        self._remove("unlink", path)
+
+    def remove_hidden(self) -> int:
+        """Unlink every hidden file (at unmount, and at mount: a dead mount's); how many."""
+        self.hidden.clear()
+        gone = 0
+        for entry in self._call("readdir", path="/"):
+            if entry["name"].startswith(HIDDEN):
+                self._remove("unlink", "/" + entry["name"])
+                gone += 1
+        return gone
+
+    def opened(self, ino: int) -> None:
+        """The host opened ``ino`` (create or open)."""
+        self.opens[ino] = self.opens.get(ino, 0) + 1
+
+    def released(self, ino: int) -> None:
+        """The host closed one handle of ``ino``: the last one removes a hidden file."""
+        left = self.opens.get(ino, 0) - 1
+        if left > 0:
+            self.opens[ino] = left
+            return
+        self.opens.pop(ino, None)
+        if ino in self.hidden:
+            self.hidden.discard(ino)
+            path = self.paths.get(ino)
+            if path is not None:
+                self._remove("unlink", path)
 
     def rmdir(self, parent: int, name: bytes | str) -> None:
         self._remove("rmdir", self.child(parent, name))
@@ -273,6 +320,10 @@ class Bridge:
         replaced = self.inodes.get(dst)
         if replaced is not None and self.paths.get(replaced) == dst and src != dst:
             self._forget(replaced)
+        self._moved(src, dst)
+
+    def _moved(self, src: str, dst: str) -> None:
+        """The remembered paths at and under ``src`` now start with ``dst``."""
         moved = [(ino, p) for ino, p in self.paths.items()
                  if p == src or p.startswith(src + "/")]
         for ino, p in moved:

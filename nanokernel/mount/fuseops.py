@@ -167,6 +167,7 @@ class NkOperations(pyfuse3.Operations):
             raise pyfuse3.FUSEError(errno.EPERM)
         attr = run("create", lambda: self.b.create(parent_inode, name,
                                                    exclusive=bool(flags & os.O_EXCL)))
+        self.b.opened(attr.ino)
         return pyfuse3.FileInfo(fh=attr.ino), entry(attr)
 
     async def mknod(self, parent_inode: int, name: bytes, mode: int, rdev: int,
@@ -184,6 +185,7 @@ class NkOperations(pyfuse3.Operations):
                 self.b.truncate(inode, 0)
             return attr
         run("open", opened)
+        self.b.opened(inode)
         return pyfuse3.FileInfo(fh=inode)
 
     async def read(self, fh: int, off: int, size: int) -> bytes:
@@ -196,7 +198,7 @@ class NkOperations(pyfuse3.Operations):
         return None   # (nothing is buffered here: fsync is what makes it durable)
 
     async def release(self, fh: int) -> None:
-        return None
+        run("release", lambda: self.b.released(fh))   # (the last close of a hidden file)
 
     async def fsync(self, fh: int, datasync: bool) -> None:
         run("fsync", self.b.sync)

@@ -66,6 +66,12 @@ def main() -> int:
     client = fsclient.FsClient(Proxy(name="fs", timeout=CALL_TIMEOUT))
     bridge = Bridge(client, strict_attrs=os.environ.get("NK_MOUNT_STRICT") == "1")
     ops = NkOperations(bridge)
+    try:
+        left = bridge.remove_hidden()   # (files unlinked while open under a mount that died)
+        if left:
+            log.warning("mount_hidden_removed", files=left)
+    except Exception as exc:
+        log.warning("mount_hidden_left", error=repr(exc))
     options = set(pyfuse3.default_options)
     options |= {f"fsname=nanokernel:{_disk_name()}", "subtype=nanokernel"}
     stopping = [False]
@@ -104,6 +110,7 @@ def main() -> int:
         except Exception as exc:
             log.warning("mount_close", error=repr(exc))
         try:
+            bridge.remove_hidden()   # (open and unlinked when the mount ended)
             bridge.sync()
         except Exception as exc:
             log.error("mount_sync_failed", error=repr(exc))

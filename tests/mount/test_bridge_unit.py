@@ -155,3 +155,25 @@ def test_session_attributes_and_strict(bridge: Bridge) -> None:
     assert errno.EPERM == err(strict.setattr, g.ino, mode=0o600)
     assert errno.EPERM == err(strict.setattr, g.ino, mtime_ns=1)
     assert 7 == strict.setattr(g.ino, size=7).size
+
+
+def test_an_open_file_unlinked_lives_until_its_last_close(bridge: Bridge) -> None:
+    home = bridge.lookup(ROOT, "home").ino
+    f = bridge.create(home, "tmp")
+    bridge.opened(f.ino)
+    bridge.opened(f.ino)
+    bridge.write(f.ino, 0, b"still here")
+    bridge.unlink(home, "tmp")
+    assert errno.ENOENT == err(bridge.lookup, home, "tmp")
+    assert [] == [n for n, _ in bridge.readdir(ROOT) if n.startswith(".nkmount")]
+    assert b"still here" == bridge.read(f.ino, 0, 100)
+    assert 0 == bridge.getattr(f.ino).nlink
+    bridge.released(f.ino)
+    assert b"still here" == bridge.read(f.ino, 0, 100)
+    bridge.released(f.ino)   # the last close: gone
+    assert errno.ESTALE == err(bridge.getattr, f.ino)
+    assert not any(e["name"].startswith(".nkmount") for e in bridge.fs.call("readdir", path="/"))
+    g = bridge.create(home, "g")
+    bridge.opened(g.ino)
+    bridge.unlink(home, "g")
+    assert 1 == bridge.remove_hidden()   # (at unmount)

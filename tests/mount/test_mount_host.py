@@ -12,6 +12,7 @@ import os
 import shutil
 import sqlite3
 import subprocess
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -62,8 +63,20 @@ def test_files_and_directories(mounted: Mount) -> None:
     assert s.st_mtime > 0 and s.st_nlink == 1 and s.st_blocks >= 1
     v = os.statvfs(mounted.mp)
     assert 4096 == v.f_bsize and 60 == v.f_namemax and 0 < v.f_bfree < v.f_blocks
-    shutil.rmtree(d)
+    # an open file unlinked lives on until its last close (tempfile.TemporaryFile does it)
+    with open(d / "open", "w+b") as f:
+        f.write(b"kept while open")
+        os.unlink(d / "open")
+        shutil.rmtree(d)   # (its directory too)
+        f.seek(0)
+        assert b"kept while open" == f.read()
+        assert 0 == os.fstat(f.fileno()).st_nlink
     assert not d.exists()
+    assert not [n for n in os.listdir(mounted.mp) if n.startswith(".nkmount")]
+    with tempfile.TemporaryFile(dir=mounted.home) as t:
+        t.write(b"x" * 10000)
+        t.seek(0)
+        assert 10000 == len(t.read())
 
 
 def test_errno_of_each_failure(mounted: Mount) -> None:
