@@ -8,6 +8,7 @@ NK_E2E_MODES=process (comma-separated).
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -34,9 +35,29 @@ def nk(boot, mode, monkeypatch):
         argv = [*MODE_FLAGS[mode], *args]
         if commands is not None:
             argv += ["-c", commands]
-        return boot(*argv, stdin=stdin, timeout=timeout)
+        result = boot(*argv, stdin=stdin, timeout=timeout)
+        leaked = log_lines(result.stdout)
+        assert not leaked, f"log lines on the console (they belong in the boot log): {leaked}"
+        return result
 
     return run
+
+
+def log_lines(text: str) -> list[str]:
+    """The lines of ``text`` that are log events (JSON with "event" and "level"): none
+    may reach the console — every process logs to the boot's log file."""
+    found = []
+    for line in lines(text):
+        start = line.find('{"')
+        if start < 0:
+            continue
+        try:
+            obj = json.loads(line[start:])
+        except ValueError:
+            continue
+        if isinstance(obj, dict) and "event" in obj and "level" in obj:
+            found.append(line)
+    return found
 
 
 def lines(text: str) -> list[str]:
