@@ -16,6 +16,7 @@ one line each, status 2, before anything boots.
 from __future__ import annotations
 
 import argparse
+import errno
 import os
 import re
 import shutil
@@ -78,6 +79,13 @@ def mount_config(source: Path, dest: Path) -> Path:
 def check_mountpoint(path: str) -> str | None:
     """Why ``path`` cannot be mounted on (one line), or None."""
     p = Path(path)
+    try:
+        os.stat(p)
+    except OSError as exc:
+        if exc.errno == errno.ENOTCONN:
+            return (f"{path}: a dead FUSE mount is there (its server is gone): "
+                    f"fusermount3 -u -z {path}")
+        return f"{path}: {exc.strerror}"
     if not p.is_dir():
         return f"{path}: not a directory"
     if os.path.ismount(p):
