@@ -167,6 +167,7 @@ class Interpreter:
             for statement in statements(text):
                 if self.halted:
                     break
+                self.statement_begin()
                 if statement.next is not None or statement.stdin is not None \
                         or statement.background or self.runs_as_process(statement.argv[0]):
                     self.status = self.run_pipeline_guarded(statement)
@@ -177,6 +178,9 @@ class Interpreter:
             self.error("sh", str(exc), "SyntaxError")
             self.status = 2
         return self.status
+
+    def statement_begin(self) -> None:
+        """Before each statement (the live trace prints again: system.py)."""
 
     def statement_done(self) -> None:
         """After each statement (the live trace prints what it saw: system.py)."""

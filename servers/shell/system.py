@@ -536,13 +536,14 @@ class SystemCommands(Interpreter):
             raise CommandError(exc.message.removeprefix("trace: ") or "on", exc.code) from None
         self._follower = Proxy(child["ep"])
 
-    def sync_live_trace(self) -> None:
-        """The trace of what ran so far, on the console before anything else."""
+    def sync_live_trace(self, op: str = "sync", **args: Any) -> None:
+        """The trace of what ran so far, on the console before anything else (and then
+        quiet until the next command: ``resume``)."""
         follower = self.__dict__.get("_follower")
         if follower is None:
             return
         try:
-            follower.with_timeout(FOLLOWER_TIMEOUT_S).sync()
+            follower.with_timeout(FOLLOWER_TIMEOUT_S).call(op, **args)
         except IpcError as exc:   # it died: the trace goes nowhere now
             log.warning("trace_follower_lost", code=exc.code)
             self._follower = None
@@ -562,8 +563,11 @@ class SystemCommands(Interpreter):
         except IpcError as exc:
             log.warning("trace_follower_lost", code=exc.code)
 
+    def statement_begin(self) -> None:
+        self.sync_live_trace("resume")
+
     def statement_done(self) -> None:
-        self.sync_live_trace()
+        self.sync_live_trace(quiet=True)
 
     def end_session(self) -> None:
         """The session ends: a live trace prints its last lines first."""

@@ -11,8 +11,12 @@ aligned line, set apart from the shell's own output: dimmed on a terminal,
 and always after a ``│`` rule.
 
 Ops (the shell's):
-    sync() → int   print every event written so far (the shell calls it after each
-                   command, so a command's trace is on the screen before the prompt)
+    sync(quiet=False) → int   print every event written so far (the shell calls it
+                   after each command, so a command's trace is on the screen before
+                   the prompt); ``quiet``: from now on only count the events (at the
+                   prompt: init's heartbeats would scroll past what you type)
+    resume() → int  say how many went by quietly, if any, and print events again
+                   (the shell, as a command starts)
     stop() → int   sync, then exit (``trace off``, the end of the session); the file
                    is removed
 """
@@ -37,7 +41,8 @@ DIM, PLAIN = "\x1b[2m", "\x1b[0m"
 
 def format_event(e: Event, t0: float) -> str:
     """One aligned line: ms since the trace began, who → whom, kind, op, size, latency."""
-    latency = f"{e.latency_us:,.1f} µs" if e.latency_us is not None else ""
+    us = e.latency_us
+    latency = "" if us is None else f"{us:,.1f} µs" if us < 10_000 else f"{us / 1000:,.1f} ms"
     op_ = e.op or (f"bits {e.id:#x}" if e.kind == "NOTIFY" else "")
     line = (f"{(e.t - t0) * 1000:>9.3f} ms  {e.src_name:<{NAME_WIDTH}} → "
             f"{e.dst_name:<{NAME_WIDTH}} {e.kind:<6} {op_:<14} {e.size:>6} B "
@@ -59,6 +64,8 @@ class TraceFollower(Server):
         self.dim = os.environ.get("NK_INTERACTIVE") == "1"
         self.console = lookup("console")
         self.timer: Timer | None = None
+        self.quiet = False   # at the prompt: events are counted, not printed
+        self.skipped = 0
 
     def start(self) -> None:
         self._tick()
@@ -85,23 +92,45 @@ class TraceFollower(Server):
                 e.op = self.calls.pop((e.dst, e.src, e.id), None)
             if self.t0 is None:
                 self.t0 = e.t
-            text = PREFIX + format_event(e, self.t0)
-            out.append(f"{DIM}{text}{PLAIN}\n" if self.dim else text + "\n")
+            if self.quiet:
+                self.skipped += 1
+                continue
+            out.append(self.line(format_event(e, self.t0)))
+        self.show(out)
+        return len(out)
+
+    def line(self, text: str) -> str:
+        text = PREFIX + text
+        return f"{DIM}{text}{PLAIN}\n" if self.dim else text + "\n"
+
+    def show(self, out: list[str]) -> None:
         if out:
             try:
                 self.console.write(text="".join(out))
             except IpcError:   # no console: the lines are in the boot log at least
                 sys.stdout.write("".join(out))
-        return len(out)
 
     @op
-    def sync(self, ctx) -> int:
-        """Print what the trace holds so far."""
-        return self.follow()
+    def sync(self, ctx, quiet: bool = False) -> int:
+        """Print what the trace holds so far; ``quiet``: then only count."""
+        n = self.follow()
+        self.quiet = quiet
+        return n
+
+    @op
+    def resume(self, ctx) -> int:
+        """Print again (after a note of how many events went by quietly)."""
+        self.follow()
+        skipped, self.skipped, self.quiet = self.skipped, 0, False
+        if skipped:
+            self.show([self.line(f"({skipped} message{'s' if skipped > 1 else ''} while no"
+                                 f" command ran: not shown)")])
+        return skipped
 
     @op
     def stop(self, ctx) -> int:
         """Print the rest, remove the file and exit."""
+        self.quiet = False
         n = self.follow()
         if self.timer is not None:
             self.timer.cancel()

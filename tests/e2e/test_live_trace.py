@@ -8,11 +8,27 @@ does the end of the session (the last lines are not lost).
 
 from __future__ import annotations
 
+import os
 import re
+import select
+import time
 
 from tests.conftest import pids_of_boot, wait_until
 from tests.e2e.conftest import lines
 from tests.e2e.test_interactive import PROMPT, Terminal
+
+
+class QuietTerminal(Terminal):
+    def read_for(self, seconds: float) -> bytes:
+        """Whatever the terminal shows in the next ``seconds`` (a wait on purpose: what
+        must not come)."""
+        deadline, got = time.monotonic() + seconds, b""
+        while (left := deadline - time.monotonic()) > 0:
+            if select.select([self.fd], [], [], left)[0]:
+                got += os.read(self.fd, 4096)
+        self.seen += got
+        return got
+
 
 TRACE_LINE = re.compile(r"^│ +\d+\.\d{3} ms  (\S+) +→ (\S+) +([A-Z]+) +(\S*) .*\d+ B")
 
@@ -36,7 +52,8 @@ class TestLiveTrace:
         assert all("console" not in (src, dst) and "trace" not in (src, dst)
                    for src, dst, _, _ in seen), r.stdout
         replies = [line for line in out if TRACE_LINE.match(line) and " REPLY " in line]
-        assert replies and all(line.rstrip().endswith("µs") for line in replies), replies
+        assert replies and all(line.rstrip().endswith(("µs", " ms")) for line in replies), \
+            replies
         after_off = out[out.index("tracing off"):]
         assert not trace_lines(after_off), r.stdout   # (ls / was not traced)
         # every trace line is aligned: the arrow in one column
@@ -54,16 +71,22 @@ class TestLiveTrace:
         assert ("block", "fs", "REPLY") in path, r.stdout
 
     def test_on_a_terminal_it_is_dimmed(self, nk_env, tmp_path):
-        term = Terminal(nk_env, str(tmp_path / "boot.log"))
+        """Dimmed lines after a │; quiet at the prompt, with a note of what went by."""
+        term = QuietTerminal(nk_env, str(tmp_path / "boot.log"))
         try:
             term.expect(PROMPT)
             term.type(b"trace on\r")
             term.expect(b"tracing on")
             term.expect(PROMPT)
+            # at the prompt the trace is quiet (init's heartbeats every 2 s are counted)
+            idle = term.read_for(3.0)
+            assert b"\xe2\x94\x82" not in idle, idle
             term.type(b"cat /etc/motd\r")
             shown = term.expect(b"Break things") + term.expect(PROMPT, timeout=30)
             assert b"\x1b[2m\xe2\x94\x82 " in shown, shown   # dim, then "│ "
             assert re.search(rb"shell +\xe2\x86\x92 fs +CALL +read", shown), shown
+            assert re.search(rb"\(\d+ messages? while no command ran: not shown\)", shown), \
+                shown
             term.type(b"trace off\r")
             term.expect(b"tracing off")
             term.expect(PROMPT)
