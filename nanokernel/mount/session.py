@@ -117,6 +117,8 @@ def main() -> int:
             _say(f"nanokernel mount: the last sync failed: {exc}")
             status = 1
     log.info("unmounted", mountpoint=mountpoint, fs_calls=bridge.calls, status=status)
+    if status == 0:
+        _say(f"nanokernel: unmounted {mountpoint}, everything synced")
     return status
 
 
