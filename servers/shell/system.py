@@ -524,17 +524,28 @@ class SystemCommands(Interpreter):
             return
         fd, path = tempfile.mkstemp(prefix="nk-trace-", suffix=".jsonl")
         os.close(fd)
+        child = None
         try:
             with self.starting():
                 child = kernel().spawn(argv=["-m", "servers.shell.tracefollow", path],
                                        name="trace", acl=["@public", "naming", "console"])
             exclude = [child["ep"], self.console.endpoint]
             kernel().trace(on=True, path=path, exclude=exclude)
+            follower = Proxy(child["ep"])
+            # Once it answers it has the file open, as the kernel has: the name can go
+            # (the file goes when both let go of it — even if the boot is killed).
+            follower.with_timeout(FOLLOWER_TIMEOUT_S).sync(quiet=True)
         except IpcError as exc:
+            with contextlib.suppress(IpcError):
+                kernel().trace(on=False)
+            if child is not None:
+                with contextlib.suppress(IpcError):
+                    kill(child["ep"], signal.SIGKILL)
+            raise CommandError(exc.message.removeprefix("trace: ") or "on", exc.code) from None
+        finally:
             with contextlib.suppress(OSError):
                 os.unlink(path)
-            raise CommandError(exc.message.removeprefix("trace: ") or "on", exc.code) from None
-        self._follower = Proxy(child["ep"])
+        self._follower = follower
 
     def sync_live_trace(self, op: str = "sync", **args: Any) -> None:
         """The trace of what ran so far, on the console before anything else (and then

@@ -17,13 +17,16 @@ Ops (the shell's):
                    prompt: init's heartbeats would scroll past what you type)
     resume() → int  say how many went by quietly, if any, and print events again
                    (the shell, as a command starts)
-    stop() → int   sync, then exit (``trace off``, the end of the session); the file
-                   is removed
+    stop() → int   sync, then exit (``trace off``, the end of the session)
+
+The shell removes the file's name once this process answers its first sync
+(it has the file open by then, as the kernel has): the file itself goes when
+both close it, so no trace is left behind in the host's temporary directory,
+even by a boot that is killed.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import sys
@@ -64,7 +67,9 @@ class TraceFollower(Server):
         self.dim = os.environ.get("NK_INTERACTIVE") == "1"
         self.console = lookup("console")
         self.timer: Timer | None = None
-        self.quiet = False   # at the prompt: events are counted, not printed
+        # at the prompt: events are counted, not printed — from the start, too: what
+        # goes by while `trace on` itself ends (and we start) is no command's
+        self.quiet = True
         self.skipped = 0
 
     def start(self) -> None:
@@ -129,14 +134,12 @@ class TraceFollower(Server):
 
     @op
     def stop(self, ctx) -> int:
-        """Print the rest, remove the file and exit."""
+        """Print the rest and exit."""
         self.quiet = False
         n = self.follow()
         if self.timer is not None:
             self.timer.cancel()
         self.file.close()
-        with contextlib.suppress(OSError):
-            os.unlink(self.path)
         self.request_stop()
         return n
 
