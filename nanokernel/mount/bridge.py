@@ -62,6 +62,10 @@ class MountError(Exception):
     def __init__(self, err: int, why: str = "") -> None:
         super().__init__(err, why or os.strerror(err))
         self.errno = err
+        self.why = why or os.strerror(err)
+
+    def __str__(self) -> str:
+        return f"{errno.errorcode.get(self.errno, self.errno)}: {self.why}"
 
 
 @dataclass(frozen=True)

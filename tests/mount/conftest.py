@@ -58,7 +58,8 @@ class Mount:
         return self.mp / "home"
 
     def output(self) -> str:
-        self.out.flush()
+        if not self.out.closed:
+            self.out.flush()
         return (self.root / "mount.out").read_text()
 
     def stop(self, how: str = "fusermount", timeout: float = 30.0) -> int:

@@ -106,3 +106,57 @@ def test_fs_killed_under_the_mount(tmp_path: Path) -> None:
                  tmp_path / "boot2.log")
     assert "after the crash" in out and "acknowledged, not synced" in out
     assert "stream.bin" in out
+
+
+AWAY = r"""
+import errno, os, sys, time
+home = sys.argv[1]
+for name, fn in (("create", lambda: open(os.path.join(home, "new.txt"), "w").close()),
+                 ("listdir", lambda: os.listdir(os.path.join(home, "d"))),
+                 ("mkdir", lambda: os.mkdir(os.path.join(home, "e")))):
+    t = time.monotonic()
+    try:
+        fn()
+        print(name, "ok", round(time.monotonic() - t, 2), flush=True)
+    except OSError as exc:
+        print(name, errno.errorcode.get(exc.errno, exc.errno), round(time.monotonic() - t, 2),
+              flush=True)
+"""
+
+
+def test_fs_that_stays_away_is_eio_not_a_hang(tmp_path: Path) -> None:
+    """fs killed for good (restart = "never"): each host request fails with EIO once
+    --recovery (1 s) is over; the mount still unmounts, and says the last sync failed."""
+    need_fuse()
+    from servers.bootconfig import default_path
+    text = default_path().read_text()
+    assert text.count('module = "servers.fs"\n') == 1
+    config = tmp_path / "boot.toml"
+    config.write_text(text.replace('module = "servers.fs"\n',
+                                   'module = "servers.fs"\nrestart = "never"\n'))
+    m = Mount(tmp_path, "--config", str(config), "--recovery", "1")
+    try:
+        (m.home / "d").mkdir()
+        with open(m.home / "kept.txt", "w") as f:
+            f.write("synced before the end\n")
+            f.flush()
+            os.fsync(f.fileno())
+        pid = fs_pid(m.proc.pid)
+        assert pid is not None
+        os.kill(pid, signal.SIGKILL)
+        time.sleep(1.1)   # (the host kernel's cached names and attributes expire)
+        r = subprocess.run([sys.executable, "-c", AWAY, str(m.home)], capture_output=True,
+                           text=True, timeout=HOST_S)
+        lines = [line.split() for line in r.stdout.splitlines()]
+        assert [["create", "EIO"], ["listdir", "EIO"], ["mkdir", "EIO"]] == \
+            [w[:2] for w in lines], r.stdout + r.stderr
+        assert all(float(w[2]) < 10 for w in lines), r.stdout
+        assert 1 == m.stop()   # the session's last sync could not be done: status 1
+        assert "the last sync failed" in m.output()
+    except BaseException:
+        m.abort()
+        raise
+    r = fsck(m.image, m.env)
+    assert 0 == r.returncode, r.stdout + r.stderr
+    out = boot_c(m.image, m.env, "cat /home/kept.txt", tmp_path / "boot2.log")
+    assert "synced before the end" in out
