@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 
-from tests.e2e.conftest import lines
+from tests.e2e.conftest import REPO, lines
 
 
 class TestRunErrors:
@@ -44,3 +44,23 @@ class TestRunErrors:
         logged = [json.loads(line) for line in r.log.splitlines()
                   if line.startswith("{") and "program_logged" in line]
         assert len(logged) == 2 and logged[0]["proc"] == "logs", logged
+
+
+def test_which_files_are_servers(tmp_path):
+    """A file serves when its __main__ block calls main() of a Server class (directly
+    or through a class of the file); under a condition, only when run has no args."""
+    from servers.shell.system import server_class_in
+    assert server_class_in(str(REPO / "examples/hello.py")) == "Hello"
+    assert server_class_in(str(REPO / "examples/shm_ring.py")) == "Ring"
+    assert server_class_in(str(REPO / "examples/shm_ring.py"), has_args=True) is None
+    assert server_class_in(str(REPO / "examples/watchdog.py")) is None
+    chain = tmp_path / "chain.py"
+    chain.write_text("import libipc\nclass A(libipc.Server):\n    pass\nclass B(A):\n"
+                     "    pass\nif __name__ == '__main__':\n    B.main()\n")
+    assert server_class_in(str(chain), has_args=True) == "B"
+    library = tmp_path / "library.py"   # defines a server, serves nothing
+    library.write_text("from libipc import Server\nclass A(Server):\n    pass\n")
+    assert server_class_in(str(library)) is None
+    broken = tmp_path / "broken.py"
+    broken.write_text("def (:\n")
+    assert server_class_in(str(broken)) is None
