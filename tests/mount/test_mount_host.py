@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
 from tests.mount.conftest import Mount, boot_c, fsck
 
@@ -115,95 +115,173 @@ def test_errno_of_each_failure(mounted: Mount) -> None:
     shutil.rmtree(d)
 
 
+DIR = None   # the model's value for a directory (a file's is its bytes)
+PATHS = ["a", "b", "c", "a/x", "a/y", "b/x", "a/x/z"]
+
+
+class Tree:
+    """The Python model: path -> bytes (a file) or DIR, and the errno POSIX gives."""
+
+    def __init__(self) -> None:
+        self.nodes: dict[str, bytes | None] = {}
+
+    def parent_error(self, path: str) -> int | None:
+        parts = path.split("/")
+        for i in range(1, len(parts)):
+            up = "/".join(parts[:i])
+            if up not in self.nodes:
+                return errno.ENOENT
+            if self.nodes[up] is not DIR:
+                return errno.ENOTDIR
+        return None
+
+    def children(self, path: str) -> list[str]:
+        return [p for p in self.nodes if p.startswith(path + "/")]
+
+
 @pytest.mark.timeout(180)
 def test_operations_against_a_model(mounted: Mount) -> None:
-    """Random writes, truncates, renames, unlinks, mkdirs and rmdirs from the host, each
-    result (and each errno) the same as a Python model's."""
+    """Random writes, appends, truncates, renames (of trees too), unlinks, mkdirs and
+    rmdirs from the host, each result and each errno the same as a Python model's."""
     base = mounted.home / "model"
     base.mkdir()
-    names = st.sampled_from(["a", "b", "c", "d"])
+    paths = st.sampled_from(PATHS)
 
     class Model(RuleBasedStateMachine):
         def __init__(self) -> None:
             super().__init__()
             self.root = base / f"run{os.urandom(4).hex()}"
             self.root.mkdir()
-            self.files: dict[str, bytes] = {}
-            self.dirs: set[str] = set()
+            self.t = Tree()
 
-        @rule(name=names, offset=st.integers(0, 9000), data=st.binary(max_size=5000))
-        def write(self, name: str, offset: int, data: bytes) -> None:
-            if name in self.dirs:
-                assert errno.EISDIR == oserror(open, self.root / name, "r+b")
+        def p(self, path: str) -> Path:
+            return self.root / path
+
+        @initialize(tree=st.booleans())
+        def start(self, tree: bool) -> None:
+            """Often a small tree to begin with: trees get renamed and emptied."""
+            if tree:
+                for path in ("a", "a/x"):
+                    os.mkdir(self.p(path))
+                    self.t.nodes[path] = DIR
+                for path in ("a/x/z", "b"):
+                    self.p(path).write_bytes(path.encode())
+                    self.t.nodes[path] = path.encode()
+
+        @rule(path=paths, offset=st.integers(0, 9000), data=st.binary(max_size=5000),
+              append=st.booleans())
+        def write(self, path: str, offset: int, data: bytes, append: bool) -> None:
+            code = self.t.parent_error(path)
+            if code is None and self.t.nodes.get(path, b"") is DIR:
+                code = errno.EISDIR
+            mode = "ab" if append else "r+b" if path in self.t.nodes else "wb"
+            if code is not None:
+                assert code == oserror(open, self.p(path), mode)
                 return
-            with open(self.root / name, "r+b" if name in self.files else "wb") as f:
-                f.seek(offset)
+            with open(self.p(path), mode) as f:
+                if not append:
+                    f.seek(offset)
                 f.write(data)
-            old = self.files.get(name, b"")
+            old = self.t.nodes.get(path, b"")
+            if append:
+                offset = len(old)
             if data:
                 old = old.ljust(offset, b"\0")
                 old = old[:offset] + data + old[offset + len(data):]
-            self.files[name] = old
+            self.t.nodes[path] = old
 
-        @precondition(lambda self: self.files)
-        @rule(data=st.data(), size=st.integers(0, 12000))
-        def truncate(self, data, size: int) -> None:
-            name = data.draw(st.sampled_from(sorted(self.files)))
-            os.truncate(self.root / name, size)
-            self.files[name] = self.files[name][:size].ljust(size, b"\0")
+        @rule(path=paths, size=st.integers(0, 12000))
+        def truncate(self, path: str, size: int) -> None:
+            node = self.t.nodes.get(path, b"")
+            if path not in self.t.nodes or node is DIR:
+                code = self.t.parent_error(path) or (
+                    errno.EISDIR if node is DIR else errno.ENOENT)
+                assert code == oserror(os.truncate, self.p(path), size)
+                return
+            os.truncate(self.p(path), size)
+            self.t.nodes[path] = node[:size].ljust(size, b"\0")
 
-        @rule(src=names, dst=names)
+        @rule(src=paths, dst=paths)
         def rename(self, src: str, dst: str) -> None:
-            kinds = {**{n: "f" for n in self.files}, **{n: "d" for n in self.dirs}}
-            if src not in kinds:
-                assert errno.ENOENT == oserror(os.rename, self.root / src, self.root / dst)
-            elif src == dst:
-                os.rename(self.root / src, self.root / dst)
-            elif kinds[src] == "f" and kinds.get(dst) == "d":
-                assert errno.EISDIR == oserror(os.rename, self.root / src, self.root / dst)
-            elif kinds[src] == "d" and kinds.get(dst) == "f":
-                assert errno.ENOTDIR == oserror(os.rename, self.root / src, self.root / dst)
-            else:
-                os.rename(self.root / src, self.root / dst)
-                if kinds[src] == "f":
-                    self.files[dst] = self.files.pop(src)
-                else:
-                    self.dirs.discard(src)
-                    self.dirs.add(dst)
+            n = self.t.nodes
+            code = self.t.parent_error(src) or self.t.parent_error(dst)
+            if code is None and src not in n:
+                code = errno.ENOENT
+            if code is None and src != dst:
+                if dst.startswith(src + "/"):
+                    code = errno.EINVAL
+                elif src.startswith(dst + "/"):   # (the host kernel's own check, as for
+                    code = errno.ENOTEMPTY          # any fs: dst is an ancestor of src)
+                elif n[src] is not DIR and n.get(dst, b"") is DIR:
+                    code = errno.EISDIR
+                elif n[src] is DIR and dst in n and n[dst] is not DIR:
+                    code = errno.ENOTDIR
+                elif n[src] is DIR and dst in n and self.t.children(dst):
+                    code = errno.ENOTEMPTY
+            if code is not None:
+                assert code == oserror(os.rename, self.p(src), self.p(dst))
+                return
+            os.rename(self.p(src), self.p(dst))
+            if src == dst:
+                return
+            moved = {q: n.pop(q) for q in [src, *self.t.children(src)]}
+            n.pop(dst, None)
+            for q, v in moved.items():
+                n[dst + q[len(src):]] = v
 
-        @rule(name=names)
-        def unlink(self, name: str) -> None:
-            if name in self.files:
-                os.unlink(self.root / name)
-                del self.files[name]
-            else:
-                code = errno.EISDIR if name in self.dirs else errno.ENOENT
-                assert code == oserror(os.unlink, self.root / name)
+        @rule(path=paths)
+        def unlink(self, path: str) -> None:
+            code = self.t.parent_error(path)
+            if code is None and path not in self.t.nodes:
+                code = errno.ENOENT
+            if code is None and self.t.nodes[path] is DIR:
+                code = errno.EISDIR
+            if code is not None:
+                assert code == oserror(os.unlink, self.p(path))
+                return
+            os.unlink(self.p(path))
+            del self.t.nodes[path]
 
-        @rule(name=names)
-        def mkdir(self, name: str) -> None:
-            if name in self.files or name in self.dirs:
-                assert errno.EEXIST == oserror(os.mkdir, self.root / name)
-            else:
-                os.mkdir(self.root / name)
-                self.dirs.add(name)
+        @rule(path=paths)
+        def mkdir(self, path: str) -> None:
+            code = self.t.parent_error(path)
+            if code is None and path in self.t.nodes:
+                code = errno.EEXIST
+            if code is not None:
+                assert code == oserror(os.mkdir, self.p(path))
+                return
+            os.mkdir(self.p(path))
+            self.t.nodes[path] = DIR
 
-        @rule(name=names)
-        def rmdir(self, name: str) -> None:
-            if name in self.dirs:
-                os.rmdir(self.root / name)
-                self.dirs.discard(name)
-            else:
-                code = errno.ENOTDIR if name in self.files else errno.ENOENT
-                assert code == oserror(os.rmdir, self.root / name)
+        @rule(path=paths)
+        def rmdir(self, path: str) -> None:
+            n = self.t.nodes
+            code = self.t.parent_error(path)
+            if code is None and path not in n:
+                code = errno.ENOENT
+            if code is None and n[path] is not DIR:
+                code = errno.ENOTDIR
+            if code is None and self.t.children(path):
+                code = errno.ENOTEMPTY
+            if code is not None:
+                assert code == oserror(os.rmdir, self.p(path))
+                return
+            os.rmdir(self.p(path))
+            del n[path]
 
         @invariant()
         def same(self) -> None:
-            assert sorted([*self.files, *self.dirs]) == sorted(os.listdir(self.root))
-            for name, data in self.files.items():
-                assert data == (self.root / name).read_bytes(), name
+            seen = {}
+            for dirpath, dirnames, filenames in os.walk(self.root):
+                rel = os.path.relpath(dirpath, self.root)
+                for name in dirnames:
+                    seen[os.path.normpath(os.path.join(rel, name))] = DIR
+                for name in filenames:
+                    path = os.path.normpath(os.path.join(rel, name))
+                    seen[path] = (self.root / path).read_bytes()
+            assert self.t.nodes == seen
 
-    Model.TestCase.settings = settings(max_examples=12, stateful_step_count=15,
+    Model.TestCase.settings = settings(max_examples=15, stateful_step_count=20,
                                        deadline=None,
                                        suppress_health_check=list(HealthCheck))
     Model.TestCase().runTest()
