@@ -165,8 +165,13 @@ class NkOperations(pyfuse3.Operations):
                      ctx: Any) -> Any:
         if not st.S_ISREG(mode) and st.S_IFMT(mode) != 0:
             raise pyfuse3.FUSEError(errno.EPERM)
-        attr = run("create", lambda: self.b.create(parent_inode, name,
-                                                   exclusive=bool(flags & os.O_EXCL)))
+        def created() -> Attr:
+            made = self.b.create(parent_inode, name, exclusive=bool(flags & os.O_EXCL))
+            if flags & os.O_TRUNC and made.size:   # (it was there after all: O_TRUNC)
+                self.b.truncate(made.ino, 0)
+                made = self.b.getattr(made.ino)
+            return made
+        attr = run("create", created)
         self.b.opened(attr.ino)
         return pyfuse3.FileInfo(fh=attr.ino), entry(attr)
 
