@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -95,6 +96,20 @@ def test_fs_killed_under_the_mount(tmp_path: Path) -> None:
         assert new is not None and new != old
         stream = (m.home / "stream.bin").read_bytes()
         assert b"".join(bytes([i % 256]) * 4096 for i in range(300)) == stream
+        # a database under transactions while fs is killed three times: its own check
+        db = sqlite3.connect(m.home / "crash.db", timeout=HOST_S)
+        db.execute("create table t (id integer primary key, v text)")
+        for i in range(40):
+            if i in (10, 20, 30):
+                pid = fs_pid(m.proc.pid)
+                assert pid is not None
+                os.kill(pid, signal.SIGKILL)
+            with db:
+                db.executemany("insert into t (v) values (?)",
+                               [(f"{i}-{j}" * 20,) for j in range(30)])
+        assert [("ok",)] == db.execute("pragma integrity_check").fetchall()
+        assert 1200 == db.execute("select count(*) from t").fetchone()[0]
+        db.close()
         assert 130 == m.stop(how="int")   # Ctrl-C (SIGINT) to `nanokernel mount`: a clean
         # halt, with the status of an interrupted program (128 + SIGINT)
     except BaseException:
