@@ -1,4 +1,4 @@
-"""The `nanokernel` command: boot, mkfs, fsck, trace, bench, chaos, keys, lab, grade.
+"""The `nanokernel` command: boot, mkfs, fsck, trace, bench, chaos, keys, lab, grade, log, mount.
 
 Each subcommand is a thin wrapper: it parses its options and calls the module
 that does the work (kernel.boot, servers.fs.mkfs/fsck, nanokernel.trace_render,
@@ -18,6 +18,8 @@ import sys
 from pathlib import Path
 
 from nanokernel.labs.cli import add_lab_commands
+from nanokernel.logview import add_log_command
+from nanokernel.mount import add_mount_command  # (stdlib only: pyfuse3 loads in its session)
 
 INIT_ARGV = ["-m", "servers.init"]   # the first user process; it starts all the others
 
@@ -237,6 +239,8 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     _add_boot(sub)
     _add_keys(sub)
     add_lab_commands(sub)
+    add_log_command(sub)
+    add_mount_command(sub)
     _add_passthrough(sub, "mkfs", "create a disk image: mkfs PATH [--size 32M]", _mkfs)
     _add_passthrough(sub, "fsck", "check a disk image: fsck PATH", _fsck)
     _add_passthrough(sub, "trace", "render a trace: trace FILE [--format text|mermaid|svg]", _trace)
