@@ -17,6 +17,12 @@ $(STAMP): pyproject.toml setup.py MANIFEST.in $(wildcard csrc/*)
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	@echo "setup: installing nanokernel into $(VENV) (editable, with the test, net and plot extras)"
 	@$(PY) -m pip install --quiet --disable-pip-version-check -e '.[test,net,plot]'
+	@if command -v fusermount3 >/dev/null 2>&1 && pkg-config --exists fuse3 2>/dev/null; then \
+	  $(PY) -m pip install --quiet --disable-pip-version-check -e '.[fuse]' \
+	    || echo "setup: pyfuse3 did not build: nanokernel mount and its tests are off"; \
+	else \
+	  echo "setup: no libfuse3/fusermount3: nanokernel mount and its tests are off; install them with: apt-get install fuse3 libfuse3-dev"; \
+	fi
 	@touch $(STAMP)
 
 boot: setup
