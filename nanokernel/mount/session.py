@@ -31,6 +31,32 @@ from libipc.runtime import current
 log = jsonlog.get_logger()
 CALL_TIMEOUT = 60.0      # one fs call (a sync of a big image included): past it, EIO
 RECOVERY_S = 10.0        # a call that met a dead fs waits this long for the next one
+STOP_RECOVERY_S = 0.5    # … once a stop signal came: the halt may be taking fs away too
+STOP_GRACE_S = 2.5       # a stop signal: gone by then (the kernel's grace is 3 s, then
+                         # SIGKILL — which would leave a dead mount behind)
+
+
+def _watchdog(mountpoint: str) -> None:
+    """After STOP_GRACE_S, whatever the main thread is stuck in: lazy unmount, exit 1.
+
+    A halt stops the session first, while fs still serves; but a signal to the whole
+    process group (a closed terminal's SIGHUP, `timeout`, `kill -TERM -PGID`) stops
+    fs and block at the same moment, and a request in flight could wait for them."""
+    import subprocess
+    import threading
+    import time
+
+    def later() -> None:
+        time.sleep(STOP_GRACE_S)
+        try:
+            subprocess.run(["fusermount3", "-u", "-z", mountpoint], timeout=5,
+                           capture_output=True)
+        finally:
+            print(f"nanokernel mount: not done {STOP_GRACE_S} s after the stop signal: "
+                  f"{mountpoint} unmounted lazily", file=sys.stderr, flush=True)
+            os._exit(1)
+
+    threading.Thread(target=later, name="mount-watchdog", daemon=True).start()
 
 
 def _say(line: str) -> None:
@@ -77,7 +103,10 @@ def main() -> int:
     stopping = [False]
 
     def on_signal(signum: int, frame: object) -> None:
+        if not stopping[0]:
+            _watchdog(mountpoint)
         stopping[0] = True
+        fsclient.RECOVERY_S = STOP_RECOVERY_S
         token = getattr(pyfuse3, "trio_token", None)
         if token is not None:
             token.run_sync_soon(pyfuse3.terminate)
@@ -109,6 +138,8 @@ def main() -> int:
             pyfuse3.close(unmount=True)
         except Exception as exc:
             log.warning("mount_close", error=repr(exc))
+        if stopping[0]:   # (a halt: fs may be going too — short waits)
+            client.fs = client.fs.with_timeout(STOP_GRACE_S / 2)
         try:
             bridge.remove_hidden()   # (open and unlinked when the mount ended)
             bridge.sync()
