@@ -237,7 +237,7 @@ class Bridge:
         path = self.path_of(ino)
         view = memoryview(bytes(data))   # (kept by the client until a sync: its own copy)
         written = self._do(lambda: self.fs.write(path, offset, view))
-        if written < len(view) and written == 0:
+        if written == 0 and len(view):   # (a short write is the host's to retry: then this)
             raise MountError(errno.ENOSPC)
         return written
 
