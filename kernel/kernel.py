@@ -35,7 +35,7 @@ from kernel.halt import Halter
 from kernel.hosted import Host, KernelPanic
 from kernel.ordering import Replay, Seeded
 from kernel.proc import Proc, State
-from kernel.recording import Recorder, exit_of
+from kernel.recording import Recorder, exit_of, halt_mark
 from kernel.router import BATCH, Router
 from kernel.syscalls import dispatch_syscall
 from kernel.table import RouteTable
@@ -271,6 +271,10 @@ class Kernel:
         if self.halter is None:
             self.exit_status = status
             self.log.info("halting", reason=reason, status=status)
+            if self.recorder is not None:
+                self.recorder.took(halt_mark())
+            if self.order is not None:
+                self.order.halting(self)
             self.halter = Halter(self, reason)
             lib.nk_bell_ring(self.bell)
 

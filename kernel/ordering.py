@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 
 from libipc._nkffi import ffi, lib
 
-from kernel.recording import EXIT, Delivery, kind_name
+from kernel.recording import EXIT, HALT, Delivery, kind_name
 
 if TYPE_CHECKING:
     from kernel.kernel import Kernel
@@ -52,6 +52,9 @@ class Seeded:
     def holds(self, proc: Proc) -> bool:
         return False
 
+    def halting(self, k: Kernel) -> None:
+        pass
+
     def finish(self, k: Kernel) -> None:
         pass
 
@@ -66,10 +69,13 @@ class Replay:
         self._waiting_since: float | None = None
         self._hdr = ffi.new("nk_msg_header *")
         self.held: dict[int, tuple[Proc, int]] = {}   # exits come before their turn
+        self.halted = False   # the recording's HALT reached: the rest is the kernel's
 
     # -- exits ------------------------------------------------------------------------
     def hold_exit(self, proc: Proc, status: int) -> bool:
         """Keep an exit until the recording reaches it (True: held)."""
+        if self.diverged is not None or self.halted:
+            return False
         self.held[proc.endpoint] = (proc, status)
         return True
 
@@ -78,7 +84,7 @@ class Replay:
 
     def due_exits(self) -> list[tuple[Proc, int]]:
         """The held exits whose turn it is (after a divergence: all of them)."""
-        if self.diverged is not None:
+        if self.diverged is not None or self.halted:
             due, self.held = list(self.held.values()), {}
             return due
         due = []
@@ -93,13 +99,15 @@ class Replay:
 
     # -- messages -----------------------------------------------------------------------
     def choose(self, ready: list[Proc], k: Kernel) -> Proc | None:
-        if self.diverged is not None:
+        if self.diverged is not None or self.halted:
             return self.fallback.choose(ready, k)
         if self.next >= len(self.deliveries):
             return self._diverge(k, ready, "the recording ends here")
         want = self.deliveries[self.next]
         if want.kind == EXIT:   # not come yet (due_exits takes it when it has)
             return self._wait_or_diverge(k, ready, want, f"{want.src_name} did not exit")
+        if want.kind == HALT:   # the recording halted here; this run goes on
+            return self._wait_or_diverge(k, ready, want, "this run did not halt")
         for proc in ready:
             if proc.endpoint == want.src:
                 head = self.head(proc, k)
@@ -136,8 +144,22 @@ class Replay:
                       ready=others)
         return self.fallback.choose(ready, k) if ready else None
 
+    def halting(self, k: Kernel) -> None:
+        """This run begins to halt: where the recording did?"""
+        if self.diverged is not None or self.halted:
+            return
+        if self.next < len(self.deliveries) and self.deliveries[self.next].kind == HALT:
+            self.next += 1
+            self.halted = True
+            return
+        self._diverge(k, [], "this run began to halt")
+
     def finish(self, k: Kernel) -> None:
         """At the end of the run: say whether it went as recorded."""
+        if self.halted:
+            print(f"nanokernel: replayed {self.next} deliveries as recorded in "
+                  f"{self.source}, up to the halt", file=sys.stderr, flush=True)
+            return
         if self.diverged is None and self.next < len(self.deliveries):
             left = self.deliveries[self.next].describe()
             self.diverged = (f"replay of {self.source} diverged at delivery {self.next + 1}: "

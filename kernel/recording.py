@@ -3,10 +3,16 @@
 One JSON line per message the kernel took off a process's ring, in the order it
 took them: who sent it, to whom, what kind — and one per exit the kernel
 collected (kind "EXIT"): an exit makes messages too (its parent's and the
-watchers' notifications), so its place in the order counts.  That is all a replay needs: each
-process's own messages come in program order, so choosing whose message goes
-next, as the recording says, is the whole order.  The file starts with a
-header line naming the format, so a trace or a stray file is refused clearly.
+watchers' notifications), so its place in the order counts — and one line
+(kind "HALT") where the halt began: a replay holds to the recording up to there.
+The halt itself is the kernel's (SIGTERM to each process in turn, youngest
+first), and a signal lands where it lands in what a process does: the order of
+the last messages of a halting system is not a program's, and not replayed.
+
+That is all a replay needs: each process's own messages come in program order,
+so choosing whose message goes next, as the recording says, is the whole order.
+The file starts with a header line naming the format, so a trace or a stray
+file is refused clearly.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ from libipc.message import KIND_NAMES
 
 FORMAT = "nanokernel-delivery-order"
 EXIT = "EXIT"
+HALT = "HALT"   # the halt began: what follows is the kernel's own stopping of everyone
 VERSION = 1
 
 
@@ -35,11 +42,17 @@ class Delivery:
     def describe(self) -> str:
         if self.kind == EXIT:
             return f"the exit of {self.src_name}"
+        if self.kind == HALT:
+            return "the halt"
         return f"{self.src_name} → {self.dst_name} {self.kind}"
 
 
 def exit_of(endpoint: int, name: str) -> Delivery:
     return Delivery(endpoint, name, 0, "kernel", EXIT)
+
+
+def halt_mark() -> Delivery:
+    return Delivery(0, "kernel", 0, "kernel", HALT)
 
 
 class Recorder:

@@ -245,7 +245,8 @@ class Fs(BulkTransfers, Mappings, Server):
             written = self._change(lambda fs: fs.write(path, place(fs), bytes(data), create))
         if not verifier:
             return written
-        return {"written": written, "verifier": self.write_verifier, "offset": at[0]}
+        reply = {"written": written, "verifier": self.write_verifier}
+        return {**reply, "offset": at[0]} if append else reply
 
     @op
     def truncate(self, ctx, path: str, size: int,

@@ -101,7 +101,7 @@ class TestRecordReplay:
         lines = [json.loads(line) for line in rec.read_text().splitlines()]
         assert lines[0]["format"] == "nanokernel-delivery-order"
         kinds = {e["kind"] for e in lines[1:]}
-        assert {"CALL", "REPLY", "EXIT"} <= kinds
+        assert {"CALL", "REPLY", "EXIT", "HALT"} <= kinds
         assert any(e["src_name"] == "shell" and e["dst_name"] == "fs" for e in lines[1:])
 
 
