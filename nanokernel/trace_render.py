@@ -23,34 +23,12 @@ import argparse
 import json
 import sys
 from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+
+from libipc.trace_event import Event  # (re-exported: trace_svg and the tests take it here)
 
 ARROWS = {"CALL": "->>", "REPLY": "-->>", "ERROR": "--x", "SEND": "-)", "NOTIFY": "--)",
           "CANCEL": "-x"}
-
-
-@dataclass
-class Event:
-    t: float
-    src: int
-    src_name: str
-    dst: int
-    dst_name: str
-    kind: str
-    id: int
-    size: int
-    op: str | None = None
-    latency_us: float | None = None
-    note: str | None = None
-
-    @classmethod
-    def from_json(cls, obj: dict[str, Any]) -> Event:
-        return cls(t=float(obj["t"]), src=int(obj["src"]), src_name=str(obj["src_name"]),
-                   dst=int(obj["dst"]), dst_name=str(obj["dst_name"]), kind=str(obj["kind"]),
-                   id=int(obj.get("id", 0)), size=int(obj.get("size", 0)), op=obj.get("op"),
-                   latency_us=obj.get("latency_us"), note=obj.get("note"))
 
 
 def load(lines: Iterable[str]) -> tuple[list[Event], int]:

@@ -33,7 +33,7 @@ import sys
 
 from libipc import IpcError, Server, lookup, op
 from libipc.runtime import Timer
-from nanokernel.trace_render import Event
+from libipc.trace_event import Event
 
 POLL_S = 0.05          # how often the file is looked at between syncs
 MAX_CALLS = 4096       # calls whose op is remembered until their reply
