@@ -98,8 +98,12 @@ class TestCommand:
         env, _, paths = logs
         out_path = tmp_path / "out"
         with out_path.open("w") as out:
+            # (SIGINT back to its default first: a test run started in the background by
+            # a non-interactive shell hands its children SIGINT ignored)
             proc = subprocess.Popen([*LOGVIEW, "--follow"], env=env, stdout=out,
-                                    stderr=subprocess.PIPE, cwd=REPO)
+                                    stderr=subprocess.PIPE, cwd=REPO,
+                                    preexec_fn=lambda: signal.signal(signal.SIGINT,
+                                                                     signal.SIG_DFL))
         try:
             wait_until(lambda: "name=boot2" in out_path.read_text(), 20, what="the log")
             with paths[-1].open("a") as f:

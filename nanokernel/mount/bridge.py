@@ -251,6 +251,7 @@ class Bridge:
     def mkdir(self, parent: int, name: bytes | str) -> Attr:
         path = self.child(parent, name)
         self._call("mkdir", path=path)
+        self._dirsync()
         attr = self.stat_path(path)
         self.session_attrs.pop(attr.ino, None)
         return attr
@@ -304,6 +305,7 @@ class Bridge:
     def _remove(self, op: str, path: str) -> None:
         self._settle(path)
         self._call(op, path=path)
+        self._dirsync()
         ino = self.inodes.get(path)
         if ino is not None:
             self._forget(ino)
@@ -321,6 +323,7 @@ class Bridge:
                 raise MountError(errno.EEXIST)
         self._settle(src, dst)
         self._call("rename", src=src, dst=dst)
+        self._dirsync()
         replaced = self.inodes.get(dst)
         if replaced is not None and self.paths.get(replaced) == dst and src != dst:
             self._forget(replaced)
@@ -365,6 +368,15 @@ class Bridge:
         wanted["ctime"] = time.time_ns()
         self.session_attrs.setdefault(ino, {}).update(wanted)
         return self.stat_path(path)
+
+    def _dirsync(self) -> None:
+        """A directory change durable at once (as ``mount -o dirsync``).  fs commits about
+        2 ms after a change, and FsClient re-sends only writes, creates and truncates
+        across an fs restart: an unlink, rename or mkdir fs had not committed when it
+        was killed would be undone — and a program that trusted it loses data (sqlite
+        deletes its journal to commit a transaction; a journal back from the dead rolls
+        that transaction back: 1170 of 1200 rows after three fs kills, in CI)."""
+        self.sync()
 
     def sync(self) -> None:
         """Everything written so far durable (re-sent first if an fs restart lost it)."""
