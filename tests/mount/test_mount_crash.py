@@ -175,3 +175,29 @@ def test_fs_that_stays_away_is_eio_not_a_hang(tmp_path: Path) -> None:
     assert 0 == r.returncode, r.stdout + r.stderr
     out = boot_c(m.image, m.env, "cat /home/kept.txt", tmp_path / "boot2.log")
     assert "synced before the end" in out
+
+
+def test_a_directory_change_survives_fs_killed_right_after(tmp_path: Path) -> None:
+    """unlink, rename and mkdir are durable when they return (dirsync): fs commits ~2 ms
+    after a change, and killed within that time it would undo them on restart — sqlite's
+    deleted journal coming back rolls a committed transaction back."""
+    need_fuse()
+    m = Mount(tmp_path)
+    try:
+        for i in range(5):
+            (m.home / f"gone{i}").write_text("x")
+            (m.home / f"old{i}").write_text("y")
+            os.sync()
+            pid = fs_pid(m.proc.pid)   # (first: looking through /proc takes milliseconds)
+            assert pid is not None
+            os.unlink(m.home / f"gone{i}")
+            os.rename(m.home / f"old{i}", m.home / f"new{i}")
+            os.mkdir(m.home / f"dir{i}")
+            os.kill(pid, signal.SIGKILL)   # at once: within fs's commit delay
+            names = set(os.listdir(m.home))   # (carried to the restarted fs)
+            assert f"gone{i}" not in names and f"old{i}" not in names, names
+            assert {f"new{i}", f"dir{i}"} <= names, names
+        assert 130 == m.stop(how="int")
+    except BaseException:
+        m.abort()
+        raise
