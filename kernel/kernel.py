@@ -73,6 +73,7 @@ class Kernel:
         self.tracer = Tracer(trace_path)
         self.order = order          # one message at a time, in this order (kernel/ordering.py)
         self.recorder = recorder    # the delivery order kept (kernel/recording.py)
+        self.reproducible = order is not None or recorder is not None
         self.procs: dict[int, Proc] = {}      # endpoint -> Proc (live ones: the dead leave)
         self.slots: dict[int, Proc] = {}      # slot -> the live Proc in it
         self.generation = [0] * ep.MAX_SLOTS
