@@ -136,4 +136,5 @@ class TestReads:
         result = recovery(disk, "reads")
         worker = worker_ok(result)
         assert ["fs", "block", "fs", "block"] == result["kills"]
-        assert (12, 0) == (worker["rounds"], worker["mismatches"])
+        assert worker["rounds"] >= 12
+        assert 0 == worker["mismatches"]

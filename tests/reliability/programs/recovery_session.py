@@ -189,6 +189,7 @@ def reads(out: str) -> dict:
             break
         kill(victim)
         done.append(victim)
+    Path(worker.out + ".stop").touch()
     return {"worker": worker.result(), "kills": done}
 
 

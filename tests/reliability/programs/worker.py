@@ -6,8 +6,10 @@
                     Timeout / DataLost are recorded and the file (and its group) is
                     written again.
     bulk MIB        one MIB MiB write by grant, a sync, a read back
-    reads N         N rounds of reading /home/r (written by the session): whole, by
-                    grant, and in 60 KiB pieces; every byte compared
+    reads N         rounds of reading /home/r (written by the session): whole, by
+                    grant, and in 60 KiB pieces; every byte compared.  At least N
+                    rounds, and on until OUT.stop exists (the session's kills are
+                    done), so a fast reader cannot finish before the last kill
 
 Progress goes to OUT.progress (one line per step: the session waits on it, never on
 the clock), the result to OUT as JSON.
@@ -19,6 +21,7 @@ import hashlib
 import json
 import sys
 import traceback
+from pathlib import Path
 
 import libipc
 from libipc import IpcError
@@ -89,14 +92,16 @@ def bulk(out: str, mib: str) -> dict:
 def reads(out: str, n: str) -> dict:
     want = pattern(2 << 20)
     bad = 0
-    for r in range(int(n)):
+    r = 0
+    while r < int(n) or not Path(out + ".stop").exists():
         with libipc.open("/home/r", "rb") as f:
             whole = f.read()            # by grant: one fs call
             f.seek(0)
             pieces = b"".join(iter(lambda: f.read(60000), b""))   # in messages
         bad += (whole != want) + (pieces != want)
         progress(out, f"round {r}")
-    return {"rounds": int(n), "mismatches": bad}
+        r += 1
+    return {"rounds": r, "mismatches": bad}
 
 
 def _client():
