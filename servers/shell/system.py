@@ -555,11 +555,20 @@ class SystemCommands(Interpreter):
             return
         try:
             follower.with_timeout(FOLLOWER_TIMEOUT_S).call(op, **args)
-        except IpcError as exc:   # it died: the trace goes nowhere now
-            log.warning("trace_follower_lost", code=exc.code)
-            self._follower = None
-            with contextlib.suppress(IpcError):
-                kernel().trace(on=False)
+        except IpcError as exc:   # it died or hangs: the trace would go nowhere now
+            self.live_trace_lost(follower, exc.code)
+
+    def live_trace_lost(self, follower: Proxy, code: str) -> None:
+        """The follower died (ServerDied) or hangs (Timeout): tracing off, a hung one
+        killed (it would hold its trace file), and one line saying so — a trace that
+        stops in silence reads as "no messages"."""
+        log.warning("trace_follower_lost", code=code)
+        self._follower = None
+        with contextlib.suppress(IpcError):
+            kernel().trace(on=False)
+        with contextlib.suppress(IpcError):
+            kill(follower.endpoint, signal.SIGKILL)
+        self.error("trace", "the live trace's follower was lost; tracing off", code)
 
     def stop_live_trace(self) -> None:
         """The follower prints the rest and exits (after the kernel stopped tracing
@@ -572,7 +581,7 @@ class SystemCommands(Interpreter):
         try:
             follower.with_timeout(FOLLOWER_TIMEOUT_S).stop()
         except IpcError as exc:
-            log.warning("trace_follower_lost", code=exc.code)
+            self.live_trace_lost(follower, exc.code)
 
     def statement_begin(self) -> None:
         self.sync_live_trace("resume")

@@ -11,7 +11,9 @@ from __future__ import annotations
 import os
 import re
 import select
+import signal
 import time
+from pathlib import Path
 
 from tests.conftest import pids_of_boot, wait_until
 from tests.e2e.conftest import lines
@@ -96,3 +98,60 @@ class TestLiveTrace:
             term.close()
         assert 0 == status
         wait_until(lambda: not pids_of_boot(term.pid), 5, what="no orphan processes")
+
+
+def follower_pid(kernel_pid: int) -> int:
+    """The live trace's follower process of the boot (servers/shell/tracefollow.py)."""
+    def find() -> int | None:
+        for pid in pids_of_boot(kernel_pid):
+            try:
+                if b"servers.shell.tracefollow" in Path(f"/proc/{pid}/cmdline").read_bytes():
+                    return pid
+            except OSError:
+                continue
+        return None
+    wait_until(lambda: find() is not None, 10, what="the trace follower")
+    return find()
+
+
+class TestFollowerFaults:
+    """The follower is a process like any other: killed or hung, the shell says the
+    live trace is lost, turns tracing off and goes on — no hang, no silent stop."""
+
+    def lost_then_goes_on(self, nk_env, tmp_path, sig: int) -> bytes:
+        term = QuietTerminal(nk_env, str(tmp_path / "boot.log"))
+        try:
+            term.expect(PROMPT)
+            term.type(b"trace on\r")
+            term.expect(b"tracing on")
+            term.expect(PROMPT)
+            pid = follower_pid(term.pid)
+            os.kill(pid, sig)
+            term.type(b"cat /etc/motd\r")
+            lost = b"trace: the live trace's follower was lost; tracing off: "
+            shown = term.expect(lost, timeout=40) + lost + term.expect(PROMPT, timeout=30)
+            term.type(b"ls /etc\r")   # the shell goes on, untraced
+            after = term.expect(b"motd", timeout=30) + term.expect(PROMPT, timeout=30)
+            assert b"\xe2\x94\x82" not in after, after
+            wait_until(lambda: not os.path.exists(f"/proc/{pid}")
+                       or Path(f"/proc/{pid}/stat").read_text().split()[2] == "Z",
+                       10, what="the lost follower gone")
+            term.type(b"\x04")
+            status = term.wait(30)
+        finally:
+            term.close()
+        assert 0 == status
+        wait_until(lambda: not pids_of_boot(term.pid), 5, what="no orphan processes")
+        return shown
+
+    def test_follower_killed(self, nk_env, tmp_path):
+        shown = self.lost_then_goes_on(nk_env, tmp_path, signal.SIGKILL)
+        assert b"follower was lost; tracing off: ServerDied" in shown, shown
+        assert b"Break things" in shown, shown   # the command itself ran
+
+    def test_follower_hung(self, nk_env, tmp_path):
+        """SIGSTOP: the shell waits the follower's timeout once, then kills it."""
+        shown = self.lost_then_goes_on(nk_env, tmp_path, signal.SIGSTOP)
+        assert b"trace: the live trace's follower was lost; tracing off: Timeout" in shown, \
+            shown
+        assert b"Break things" in shown, shown

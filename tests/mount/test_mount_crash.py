@@ -4,6 +4,7 @@ halts cleanly, fsck is clean and a boot reads the files."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import signal
@@ -201,3 +202,52 @@ def test_a_directory_change_survives_fs_killed_right_after(tmp_path: Path) -> No
     except BaseException:
         m.abort()
         raise
+
+
+def test_fs_stopped_under_the_mount(tmp_path: Path) -> None:
+    """fs SIGSTOPped (a hang, not a death) while a host program writes and reads: init's
+    heartbeats find it, kill and restart it, and the host's requests go on to the new fs
+    (or fail with EIO) — never a hung mount; every byte written is there after the halt."""
+    need_fuse()
+    m = Mount(tmp_path)
+    try:
+        data = os.urandom(1 << 20)
+        with open(m.home / "a.bin", "wb") as f:
+            f.write(data)
+            os.fsync(f.fileno())
+        (m.home / "b.txt").write_text("acknowledged, not synced\n")
+        old = fs_pid(m.proc.pid)
+        assert old is not None
+        host = subprocess.Popen([sys.executable, "-c", PROGRAM, str(m.home),
+                                 hashlib.sha256(data).hexdigest()],
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        time.sleep(0.2)   # the stream is being written
+        os.kill(old, signal.SIGSTOP)
+        try:
+            out, _ = host.communicate(timeout=HOST_S)
+        except subprocess.TimeoutExpired:
+            host.kill()
+            out, _ = host.communicate()
+            pytest.fail(f"the mount hung while fs was stopped:\n{out}\n{m.output()}")
+        finally:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(old, signal.SIGCONT)   # (a no-op once init has killed it)
+        steps = dict(line.split(" ", 1) for line in out.splitlines() if " " in line)
+        assert 0 == host.returncode, out
+        for name in ("stream", "read_a", "read_b", "write_c", "list"):
+            assert steps[name].startswith(("ok", "EIO")), out
+        new = fs_pid(m.proc.pid)
+        assert new is not None and new != old, "init did not replace the stopped fs"
+        assert "fs did not answer heartbeats" in m.log.read_text()
+        if steps["stream"].startswith("ok"):   # carried over: nothing lost
+            stream = (m.home / "stream.bin").read_bytes()
+            assert b"".join(bytes([i % 256]) * 4096 for i in range(300)) == stream
+        assert steps["read_a"] == "ok True", out
+        assert 130 == m.stop(how="int")
+    except BaseException:
+        m.abort()
+        raise
+    r = fsck(m.image, m.env)
+    assert 0 == r.returncode, r.stdout + r.stderr
+    out = boot_c(m.image, m.env, "cat /home/b.txt; ls /home", tmp_path / "boot2.log")
+    assert "acknowledged, not synced" in out
