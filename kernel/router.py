@@ -322,7 +322,9 @@ class Router:
                      flags: int = 0, latency_us: float | None = None) -> None:
         """A message a server hosted in the kernel sends (already admitted): counted and
         traced like a routed one; to another hosted server it is a function call."""
-        self._trace(src, dst, kind, msg_id, HEADER_SIZE + len(body), latency_us=latency_us)
+        op = _op_of(body) if kind == CALL and self.k.tracer.enabled else None
+        self._trace(src, dst, kind, msg_id, HEADER_SIZE + len(body), op=op,
+                    latency_us=latency_us)
         if dst.hosted is not None:   # not a routed message: a function call
             size = HEADER_SIZE + len(body)
             src.msgs_out += 1
@@ -450,11 +452,7 @@ class Router:
         n = lib.nk_ring_peek(src.up, buf, size)
         if n < 0:
             return None
-        try:
-            op, _ = parse_call(unpack(ffi.buffer(buf, size)[HEADER_SIZE:]))
-            return op
-        except IpcError:
-            return "<malformed>"
+        return _op_of(ffi.buffer(buf, size)[HEADER_SIZE:])
 
     def _trace(self, src: Proc, dst: Proc, kind: int, msg_id: int, size: int,
                op: str | None = None, latency_us: float | None = None) -> None:
@@ -462,3 +460,12 @@ class Router:
             self.k.tracer.message(src=src.endpoint, src_name=src.name, dst=dst.endpoint,
                                   dst_name=dst.name, kind=kind, msg_id=msg_id, size=size,
                                   op=op, latency_us=latency_us)
+
+
+def _op_of(body: bytes) -> str:
+    """A call's op, for the trace (only decoded while tracing)."""
+    try:
+        op, _ = parse_call(unpack(body))
+        return op
+    except IpcError:
+        return "<malformed>"

@@ -68,8 +68,10 @@ class TestLiveTrace:
         assert 0 == r.returncode, r.output
         seen = trace_lines(lines(r.stdout))
         assert ("shell", "fs", "CALL", "read") in seen, r.stdout
-        path = [(src, dst, kind) for src, dst, kind, _ in seen]   # (a hosted fs's calls
-        assert ("fs", "block", "CALL") in path, r.stdout          # may show no op)
+        path = [(src, dst, kind) for src, dst, kind, _ in seen]
+        assert ("fs", "block", "CALL") in path, r.stdout
+        # every call shows its op, a hosted fs's too (kernel/hosted.py's messages)
+        assert all(op for _, _, kind, op in seen if kind == "CALL"), r.stdout
         assert ("block", "fs", "REPLY") in path, r.stdout
 
     def test_on_a_terminal_it_is_dimmed(self, nk_env, tmp_path):
