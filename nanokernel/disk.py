@@ -12,6 +12,10 @@ files again — and dies with the kernel process, leaving nothing behind, not
 even after a SIGKILL.  (The block server alone can also serve a blank RAM disk,
 ``NK_RAMDISK=BYTES``, which the fs server formats; the front end does not use
 that: its contents would die with the block process.)
+
+The default image is made under a temporary name and linked into place, so two
+first boots at once both use the one image, and a first boot killed mid-mkfs
+leaves no half-made one.
 """
 
 from __future__ import annotations
@@ -53,9 +57,22 @@ def disk_env(disk: str | None, ramdisk: bool) -> dict[str, str]:
         return {"NK_DISK": str(Path(disk).resolve())}
     path = default_disk()
     if not path.exists():
-        from servers.fs.mkfs import mkfs
-        path.parent.mkdir(parents=True, exist_ok=True)
-        mkfs(path, DEFAULT_SIZE)
-        print(f"nanokernel: created a {DEFAULT_SIZE} disk at {path} (first boot)",
-              file=sys.stderr)
+        _make_default(path)
     return {"NK_DISK": str(path)}
+
+
+def _make_default(path: Path) -> None:
+    """mkfs under a temporary name, then link it in: whoever links first wins."""
+    from servers.fs.mkfs import mkfs
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        mkfs(tmp, DEFAULT_SIZE, overwrite=True)
+        os.link(tmp, path)
+    except FileExistsError:
+        return   # another boot made it first: use that one
+    finally:
+        tmp.unlink(missing_ok=True)
+    print(f"nanokernel: created a {DEFAULT_SIZE} disk at {path} (first boot)",
+          file=sys.stderr)
+

@@ -96,6 +96,7 @@ class NodePair:
 
     def _boot(self, name: str, config: Path, net: list[str]) -> subprocess.Popen:
         cmd = [sys.executable, "-m", "nanokernel", "boot", "--config", str(config),
+               "--ramdisk",   # (two nodes on one default image would race to make it)
                "--log", str(self.tmp / f"{name}.log"), "--node", name,
                "--keys", str(self.keys), *net]
         env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
