@@ -328,7 +328,9 @@ def name_wait_faults() -> dict:
     stopped = code_of(lambda: Proxy(NAMING, timeout=0.5).wait(name="later"))
     stopped_s = time.monotonic() - t0
     os.kill(pid, signal.SIGCONT)
-    out = spawn_client("naming", "wait", name="later")
+    # by endpoint: by name, the in-flight call seen below could be the client's lookup of
+    # naming, and a kill just after it would send the wait to the restarted naming
+    out = spawn_client(str(NAMING), "wait", name="later")
     wait_for(lambda: any(r["name"] == "client" and r["calls_in_flight"] for r in K.ps()),
              5.0, "the client to wait in naming")
     t0 = time.monotonic()
