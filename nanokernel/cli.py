@@ -176,7 +176,8 @@ def _add_boot(sub: argparse._SubParsersAction) -> None:
                                       "the servers of the boot configuration and the shell.")
     disk = boot.add_mutually_exclusive_group()
     disk.add_argument("--disk", metavar="PATH", help="disk image to use (default: your "
-                      "persistent image in $XDG_DATA_HOME/nanokernel/disk.img)")
+                      "persistent image in $XDG_DATA_HOME/nanokernel/disk.img); "
+                      "one boot or mount at a time")
     disk.add_argument("--ramdisk", action="store_true", help="a throwaway in-memory disk")
     boot.add_argument("--config", metavar="FILE", help="boot configuration (boot.toml)")
     boot.add_argument("--lab", metavar="DIR", help="boot a lab's working copy: DIR's files in "

@@ -14,8 +14,9 @@ even after a SIGKILL.  (The block server alone can also serve a blank RAM disk,
 that: its contents would die with the block process.)
 
 The default image is made under a temporary name and linked into place, so two
-first boots at once both use the one image, and a first boot killed mid-mkfs
-leaves no half-made one.
+first boots at once find one image (and the second is refused: one boot per
+image, servers/imagelock.py), and a first boot killed mid-mkfs leaves no
+half-made one.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
+
+from servers.imagelock import hold
 
 DEFAULT_SIZE = "32M"
 RAMDISK_SIZE = 16 * 1024 * 1024
@@ -54,10 +57,12 @@ def disk_env(disk: str | None, ramdisk: bool) -> dict[str, str]:
     if ramdisk:
         return {"NK_DISK": ramdisk_image()}
     if disk is not None:
-        return {"NK_DISK": str(Path(disk).resolve())}
-    path = default_disk()
-    if not path.exists():
-        _make_default(path)
+        path = Path(disk).resolve()
+    else:
+        path = default_disk()
+        if not path.exists():
+            _make_default(path)
+    hold(path)   # one boot per image (servers/imagelock.py): Busy if another has it
     return {"NK_DISK": str(path)}
 
 

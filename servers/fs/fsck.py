@@ -29,6 +29,7 @@ from __future__ import annotations
 import math
 import os
 import stat
+import sys
 from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -36,7 +37,9 @@ from typing import Any
 
 from libipc._nkffi import ffi
 
+from libipc.errors import Busy
 from servers.blockdev import BlockDevice
+from servers.imagelock import Checking
 
 from .layout import (
     BSIZE,
@@ -129,7 +132,12 @@ def main(argv: list[str] | None = None) -> int:
                                      description="Check a nanokernel disk image.")
     parser.add_argument("path", help="image file to check")
     args = parser.parse_args(argv)
-    report = fsck(args.path)
+    try:
+        with Checking(args.path):   # a running boot's image is mid-change
+            report = fsck(args.path)
+    except Busy as e:
+        print(f"fsck: {e.message}", file=sys.stderr)
+        return 2
     print(report.render())
     return report.exit_status
 

@@ -35,6 +35,7 @@ from servers.blockdev import (
     is_blank,
     max_transfer_blocks,
 )
+from servers.imagelock import Checking
 
 from . import directory
 from .alloc import ialloc
@@ -178,7 +179,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--force", action="store_true", help="overwrite an existing file")
     args = parser.parse_args(argv)
     try:
-        sb = mkfs(args.path, args.size, overwrite=args.force)
+        with Checking(args.path, exclusive=True):   # never under a running boot
+            sb = mkfs(args.path, args.size, overwrite=args.force)
     except IpcError as e:
         print(f"mkfs: {e.message}", file=sys.stderr)
         return 1

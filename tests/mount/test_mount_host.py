@@ -20,6 +20,7 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
+from tests.conftest import NANOKERNEL
 from tests.mount.conftest import Mount, boot_c, fsck
 
 pytestmark = pytest.mark.timeout(120)
@@ -364,6 +365,18 @@ def test_sqlite_integrity(mounted: Mount) -> None:
     db = sqlite3.connect(path)
     assert count + 1 == db.execute("select count(*) from t").fetchone()[0]
     db.close()
+
+
+def test_a_boot_or_fsck_on_the_mounted_image_is_refused(mounted: Mount) -> None:
+    """One boot per image (servers/imagelock.py): the mount holds its image."""
+    r = subprocess.run([*NANOKERNEL, "boot", "--disk", str(mounted.image), "--log",
+                        str(mounted.root / "refused.log"), "-c", "echo no > /home/refused"],
+                       env=mounted.env, capture_output=True, text=True, timeout=90,
+                       stdin=subprocess.DEVNULL)
+    assert 2 == r.returncode and "in use by another boot or mount" in r.stderr, r.stderr
+    r = fsck(mounted.image, mounted.env)
+    assert 2 == r.returncode and "in use by another boot or mount" in r.stderr, r.stderr
+    assert not (mounted.home / "refused").exists()
 
 
 def test_unmount_then_fsck_clean_and_a_boot_reads_the_files(mounted: Mount) -> None:
