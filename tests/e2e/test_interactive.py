@@ -23,6 +23,9 @@ def _cmdline(pid: int) -> bytes:
         return b""
 
 
+BOOT_S = 60.0   # a deadline for the boot, not a speed
+
+
 class Terminal:
     """``nanokernel boot --ramdisk`` on a pty we type into."""
 
@@ -33,9 +36,13 @@ class Terminal:
             os.execve(sys.executable, [sys.executable, "-m", "nanokernel", "boot", "--ramdisk",
                                        "--log", log], env)
         self.pid, self.fd, self.seen = pid, fd, b""
+        self.booted = False
 
     def expect(self, wanted: bytes, timeout: float = 15.0) -> bytes:
-        """Read until ``wanted`` appears; return everything read before it."""
+        """Read until ``wanted`` appears; return everything read before it.  The first
+        wait includes the boot, which on a loaded 2-core machine takes ~8 s or more."""
+        if not self.booted:
+            timeout = max(timeout, BOOT_S)
         deadline = time.monotonic() + timeout
         while wanted not in self.seen:
             left = deadline - time.monotonic()
@@ -51,6 +58,7 @@ class Terminal:
                     raise AssertionError(f"terminal closed before {wanted!r}; got {self.seen!r}")
                 self.seen += chunk
         before, _, self.seen = self.seen.partition(wanted)
+        self.booted = True
         return before
 
     def type(self, keys: bytes) -> None:

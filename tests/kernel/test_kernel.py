@@ -100,7 +100,9 @@ class TestKernelRules:
     def test_callee_killed_mid_call_gives_server_died_at_once(self, scenario):
         r = scenario("killed_mid_call")
         assert "ServerDied" == r["client"].get("error")
-        assert r["waited_after_kill"] < 1.0
+        # the error, then the client's exit and its reaping: a bound, not a speed (a
+        # loaded machine takes a second; a hang would be the wait's whole deadline)
+        assert r["waited_after_kill"] < 5.0
         assert "fine" == r["bystander"]
         assert "NoSuchEndpoint" == r["victim_call"]
 

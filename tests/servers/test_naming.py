@@ -28,7 +28,7 @@ class TestNaming:
     def test_a_wait_ends_when_naming_hangs_or_dies(self, session):
         """naming SIGSTOPped: the waiter's own timeout ends its wait (Timeout); naming
         SIGKILLed: the waiter gets ServerDied at once; the restarted naming answers."""
-        data, _ = session("name_wait_faults")
+        data, _ = session("name_wait_faults", timeout=60)   # (its inner wait is 30 s)
         assert "Timeout" == data["stopped"]
         assert data["stopped_s"] < 3.0
         assert "ServerDied" == data["killed"]

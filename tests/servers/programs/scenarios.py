@@ -72,8 +72,11 @@ def registered() -> dict:
 def kill() -> dict:
     old_ep = NAMES.lookup(name="echo")
     pid = ps_row("echo")["pid"]
-    out = spawn_client("echo", "hold")
-    wait_for(lambda: (ps_row("echo") or {}).get("serving", 0) >= 1, what="call in flight")
+    # by endpoint, and the client's own call seen: echo's "serving" counts init's
+    # heartbeat too, and a name would be looked up first (a kill then missed the hold)
+    out = spawn_client(str(old_ep), "hold")
+    wait_for(lambda: (ps_row("client") or {}).get("calls_in_flight", 0) >= 1,
+             what="call in flight")
     t0 = time.monotonic()
     os.kill(pid, signal.SIGKILL)
     in_flight = read_result(out)
@@ -219,8 +222,9 @@ def squat() -> dict:
 
 def devices() -> dict:
     dev = lookup("devices")
-    out = spawn_client("devices", "sleep", seconds=1.0)
-    wait_for(lambda: (ps_row("devices") or {}).get("serving", 0) >= 1, what="sleep in flight")
+    out = spawn_client(str(dev.endpoint), "sleep", seconds=1.0)   # (its one call: the sleep)
+    wait_for(lambda: (ps_row("client") or {}).get("calls_in_flight", 0) >= 1
+             and (ps_row("devices") or {}).get("serving", 0) >= 1, what="sleep in flight")
     t0 = time.monotonic()
     now = dev.now()
     now_latency = time.monotonic() - t0
