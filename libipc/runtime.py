@@ -350,17 +350,27 @@ class Runtime:
         if self.has_due_work() and self.run_due():   # posted work, then due timers
             return None
         inbox = self._inbox
-        if not inbox:
-            wait = self._wait_budget(timeout)
-            for msg in transport.recv_many(wait, seen):   # all that is there, in one call
-                if msg.kind not in _ANSWERS:
-                    inbox.append(msg)
-                elif msg.id in self._calls_waiting:   # (a handler waits inside a call)
-                    self._early[msg.id] = msg
-                elif self._async and self._answer_async(msg):
-                    pass
-                # else a late reply to a cancelled call: dropped
+        if not inbox:   # all that is there, in one call
+            self._take(transport.recv_many(self._wait_budget(timeout), seen))
         return self._screen(inbox.popleft()) if inbox else None
+
+    def take_arrived(self) -> None:
+        """Take what is on the ring now, without waiting: answers to async calls run
+        their callbacks, the rest waits for next_event.  For a timer that is about to
+        judge an answer missing (init's heartbeats): under load the answer may have
+        come while this process had no CPU, and its timer runs before it reads."""
+        self._take(self.transport.recv_many(0))
+
+    def _take(self, msgs: list[Message]) -> None:
+        inbox = self._inbox
+        for msg in msgs:
+            if msg.kind not in _ANSWERS:
+                inbox.append(msg)
+            elif msg.id in self._calls_waiting:   # (a handler waits inside a call)
+                self._early[msg.id] = msg
+            elif self._async and self._answer_async(msg):
+                pass
+            # else a late reply to a cancelled call: dropped
 
     def _screen(self, msg: Message) -> Message | None:
         """A kernel NOTIFY saying signals wait: their handlers run here, between two

@@ -708,6 +708,11 @@ class Init(Server):
         period, now = svc.knobs.heartbeat, time.monotonic()
         since = svc.unanswered_since
         if since is not None and now - since >= HUNG_AFTER * period * 0.99:
+            self.runtime.take_arrived()   # the answer may be on init's ring, unread
+            if svc.ep != ep or svc.state != RUNNING or svc.stopping:
+                return
+            since = svc.unanswered_since
+        if since is not None and now - since >= HUNG_AFTER * period * 0.99:
             self._hung(svc, now - since)
             return
         in_flight = sum(s.ping_id is not None for s in self.services.values())
