@@ -148,7 +148,10 @@ class TestFollowerFaults:
 
     def test_follower_killed(self, nk_env, tmp_path):
         shown = self.lost_then_goes_on(nk_env, tmp_path, signal.SIGKILL)
-        assert b"follower was lost; tracing off: ServerDied" in shown, shown
+        # ServerDied if it died under the shell's call, NoSuchEndpoint if it was gone
+        # (and reaped) before the call: which is timing
+        assert re.search(rb"follower was lost; tracing off: (ServerDied|NoSuchEndpoint)\r",
+                         shown), shown
         assert b"Break things" in shown, shown   # the command itself ran
 
     def test_follower_hung(self, nk_env, tmp_path):
