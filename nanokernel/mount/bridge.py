@@ -42,6 +42,7 @@ from typing import Any, TypeVar
 
 from libipc.errors import IpcError
 from libipc.fsclient import FsClient
+from libipc.readdir import whole_listing
 from nanokernel.mount.errors import errno_of
 
 ROOT = 1                 # the root's inode: NK_ROOTINO, and FUSE's ROOT_INODE
@@ -193,13 +194,15 @@ class Bridge:
     def lookup(self, parent: int, name: bytes | str) -> Attr:
         return self.stat_path(self.child(parent, name))
 
+    def _listing(self, path: str) -> Iterator[dict[str, Any]]:
+        return whole_listing(lambda **args: self._call("readdir", **args), path)
+
     def readdir(self, ino: int) -> list[tuple[str, Attr]]:
         """Every entry of directory ``ino`` with its attributes (one stat each: the
         host's readdirplus wants them), sorted by name."""
         path = self.path_of(ino)
-        entries = self._call("readdir", path=path)
         out = []
-        for entry in entries:
+        for entry in self._listing(path):
             if entry["name"].startswith(HIDDEN):
                 continue
             child = (path.rstrip("/") or "") + "/" + entry["name"]
@@ -276,7 +279,7 @@ class Bridge:
         """Unlink every hidden file (at unmount, and at mount: a dead mount's); how many."""
         self.hidden.clear()
         gone = 0
-        for entry in self._call("readdir", path="/"):
+        for entry in list(self._listing("/")):   # (whole, before any is removed)
             if entry["name"].startswith(HIDDEN):
                 self._remove("unlink", "/" + entry["name"])
                 gone += 1

@@ -165,22 +165,27 @@ class FileSystem:
             _refuse_fifo(p, ip)
             return readi_into(self._vol_, ip, offset, dest.nbytes, dest)
 
-    def readdir(self, path: str) -> list[dict[str, Any]]:
-        """[{name, type, size}] of directory `path`, sorted by name ("." and ".." left out)."""
+    def readdir(self, path: str, after: str | None = None,
+                limit: int | None = None) -> list[dict[str, Any]]:
+        """[{name, type, size}] of directory `path`, sorted by name ("." and ".." left out);
+        a page of it: the first ``limit`` names sorted after ``after`` (a big directory's
+        listing does not fit in one message: its reader asks page by page)."""
         p = normalise(path)
+        if limit is not None and limit < 1:
+            raise InvalidArgument(f"readdir: limit must be 1 or more, got {limit}")
         with self._reading() as table:
             dp = namei(self._vol_, table, p)
             if not dp.is_dir:
                 raise NotADirectory(f"{p}: not a directory")
+            names = sorted((name, inum) for name, inum, _ in directory.entries(self._vol_, dp)
+                           if name not in (".", "..") and (after is None or name > after))
             listing = []
-            for name, inum, _ in directory.entries(self._vol_, dp):
-                if name in (".", ".."):
-                    continue
+            for name, inum in names[:limit]:
                 ip = table.get(inum)
                 if ip.type == T_FREE:
                     raise CorruptFilesystem(f"{p}: entry {name!r} names free inode {inum}")
                 listing.append({"name": name, "type": TYPE_NAMES[ip.type], "size": ip.size})
-        return sorted(listing, key=lambda e: e["name"])
+        return listing
 
     def statfs(self) -> dict[str, int]:
         """{block_size, blocks, free_blocks, inodes, free_inodes} of the data area."""

@@ -10,7 +10,9 @@ Its ops are the FileSystem methods, with the same keyword arguments:
   read(path, offset=0, size=4096)  -> bytes  (size is clamped to MAX_READ)
   read(path, offset, size, grant=G)           -> bytes placed in the granted region
   write(path, offset, grant=G, size=N)        -> bytes written from it  (bulk.py)
-  readdir(path)                    -> [{name, type, size}]
+  readdir(path)                    -> [{name, type, size}]  (sorted by name)
+  readdir(path, after=NAME, limit=N) -> the next N entries after NAME: a page (a big
+                                      directory's whole listing does not fit in a message)
   statfs()                         -> {block_size, blocks, free_blocks, inodes, free_inodes}
   create(path, exclusive=False)    mkdir(path)    mkfifo(path)
   write(path, offset, data, create=False) -> bytes written
@@ -200,8 +202,9 @@ class Fs(BulkTransfers, Mappings, Server):
         return self._run(lambda fs: fs.read(path, offset, size))
 
     @op
-    def readdir(self, ctx, path: str) -> list[dict[str, Any]]:
-        return self._run(lambda fs: fs.readdir(path))
+    def readdir(self, ctx, path: str, after: str | None = None,
+                limit: int | None = None) -> list[dict[str, Any]]:
+        return self._run(lambda fs: fs.readdir(path, after, limit))
 
     @op
     def statfs(self, ctx) -> dict[str, int]:

@@ -20,6 +20,7 @@ import time
 
 from libipc import IpcError, NoSuchEndpoint, nodes
 from libipc.file import open as open_path
+from libipc.readdir import whole_listing
 from servers.shell.core import CHUNK, NET_ROOT, NOT_A_NODE, CommandError, Interpreter, usage_error
 
 TYPE_LETTERS = {"dir": "d", "fifo": "p"}   # ls -l's first column ("-": a file)
@@ -59,7 +60,8 @@ class FileCommands(Interpreter):
             if info["type"] != "dir":
                 self._ls_row(posixpath.basename(path), info["type"], info["size"], "l" in flags)
                 continue
-            for entry in self.fs(name, "readdir", path=path):
+            listing = whole_listing(lambda n=name, **args: self.fs(n, "readdir", **args), path)
+            for entry in listing:
                 self._ls_row(entry["name"], entry["type"], entry["size"], "l" in flags)
         return status
 

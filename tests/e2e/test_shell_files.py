@@ -1,5 +1,7 @@
 """File commands, end to end: the shell calls fs, fs calls block."""
 
+from pathlib import Path
+
 from tests.e2e.conftest import lines
 
 
@@ -50,3 +52,15 @@ class TestFileCommands:
         out = lines(r.stdout)
         assert "a;b c # d" in out and "x" in out and "y" in out
         assert "hidden" not in r.stdout
+
+
+class TestBigDirectories:
+    def test_ls_of_a_directory_bigger_than_a_message(self, nk):
+        """950 names of 56 bytes: the listing (~75 KiB) is over one message's 64 KiB, so
+        ls reads it in pages — every name, in order, once."""
+        programs = Path(__file__).resolve().parent / "programs"
+        r = nk(f"run {programs}/many_files.py /home/big 950; ls /home/big > /home/listing; "
+               "cat /home/listing")
+        assert 0 == r.returncode, r.output
+        names = [line for line in lines(r.stdout) if line.endswith("x" * 51)]
+        assert [f"{i:04d}-{'x' * 51}" for i in range(950)] == names

@@ -58,3 +58,35 @@ class TestDirectory:
         assert 4 == ram_fs.stat("/p")["nlink"]
         ram_fs.rmdir("/p/c1")
         assert 3 == ram_fs.stat("/p")["nlink"]
+
+    def test_readdir_pages_are_the_whole_listing_in_order(self) -> None:
+        """readdir(after=, limit=): pages of a big directory, each the next names after
+        the last; read whole (libipc.readdir), they are the one-call listing."""
+        import pytest
+
+        from libipc.errors import InvalidArgument
+        from libipc.readdir import PAGE, whole_listing
+        from servers.blockdev import RamDisk
+        from servers.fs.mkfs import format_device
+        disk = RamDisk(16 * 1024 * 1024 // BSIZE)   # (inodes for a few hundred files)
+        format_device(disk)
+        ram_fs = FileSystem(disk)
+        ram_fs.mount()
+        ram_fs.mkdir("/big")
+        count = 2 * PAGE + 7
+        for i in reversed(range(count)):   # (made out of order: the pages are sorted)
+            ram_fs.create(f"/big/f{i:04d}")
+        whole = ram_fs.readdir("/big")
+        assert [f"f{i:04d}" for i in range(count)] == [e["name"] for e in whole]
+        calls = []
+
+        def readdir(path, after, limit):
+            calls.append(after)
+            return ram_fs.readdir(path, after, limit)
+
+        assert whole == list(whole_listing(readdir, "/big"))
+        assert [None, f"f{PAGE - 1:04d}", f"f{2 * PAGE - 1:04d}"] == calls
+        assert whole[5:8] == ram_fs.readdir("/big", after="f0004", limit=3)
+        assert [] == ram_fs.readdir("/big", after="f9999")
+        with pytest.raises(InvalidArgument):
+            ram_fs.readdir("/big", limit=0)

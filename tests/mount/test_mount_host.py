@@ -80,6 +80,20 @@ def test_files_and_directories(mounted: Mount) -> None:
         assert 10000 == len(t.read())
 
 
+def test_a_directory_bigger_than_a_message(mounted: Mount) -> None:
+    """900 long names: fs's listing (~72 KiB) is over one message, so the mount reads it
+    in pages; the host sees every name once, then removes them all."""
+    d = mounted.home / "big"
+    d.mkdir()
+    names = [f"{i:04d}-{'y' * 51}" for i in range(900)]
+    for name in names:
+        (d / name).touch()
+    assert names == sorted(os.listdir(d))
+    assert 900 == len(list(os.scandir(d)))
+    shutil.rmtree(d)
+    assert not d.exists()
+
+
 def test_errno_of_each_failure(mounted: Mount) -> None:
     d = mounted.home / "errs"
     d.mkdir()
