@@ -16,7 +16,7 @@
 #include <stdint.h>
 
 #define NK_FS_MAGIC     0x53464b4eu    /* "NKFS" */
-#define NK_FS_VERSION   1
+#define NK_FS_VERSION   2              /* 2: 252-byte names, symbolic links */
 #define NK_BSIZE        4096           /* block size in bytes */
 #define NK_ROOTINO      1              /* inode number of "/" (inode 0 is never used) */
 
@@ -24,7 +24,8 @@
 #define NK_NINDIRECT    (NK_BSIZE / 4)                 /* pointers per indirect block */
 #define NK_MAXFILE_BLOCKS (NK_NDIRECT + NK_NINDIRECT + NK_NINDIRECT * NK_NINDIRECT)
 
-#define NK_DIRSIZ       60             /* longest name in a directory entry */
+#define NK_DIRSIZ       252            /* longest name in a directory entry (a dirent:
+                                          256 bytes, 16 a block; Linux's NAME_MAX is 255) */
 
 #define NK_LOGSIZE      64             /* log data blocks (plus one header block) */
 #define NK_MAXOPBLOCKS  24             /* most blocks one operation may dirty */
@@ -35,6 +36,9 @@
 #define NK_T_FILE 2
 #define NK_T_FIFO 3    /* a named pipe: size 0 and no blocks; its bytes live in the
                           pipe server, which an open of it connects to */
+#define NK_T_SYMLINK 4 /* a symbolic link: its data is the target path (1 to
+                          NK_SYMLINK_MAX bytes), which fs stores and never follows */
+#define NK_SYMLINK_MAX 4095
 
 /* Block 0. */
 struct nk_superblock {
@@ -64,7 +68,7 @@ struct nk_dinode {
 };
 
 /* One directory entry; a directory's data is an array of these.
- * inum 0 marks a free slot; name is NUL-padded, not NUL-terminated at 60. */
+ * inum 0 marks a free slot; name is NUL-padded, not NUL-terminated at NK_DIRSIZ. */
 struct nk_dirent {
     uint32_t inum;
     char     name[NK_DIRSIZ];

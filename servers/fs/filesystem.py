@@ -4,7 +4,8 @@ Layer 7, the top.  `FileSystem(device)` mounts an image and offers stateless,
 path-based operations: each call names its file by path and carries its own
 offset, so a restarted server has no client state to lose (NFS's reason).
 
-  stat read write create mkdir mkfifo readdir unlink rmdir rename truncate sync statfs
+  stat read write create mkdir mkfifo symlink readlink readdir unlink rmdir rename
+  truncate sync statfs
 
 A FIFO (named pipe, `mkfifo`) is an inode of type T_FIFO with size 0 and no
 blocks: a name in the tree and nothing more.  Its bytes live in the pipe
@@ -14,6 +15,14 @@ inode number and the inode's creation time (a FIFO's mtime, which nothing
 changes: read, write and truncate of a FIFO are InvalidArgument).  The key
 survives a rename and a remount, and a FIFO made later in a reused inode gets
 another one.  unlink, rename and readdir treat a FIFO like a file.
+
+A symbolic link (`symlink`) is an inode of type T_SYMLINK whose data is its
+target.  fs stores it and never follows it — read, write and truncate of a
+link, and a path through one, are errors that say so — because its paths are
+normalised lexically (paths.py: ".." is the previous component), which a link
+inside the walk would make wrong.  The host kernel follows links on the mount
+(nanokernel/mount) as it does on any filesystem.  unlink and rename treat a
+link like a file.
 
 Every operation that changes the disk is one log op, or — when it is too big
 for one (a long write, truncating or deleting a big file) — a sequence of
@@ -49,6 +58,7 @@ from libipc.errors import (
     InvalidArgument,
     InvalidPath,
     IsADirectory,
+    NameTooLong,
     NoSpace,
     NotADirectory,
 )
@@ -62,10 +72,12 @@ from .layout import (
     IPB,
     MAX_FILE_SIZE,
     ROOTINO,
+    SYMLINK_MAX,
     T_DIR,
     T_FIFO,
     T_FILE,
     T_FREE,
+    T_SYMLINK,
     dinodes,
     parse_superblock,
     superblock_problems,
@@ -75,7 +87,7 @@ from .truncate import shrink
 from .volume import Volume
 
 MAX_NLINK = 0xFFFF  # nlink is a uint16 on disk
-TYPE_NAMES = {T_DIR: "dir", T_FILE: "file", T_FIFO: "fifo"}
+TYPE_NAMES = {T_DIR: "dir", T_FILE: "file", T_FIFO: "fifo", T_SYMLINK: "symlink"}
 
 
 class FileSystem:
@@ -206,6 +218,25 @@ class FileSystem:
         p = normalise(path)
         with self._op() as table:
             self._create(table, p, T_DIR, exclusive=True)
+
+    def symlink(self, path: str, target: str) -> None:
+        """Create symbolic link `path` to `target` (FileExists if anything is there).
+        fs stores the target and never follows it: a path through a link is an error
+        here; the host kernel follows links on the mount (nanokernel/mount)."""
+        p = normalise(path)
+        raw = _link_target(p, target)
+        with self._op() as table:
+            ip = self._create(table, p, T_SYMLINK, exclusive=True)
+            writei(self._vol_, table, ip, 0, raw)
+
+    def readlink(self, path: str) -> str:
+        """The target of symbolic link `path`."""
+        p = normalise(path)
+        with self._reading() as table:
+            ip = namei(self._vol_, table, p)
+            if not ip.is_symlink:
+                raise InvalidArgument(f"{p}: not a symbolic link")
+            return readi(self._vol_, ip, 0, ip.size).decode("utf-8", "replace")
 
     def mkfifo(self, path: str) -> None:
         """Create FIFO `path` (FileExists if anything is there): a named pipe."""
@@ -511,9 +542,28 @@ class FileSystem:
 
 
 def _refuse_fifo(p: str, ip: Inode) -> None:
-    """A FIFO holds no bytes here: they are the pipe server's."""
+    """A FIFO holds no bytes here: they are the pipe server's; a symbolic link's bytes
+    are its target, which fs does not follow (the host does, through the mount)."""
     if ip.is_fifo:
         raise InvalidArgument(f"{p}: is a fifo: open it with libipc.open")
+    if ip.is_symlink:
+        raise InvalidArgument(f"{p}: is a symbolic link (fs does not follow links: "
+                              "readlink gives its target)")
+
+
+def _link_target(p: str, target: object) -> bytes:
+    """A symbolic link's target as stored: 1 to SYMLINK_MAX bytes of UTF-8, no NUL."""
+    if not isinstance(target, str):
+        raise InvalidArgument(f"symlink {p}: target must be a str, not {type(target).__name__}")
+    try:
+        raw = target.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidArgument(f"symlink {p}: target not encodable as UTF-8") from None
+    if not raw or b"\0" in raw:
+        raise InvalidArgument(f"symlink {p}: target must be non-empty, without NUL")
+    if len(raw) > SYMLINK_MAX:
+        raise NameTooLong(f"symlink {p}: target longer than {SYMLINK_MAX} bytes")
+    return raw
 
 
 def _check_count(op: str, path: str, name: str, value: object) -> None:

@@ -53,10 +53,12 @@ from .layout import (
     NDIRECT,
     NINDIRECT,
     ROOTINO,
+    SYMLINK_MAX,
     T_DIR,
     T_FIFO,
     T_FILE,
     T_FREE,
+    T_SYMLINK,
     Superblock,
     dinodes,
     dirents,
@@ -209,6 +211,7 @@ class _Checker:
         self._check_links(refs)
         kinds = Counter(i.type for i in self.inodes.values())
         fifos = f", {kinds[T_FIFO]} fifos" if kinds[T_FIFO] else ""
+        fifos += f", {kinds[T_SYMLINK]} symbolic links" if kinds[T_SYMLINK] else ""
         self.report.notes.append(
             f"{self.sb.nblocks} blocks ({len(self.owner)} data blocks in use), "
             f"{len(self.inodes)} inodes in use: {kinds[T_FILE]} files, "
@@ -264,13 +267,16 @@ class _Checker:
         if inum == 0:
             self.problem("inode 0: in use, but inode 0 is reserved")
             return
-        if itype not in (T_DIR, T_FILE, T_FIFO):
+        if itype not in (T_DIR, T_FILE, T_FIFO, T_SYMLINK):
             self.problem(f"inode {inum}: bad type {itype}")
             return
         info = _InodeInfo(itype, d.nlink, d.size)
         self.inodes[inum] = info
         if itype == T_FIFO and info.size:
             self.problem(f"inode {inum}: fifo of size {info.size} (a fifo holds no bytes)")
+        elif itype == T_SYMLINK and not 1 <= info.size <= SYMLINK_MAX:
+            self.problem(f"inode {inum}: symbolic link of size {info.size} (a target is "
+                         f"1 to {SYMLINK_MAX} bytes)")
         elif info.size > MAX_FILE_SIZE:
             self.problem(f"inode {inum}: size {info.size} beyond the largest file")
         if itype == T_DIR and info.size % DIRENT_SIZE:

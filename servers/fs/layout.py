@@ -47,6 +47,8 @@ T_FREE: int = lib.NK_T_FREE
 T_DIR: int = lib.NK_T_DIR
 T_FILE: int = lib.NK_T_FILE
 T_FIFO: int = lib.NK_T_FIFO   # a named pipe: size 0, no blocks (its bytes: the pipe server)
+T_SYMLINK: int = lib.NK_T_SYMLINK   # a symbolic link: its data is the target
+SYMLINK_MAX: int = lib.NK_SYMLINK_MAX
 
 DINODE_SIZE: int = ffi.sizeof("struct nk_dinode")
 DIRENT_SIZE: int = ffi.sizeof("struct nk_dirent")
@@ -131,6 +133,13 @@ def parse_superblock(block: bytes) -> Superblock:
     return Superblock(**{f.name: getattr(raw, f.name) for f in fields(Superblock)})
 
 
+# A version-1 image (names of at most 60 bytes, no symbolic links) is not converted:
+# the directory entries changed size.  The hint says what to do with it.
+OLD_VERSION_HINT = ("; made by an older nanokernel: copy its files out with that version, "
+                    "or make a new image with `nanokernel mkfs PATH --force` (the default "
+                    "image: delete it and the next boot makes one)")
+
+
 def superblock_problems(sb: Superblock, device_nblocks: int) -> list[str]:
     """Why `sb` cannot describe a filesystem on a device of that size ([] if it can)."""
     if sb.magic != MAGIC:
@@ -138,7 +147,8 @@ def superblock_problems(sb: Superblock, device_nblocks: int) -> list[str]:
                 "not a nanokernel filesystem"]
     problems = []
     if sb.version != VERSION:
-        problems.append(f"superblock: unsupported version {sb.version} (expected {VERSION})")
+        problems.append(f"superblock: unsupported version {sb.version} (expected {VERSION})"
+                        + (OLD_VERSION_HINT if sb.version < VERSION else ""))
     if sb.bsize != BSIZE:
         problems.append(f"superblock: block size {sb.bsize} (expected {BSIZE})")
     if sb.nblocks > device_nblocks:

@@ -3,14 +3,15 @@
 Layer 6.  Every path the filesystem accepts is absolute.  Paths are
 normalised lexically before use: repeated and trailing slashes go, "."
 components go, and ".." removes the previous component (".." of "/" is "/").
-With no symbolic links that is exactly what walking ".." entries would give,
+With links not followed, that is exactly what walking ".." entries would give,
 and it means a walk never follows "..", so a corrupted tree with a loop in it
 cannot make a lookup run forever.
 
 Errors: InvalidArgument (not a str), InvalidPath (empty, relative, NUL, not UTF-8-encodable),
 NameTooLong (a component over NK_DIRSIZ bytes of UTF-8, or the whole path
 over MAX_PATH bytes), FileNotFound (a component is missing), NotADirectory
-(a component before the last is a file).  Messages start with the path.
+(a component before the last is a file, or a symbolic link: fs does not follow
+links, see filesystem.py).  Messages start with the path.
 """
 
 from __future__ import annotations
@@ -95,6 +96,9 @@ def _walk(vol: Volume, table: InodeTable, path: str, parts: list[str]) -> Inode:
     for depth, name in enumerate(parts):
         if not ip.is_dir:
             prefix = "/" + "/".join(parts[:depth])
+            if ip.is_symlink:
+                raise NotADirectory(f"{path}: {prefix} is a symbolic link, which fs does "
+                                    "not follow")
             raise NotADirectory(f"{path}: {prefix} is not a directory")
         found = directory.lookup(vol, ip, name)
         if found is None:

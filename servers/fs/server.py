@@ -15,6 +15,7 @@ Its ops are the FileSystem methods, with the same keyword arguments:
                                       directory's whole listing does not fit in a message)
   statfs()                         -> {block_size, blocks, free_blocks, inodes, free_inodes}
   create(path, exclusive=False)    mkdir(path)    mkfifo(path)
+  symlink(path, target)            readlink(path) -> target  (stored, never followed)
   write(path, offset, data, create=False) -> bytes written
   write(path, offset, data, append=True)  -> at the end of the file (offset ignored)
   truncate(path, size)  unlink(path)  rmdir(path)  rename(src, dst)  sync()
@@ -220,6 +221,15 @@ class Fs(BulkTransfers, Mappings, Server):
     @op
     def mkdir(self, ctx, path: str) -> None:
         self._change(lambda fs: fs.mkdir(path))
+
+    @op
+    def symlink(self, ctx, path: str, target: str) -> None:
+        """A symbolic link at ``path`` to ``target``: stored, never followed by fs."""
+        self._change(lambda fs: fs.symlink(path, target))
+
+    @op
+    def readlink(self, ctx, path: str) -> str:
+        return self._run(lambda fs: fs.readlink(path))
 
     @op
     def mkfifo(self, ctx, path: str) -> None:

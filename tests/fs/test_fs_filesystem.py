@@ -21,7 +21,7 @@ from libipc.errors import (
 from servers.blockdev import DiskImage
 from servers.fs.filesystem import FileSystem
 from servers.fs.fsck import fsck
-from servers.fs.layout import BSIZE, ROOTINO, T_FILE
+from servers.fs.layout import BSIZE, DIRENT_SIZE, DIRSIZ, ROOTINO, T_FILE
 from servers.fs.mkfs import DEFAULT_MOTD
 
 
@@ -198,9 +198,9 @@ class TestCreateAndMkdir:
             with pytest.raises(FileExists):
                 fs.mkdir(path)
 
-    def test_names_up_to_60_bytes(self, fs: FileSystem) -> None:
-        """A 60-byte (UTF-8) name works end to end."""
-        name = "ü" * 30
+    def test_names_up_to_dirsiz_bytes(self, fs: FileSystem) -> None:
+        """A name of DIRSIZ (252) bytes of UTF-8 works end to end."""
+        name = "ü" * (DIRSIZ // 2)
         fs.write(f"/home/{name}", 0, b"x", create=True)
         assert [name] == [e["name"] for e in fs.readdir("/home")]
 
@@ -211,7 +211,7 @@ class TestReaddir:
         fs.write("/home/b", 0, b"12345", create=True)
         fs.mkdir("/home/a")
         fs.create("/home/c")
-        assert [{"name": "a", "type": "dir", "size": 128},
+        assert [{"name": "a", "type": "dir", "size": 2 * DIRENT_SIZE},
                 {"name": "b", "type": "file", "size": 5},
                 {"name": "c", "type": "file", "size": 0}] == fs.readdir("/home")
 

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from servers.blockdev import DiskImage, RamDisk
 from servers.fs.filesystem import FileSystem
 from servers.fs.fsck import MAX_PROBLEMS, FsckReport, fsck, main
-from servers.fs.layout import BSIZE, ROOTINO, T_FREE, logheader_bytes
+from servers.fs.layout import BSIZE, DIRENT_SIZE, ROOTINO, T_FREE, logheader_bytes
 from servers.fs.mkfs import format_device, mkfs
 
 
@@ -225,7 +225,7 @@ class TestFsckDirectoryDamage:
     def test_directory_loop(self, image: Path, damage: Any, inums: dict[str, int]) -> None:
         """A subdirectory entry leading back up the tree is found, not followed forever."""
         damage.dirent(image, inums["/home/sub"], 2, inums["/home"], name="loop")
-        damage.inode(image, inums["/home/sub"], size=3 * 64)  # cover the new entry
+        damage.inode(image, inums["/home/sub"], size=3 * DIRENT_SIZE)  # cover the new entry
         assert "reached a second time" in _problems(image)
 
     def test_bad_and_duplicate_names(self, image: Path, damage: Any,

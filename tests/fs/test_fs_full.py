@@ -12,7 +12,7 @@ from libipc.errors import NoSpace
 from servers.blockdev import DiskImage
 from servers.fs.filesystem import FileSystem
 from servers.fs.fsck import fsck
-from servers.fs.layout import BSIZE
+from servers.fs.layout import BSIZE, DIRENT_SIZE
 
 
 def _fill(fs: FileSystem, path: str) -> int:
@@ -74,7 +74,7 @@ class TestFullDisk:
     def test_metadata_ops_on_a_full_disk_fail_without_leaks(self, fs: FileSystem) -> None:
         """mkdir/create that need a block on a full disk raise NoSpace and leak nothing."""
         small_fs = fs  # 2 MiB: enough inodes to fill a directory block
-        for i in range(BSIZE // 64 - 5):  # with /filler: fills the root directory block
+        for i in range(BSIZE // DIRENT_SIZE - 5):  # with /filler: fills the root's block
             small_fs.create(f"/f{i:02d}")
         _fill(small_fs, "/filler")
         inodes = small_fs.statfs()["free_inodes"]

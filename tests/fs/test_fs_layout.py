@@ -101,7 +101,7 @@ class TestDirent:
         assert "héllo" == layout.decode_name(ffi.unpack(entry.name, DIRSIZ))
 
     def test_name_of_exactly_dirsiz_bytes_fits(self) -> None:
-        """A 60-byte name fills the field with no NUL and still round-trips."""
+        """A DIRSIZ-byte name fills the field with no NUL and still round-trips."""
         name = "n" * DIRSIZ
         assert name == layout.decode_name(layout.encode_name(name))
 

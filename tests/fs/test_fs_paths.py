@@ -41,7 +41,7 @@ class TestNormalise:
             normalise(path)
 
     def test_component_limit_is_in_utf8_bytes(self) -> None:
-        """60 bytes is fine; 61 bytes (even as 31 two-byte chars) is NameTooLong."""
+        """DIRSIZ (252) bytes is fine; one more (even as two-byte chars) is NameTooLong."""
         assert "/" + "a" * DIRSIZ == normalise("/" + "a" * DIRSIZ)
         with pytest.raises(NameTooLong):
             normalise("/" + "a" * (DIRSIZ + 1))

@@ -237,3 +237,20 @@ class TestDamagedDiskThroughTheCli:
         assert "fs exited with 78 (restarting cannot help); not restarting" in r.stdout
         assert "ls: /: NoSuchEndpoint" in r.stdout
         assert "restarting in" not in r.stdout
+
+    def test_an_image_of_the_old_format_says_what_to_do(self, boot, tmp_path: Path) -> None:
+        """A version-1 image (60-byte names) is refused with the way out, not a crash."""
+        import dataclasses
+
+        from servers.fs.layout import parse_superblock, superblock_bytes
+        image = tmp_path / "disk.img"
+        mkfs(image, "1M")
+        with open(image, "r+b") as f:
+            old = dataclasses.replace(parse_superblock(f.read(4096)), version=1)
+            f.seek(0)
+            f.write(superblock_bytes(old))
+        r = boot("--disk", str(image), "-c", "ls /", timeout=30)
+        assert 1 == r.returncode
+        assert "unsupported version 1 (expected 2); made by an older nanokernel" in r.stdout
+        assert "nanokernel mkfs PATH --force" in r.stdout
+        assert "not restarting" in r.stdout

@@ -29,7 +29,7 @@ def main():
         "read_dir": lambda: fs.read(path="/home"),
         "relative_path": lambda: fs.stat(path="home/f"),
         "empty_path": lambda: fs.stat(path=""),
-        "name_too_long": lambda: fs.create(path="/home/" + "n" * 61),
+        "name_too_long": lambda: fs.create(path="/home/" + "n" * 253),   # (NK_DIRSIZ: 252)
         "file_as_dir": lambda: fs.stat(path="/home/f/x"),
         "readdir_file": lambda: fs.readdir(path="/home/f"),
         "create_exclusive": lambda: fs.create(path="/home/f", exclusive=True),

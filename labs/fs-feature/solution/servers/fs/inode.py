@@ -47,6 +47,7 @@ from .layout import (
     T_FIFO,
     T_FILE,
     T_FREE,
+    T_SYMLINK,
     ZERO_BLOCK,
     dinodes,
     inode_location,
@@ -80,6 +81,10 @@ class Inode:
     @property
     def is_fifo(self) -> bool:
         return self.type == T_FIFO
+
+    @property
+    def is_symlink(self) -> bool:
+        return self.type == T_SYMLINK
 
     @property
     def nblocks_for_size(self) -> int:
@@ -122,7 +127,7 @@ class InodeTable:
             raise CorruptFilesystem(f"inode {inum}: number outside the inode table")
         block, index = inode_location(sb, inum)
         d = dinodes(self.vol.cache.read(block))[index]
-        if d.type not in (T_FREE, T_DIR, T_FILE, T_FIFO):
+        if d.type not in (T_FREE, T_DIR, T_FILE, T_FIFO, T_SYMLINK):
             raise CorruptFilesystem(f"inode {inum}: bad type {d.type}")
         if d.size > MAX_FILE_SIZE:
             raise CorruptFilesystem(f"inode {inum}: size {d.size} beyond the largest file")
