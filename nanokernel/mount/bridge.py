@@ -44,13 +44,15 @@ from libipc.errors import IpcError
 from libipc.fsclient import FsClient
 from libipc.readdir import whole_listing
 from nanokernel.mount.errors import errno_of
+from servers.fs.layout import DIRSIZ
 
 ROOT = 1                 # the root's inode: NK_ROOTINO, and FUSE's ROOT_INODE
-NAME_MAX = 60            # NK_DIRSIZ: bytes of UTF-8 in one name
+NAME_MAX = DIRSIZ        # NK_DIRSIZ: bytes of UTF-8 in one name (252)
 BLOCK = 4096
 FILE_MODE = 0o644
 DIR_MODE = 0o755
-TYPES = {"file": st.S_IFREG, "dir": st.S_IFDIR, "fifo": st.S_IFIFO}
+LINK_MODE = 0o777        # (a link's own mode means nothing on Linux: 0777, as ext4's)
+TYPES = {"file": st.S_IFREG, "dir": st.S_IFDIR, "fifo": st.S_IFIFO, "symlink": st.S_IFLNK}
 READ_CHUNK = 60 * 1024   # what one fs read answers at most (MAX_READ)
 HIDDEN = ".nkmount-hidden-"   # an open file unlinked: renamed so, removed at its last close
 
@@ -165,7 +167,7 @@ class Bridge:
         ino = int(info["inum"])
         self._remember(path, ino)
         kind = info.get("type", "file")
-        perm = DIR_MODE if kind == "dir" else FILE_MODE
+        perm = {"dir": DIR_MODE, "symlink": LINK_MODE}.get(kind, FILE_MODE)
         mtime = int(float(info.get("mtime", 0)) * 1e9)
         attr = Attr(ino=ino, mode=TYPES.get(kind, st.S_IFREG) | perm,
                     nlink=int(info.get("nlink", 1)), size=int(info.get("size", 0)),
@@ -258,6 +260,22 @@ class Bridge:
         attr = self.stat_path(path)
         self.session_attrs.pop(attr.ino, None)
         return attr
+
+    def symlink(self, parent: int, name: bytes | str, target: bytes) -> Attr:
+        """A symbolic link: fs stores the target; the host kernel follows it."""
+        path = self.child(parent, name)
+        try:
+            text = target.decode("utf-8") if isinstance(target, bytes) else target
+        except UnicodeDecodeError:
+            raise MountError(errno.EINVAL, "link targets on this fs are UTF-8") from None
+        self._call("symlink", path=path, target=text)
+        self._dirsync()
+        attr = self.stat_path(path)
+        self.session_attrs.pop(attr.ino, None)
+        return attr
+
+    def readlink(self, ino: int) -> bytes:
+        return self._call("readlink", path=self.path_of(ino)).encode("utf-8")
 
     def truncate(self, ino: int, size: int) -> None:
         path = self.path_of(ino)

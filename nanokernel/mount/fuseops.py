@@ -208,15 +208,16 @@ class NkOperations(pyfuse3.Operations):
     async def fsync(self, fh: int, datasync: bool) -> None:
         run("fsync", self.b.sync)
 
-    # --- what the fs lacks: errors, never crashes ----------------------------------
     async def symlink(self, parent_inode: int, name: bytes, target: bytes, ctx: Any) -> Any:
-        raise pyfuse3.FUSEError(errno.EPERM)
+        return entry(run("symlink", lambda: self.b.symlink(parent_inode, name, target)))
+
+    async def readlink(self, inode: int, ctx: Any) -> bytes:
+        return run("readlink", lambda: self.b.readlink(inode))
+
+    # --- what the fs lacks: errors, never crashes ----------------------------------
 
     async def link(self, inode: int, new_parent_inode: int, new_name: bytes, ctx: Any) -> Any:
         raise pyfuse3.FUSEError(errno.EPERM)
-
-    async def readlink(self, inode: int, ctx: Any) -> bytes:
-        raise pyfuse3.FUSEError(errno.EINVAL)
 
     async def setxattr(self, inode: int, name: bytes, value: bytes, ctx: Any) -> None:
         raise pyfuse3.FUSEError(errno.ENOTSUP)

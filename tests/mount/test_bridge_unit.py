@@ -89,7 +89,7 @@ def test_errors_from_the_real_filesystem(bridge: Bridge) -> None:
     assert errno.ENOTEMPTY == err(bridge.rename, home, "empty", home, "d")
     assert errno.ENOTDIR == err(bridge.rename, home, "empty", home, "f")
     assert errno.EINVAL == err(bridge.rename, home, "d", d.ino, "into-itself")
-    assert errno.ENAMETOOLONG == err(bridge.create, home, "n" * 61)
+    assert errno.ENAMETOOLONG == err(bridge.create, home, "n" * 253)
     assert errno.EINVAL == err(bridge.lookup, home, b"\xff\xfe")
     assert errno.EEXIST == err(bridge.rename, home, "f", home, "d", noreplace=True)
     assert errno.ESTALE == err(bridge.getattr, 99999)
