@@ -51,6 +51,7 @@ CHUNK = DATA_PER_MESSAGE  # bytes per fs read/write call: one message each
 INTERRUPTED_STATUS = 128 + 2   # a command Ctrl-C ended: 128 + SIGINT, as sh says
 NET_ROOT = "/net"         # /net/NODE/PATH: PATH on node NODE (libipc.remote.split_net_path)
 PATH_ARGS = ("path", "src", "dst")   # the fs ops' arguments that name a file
+SYMLINK_NOT_FOLLOWED = "a symbolic link, which fs does not follow (readlink shows its target)"
 # A remote call's failures that are the link's or the other node's, not its fs's: shown
 # with their reason (which node, why it is down, what its [remote] ACL allows).
 LINK_CODES = frozenset({"NodeDown", "NoSuchEndpoint", "PermissionDenied", "Timeout",
@@ -402,6 +403,8 @@ class Interpreter:
                 return default
             if server != "fs" and exc.code in LINK_CODES and exc.message:
                 detail = f"{detail}: {NOT_A_NODE if no_bridge(exc) else exc.message}"
+            elif "is a symbolic link" in exc.message:   # (a code alone would puzzle)
+                detail = f"{detail}: {SYMLINK_NOT_FOLLOWED}"
             raise CommandError(detail, exc.code) from None
 
     def is_fifo(self, detail: str, path: str) -> bool:

@@ -23,7 +23,7 @@ from libipc.file import open as open_path
 from libipc.readdir import whole_listing
 from servers.shell.core import CHUNK, NET_ROOT, NOT_A_NODE, CommandError, Interpreter, usage_error
 
-TYPE_LETTERS = {"dir": "d", "fifo": "p"}   # ls -l's first column ("-": a file)
+TYPE_LETTERS = {"dir": "d", "fifo": "p", "symlink": "l"}   # ls -l's first column ("-": a file)
 
 
 def _flags(args: list[str], allowed: str) -> tuple[set[str], list[str]]:
@@ -44,7 +44,8 @@ def _flags(args: list[str], allowed: str) -> tuple[set[str], list[str]]:
 class FileCommands(Interpreter):
     def do_ls(self, args: list[str]) -> int:
         """ls [-l] [PATH...]
-        List a directory (default: the working directory); -l: type (d, p: fifo) and size.
+        List a directory (default: the working directory); -l: type (d, p: fifo, l: link)
+        and size, and a link's target.
         /net/NODE/PATH is a directory of node NODE; ls /net lists the nodes."""
         flags, names = _flags(args, "l")
         status = 0
@@ -54,15 +55,16 @@ class FileCommands(Interpreter):
                 self.print(("" if i == 0 else "\n") + f"{name}:")
             if path == NET_ROOT:
                 for node in self._peers(name):
-                    self._ls_row(node, "dir", 0, "l" in flags)
+                    self._ls_row(name, node, "dir", 0, "l" in flags)
                 continue
             info = self.fs(name, "stat", path=path)
             if info["type"] != "dir":
-                self._ls_row(posixpath.basename(path), info["type"], info["size"], "l" in flags)
+                self._ls_row(name, path, info["type"], info["size"], "l" in flags)
                 continue
             listing = whole_listing(lambda n=name, **args: self.fs(n, "readdir", **args), path)
             for entry in listing:
-                self._ls_row(entry["name"], entry["type"], entry["size"], "l" in flags)
+                child = posixpath.join(path, entry["name"])
+                self._ls_row(name, child, entry["type"], entry["size"], "l" in flags)
         return status
 
     def _peers(self, detail: str) -> list[str]:
@@ -75,11 +77,14 @@ class FileCommands(Interpreter):
         except IpcError as exc:
             raise CommandError(detail, exc.code) from None
 
-    def _ls_row(self, name: str, kind: str, size: int, long: bool) -> None:
-        if long:
-            self.print(f"{TYPE_LETTERS.get(kind, '-')} {size:>9}  {name}")
-        else:
+    def _ls_row(self, detail: str, path: str, kind: str, size: int, long: bool) -> None:
+        name = posixpath.basename(path) or path
+        if not long:
             self.print(name)
+            return
+        if kind == "symlink":
+            name += " -> " + self.fs(detail, "readlink", path=path)
+        self.print(f"{TYPE_LETTERS.get(kind, '-')} {size:>9}  {name}")
 
     def do_cat(self, args: list[str]) -> int:
         """cat FILE...
@@ -152,6 +157,26 @@ class FileCommands(Interpreter):
             raise usage_error("rm FILE...")
         for name in args:
             self.fs(name, "unlink", path=self.path(name))
+        return 0
+
+    def do_ln(self, args: list[str]) -> int:
+        """ln -s TARGET LINK
+        Make LINK a symbolic link to TARGET. fs stores links and does not follow them
+        (cat LINK is an error); on `nanokernel mount` the host follows them."""
+        flags, rest = _flags(args, "s")
+        if "s" not in flags or len(rest) != 2:
+            raise usage_error("ln -s TARGET LINK  (symbolic links only)")
+        target, link = rest
+        self.fs(link, "symlink", path=self.path(link), target=target)
+        return 0
+
+    def do_readlink(self, args: list[str]) -> int:
+        """readlink LINK...
+        Print the targets of symbolic links."""
+        if not args:
+            raise usage_error("readlink LINK...")
+        for name in args:
+            self.print(self.fs(name, "readlink", path=self.path(name)))
         return 0
 
     def do_rmdir(self, args: list[str]) -> int:

@@ -64,3 +64,19 @@ class TestBigDirectories:
         assert 0 == r.returncode, r.output
         names = [line for line in lines(r.stdout) if line.endswith("x" * 51)]
         assert [f"{i:04d}-{'x' * 51}" for i in range(950)] == names
+
+
+class TestSymbolicLinks:
+    def test_ln_readlink_ls_and_a_clear_error_for_cat(self, nk):
+        """ln -s stores a link; readlink and ls -l show its target; fs does not follow
+        it, so cat of it is one error that says so, and the shell goes on."""
+        r = nk("ln -s /etc/motd /home/m; readlink /home/m; ls -l /home; cat /home/m; "
+               "ln /etc/motd /home/x; rm /home/m; ls /home; echo done")
+        out = lines(r.stdout)
+        assert "/etc/motd" in out, r.output
+        assert any(line.startswith("l ") and line.endswith("  m -> /etc/motd")
+                   for line in out), out
+        assert "cat: /home/m: a symbolic link, which fs does not follow" in r.output
+        assert "ln: usage: ln -s TARGET LINK" in r.output
+        assert "done" == out[-1]
+        assert not any(line == "m" for line in out[out.index("done") - 1:]), out
