@@ -74,6 +74,14 @@ struct nk_dirent {
     char     name[NK_DIRSIZ];
 };
 
+/* A directory entry of format 1 (names of up to 60 bytes), read only by the
+ * upgrade to format 2 (servers/fs/upgrade.py). */
+#define NK_V1_DIRSIZ 60
+struct nk_dirent_v1 {
+    uint32_t inum;
+    char     name[NK_V1_DIRSIZ];
+};
+
 /* The log header block: which home blocks the log blocks hold.
  * n == 0 means no committed transaction is waiting to be installed. */
 struct nk_logheader {

@@ -49,6 +49,13 @@ struct nk_dirent {
     ...;
 };
 
+#define NK_V1_DIRSIZ ...
+struct nk_dirent_v1 {
+    uint32_t inum;
+    char     name[...];
+    ...;
+};
+
 struct nk_logheader {
     uint32_t n;
     uint32_t block[...];

@@ -25,7 +25,7 @@ import os
 import sys
 from pathlib import Path
 
-from servers.imagelock import hold
+from servers.imagelock import Checking, hold
 
 DEFAULT_SIZE = "32M"
 RAMDISK_SIZE = 16 * 1024 * 1024
@@ -62,8 +62,23 @@ def disk_env(disk: str | None, ramdisk: bool) -> dict[str, str]:
         path = default_disk()
         if not path.exists():
             _make_default(path)
+        _upgrade_default(path)
     hold(path)   # one boot per image (servers/imagelock.py): Busy if another has it
     return {"NK_DISK": str(path)}
+
+
+def _upgrade_default(path: Path) -> None:
+    """The default image of an older format is upgraded (the user's files are in it;
+    the old image stays beside it).  An image named with --disk is refused instead,
+    with the command that upgrades it."""
+    from servers.fs.upgrade import needs_upgrade, upgrade
+    if not needs_upgrade(path):
+        return
+    print(f"nanokernel: {path} is of an older disk format; upgrading it (once)...",
+          file=sys.stderr)
+    with Checking(path, exclusive=True):   # (Busy: another boot is using it)
+        kept = upgrade(path)
+    print(f"nanokernel: upgraded; the old image is kept as {kept}", file=sys.stderr)
 
 
 def _make_default(path: Path) -> None:

@@ -46,6 +46,7 @@ from .layout import (
     BSIZE,
     ROOTINO,
     T_DIR,
+    VERSION,
     Superblock,
     compute_geometry,
     logheader_bytes,
@@ -169,15 +170,36 @@ def _make_root(device: BlockDevice, sb: Superblock) -> None:
     vol.log.commit()
 
 
+def _upgrade(path: str) -> int:
+    from .upgrade import needs_upgrade, upgrade  # (here: upgrade imports this module)
+    if not needs_upgrade(path):
+        print(f"mkfs: {path}: not an image of an older format; nothing to upgrade",
+              file=sys.stderr)
+        return 1
+    try:
+        with Checking(path, exclusive=True):   # never under a running boot
+            kept = upgrade(path)
+    except IpcError as e:
+        print(f"mkfs: {e.message}", file=sys.stderr)
+        return 1
+    print(f"mkfs: {path}: upgraded to format {VERSION}; the old image is kept as {kept}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
-    """`nanokernel mkfs PATH [--size 32M] [--force]`; 0 on success, 1 on error."""
+    """`nanokernel mkfs PATH [--size 32M] [--force] [--upgrade]`; 0 on success, 1 on error."""
     import argparse  # here: the fs server imports this module, and never parses
     parser = argparse.ArgumentParser(prog="nanokernel mkfs",
                                      description="Create a nanokernel disk image.")
     parser.add_argument("path", help="image file to create")
     parser.add_argument("--size", default="32M", help="image size, e.g. 32M, 512K, 1G")
     parser.add_argument("--force", action="store_true", help="overwrite an existing file")
+    parser.add_argument("--upgrade", action="store_true",
+                        help="copy an image of an older format into a new one in its place "
+                             "(the old one is kept as PATH.v1)")
     args = parser.parse_args(argv)
+    if args.upgrade:
+        return _upgrade(args.path)
     try:
         with Checking(args.path, exclusive=True):   # never under a running boot
             sb = mkfs(args.path, args.size, overwrite=args.force)

@@ -252,5 +252,5 @@ class TestDamagedDiskThroughTheCli:
         r = boot("--disk", str(image), "-c", "ls /", timeout=30)
         assert 1 == r.returncode
         assert "unsupported version 1 (expected 2); made by an older nanokernel" in r.stdout
-        assert "nanokernel mkfs PATH --force" in r.stdout
+        assert "nanokernel mkfs PATH --upgrade" in r.stdout
         assert "not restarting" in r.stdout

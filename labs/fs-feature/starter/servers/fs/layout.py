@@ -135,11 +135,11 @@ def parse_superblock(block: bytes) -> Superblock:
     return Superblock(**{f.name: getattr(raw, f.name) for f in fields(Superblock)})
 
 
-# A version-1 image (names of at most 60 bytes, no symbolic links) is not converted:
-# the directory entries changed size.  The hint says what to do with it.
-OLD_VERSION_HINT = ("; made by an older nanokernel: copy its files out with that version, "
-                    "or make a new image with `nanokernel mkfs PATH --force` (the default "
-                    "image: delete it and the next boot makes one)")
+# A version-1 image (names of at most 60 bytes, no symbolic links) is not mounted:
+# its directory entries are another size.  The hint says how to upgrade it
+# (servers/fs/upgrade.py; a boot upgrades the default image by itself).
+OLD_VERSION_HINT = ("; made by an older nanokernel: upgrade it with `nanokernel mkfs PATH "
+                    "--upgrade` (the old image is kept as PATH.v1)")
 
 
 def superblock_problems(sb: Superblock, device_nblocks: int) -> list[str]:
