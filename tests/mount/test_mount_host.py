@@ -332,15 +332,21 @@ def test_symbolic_links(mounted: Mount, tmp_path: Path) -> None:
     os.unlink(d / "dangling")
     assert sorted(os.listdir(d)) == ["abs-dir", "moved", "real"]
     # tar stores links as links, and its own compare checks them
-    archive = tmp_path / "links.tar"
-    subprocess.run(["tar", "-cf", str(archive), "-C", str(d), "."], check=True, timeout=60)
     out = mounted.home / "links-copy"
+    tar_round_trip(tmp_path / "links.tar", d, ".", out)
+    assert "real/f" == os.readlink(out / "moved")
+
+
+def tar_round_trip(archive: Path, src: Path, what: str, out: Path) -> None:
+    """tar -c of SRC/WHAT into ARCHIVE, tar -x into OUT, then tar's own compare
+    (contents, sizes, modes, times, link targets) of OUT against the archive."""
+    subprocess.run(["tar", "-cf", str(archive), "-C", str(src), what], check=True,
+                   timeout=60)
     out.mkdir()
     subprocess.run(["tar", "-xf", str(archive), "-C", str(out)], check=True, timeout=60)
     r = subprocess.run(["tar", "-df", str(archive), "-C", str(out)], capture_output=True,
                        text=True, timeout=60)
     assert 0 == r.returncode, r.stdout + r.stderr
-    assert "real/f" == os.readlink(out / "moved")
 
 
 def test_python_venv(mounted: Mount) -> None:
@@ -358,16 +364,8 @@ def test_tar_create_extract_compare(mounted: Mount, tmp_path: Path) -> None:
     src = tmp_path / "src"
     shutil.copytree(REPO / "libipc", src / "libipc",
                     ignore=shutil.ignore_patterns("__pycache__", "*.so"))
-    archive = mounted.home / "src.tar"
-    subprocess.run(["tar", "-cf", str(archive), "-C", str(src), "libipc"], check=True,
-                   timeout=60)
     out = mounted.home / "untar"
-    out.mkdir()
-    subprocess.run(["tar", "-xf", str(archive), "-C", str(out)], check=True, timeout=60)
-    # tar's own check: the extracted tree against the archive (contents, sizes, modes, times)
-    r = subprocess.run(["tar", "-df", str(archive), "-C", str(out)], capture_output=True,
-                       text=True, timeout=60)
-    assert 0 == r.returncode, r.stdout + r.stderr
+    tar_round_trip(mounted.home / "src.tar", src, "libipc", out)   # (the archive on it too)
     # and the other way: an archive made on the mount, extracted on the host
     subprocess.run(["tar", "-czf", str(mounted.home / "back.tgz"), "-C", str(out), "libipc"],
                    check=True, timeout=60)
