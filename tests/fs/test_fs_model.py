@@ -39,6 +39,9 @@ SIZES = st.one_of(st.integers(0, 3 * BSIZE), st.just((SINGLE_BASE + 1) * BSIZE +
 
 DIR = None  # the model's value for a directory; files map to their bytes
 FIFO = "fifo"  # the model's value for a named pipe (no bytes: they are the pipe server's)
+LINK = "link:"  # a symbolic link's value is LINK + its target (fs stores it, never follows)
+TARGETS = st.sampled_from(["/a", "b", "../etc/motd", "nowhere", "/a/b/c"])
+NOT_DIRS = ("file", "fifo", "symlink")   # what a path cannot go through
 Tree = dict[str, bytes | str | None]
 
 
@@ -53,6 +56,8 @@ class Model:
         if path not in self.tree:
             return None
         value = self.tree[path]
+        if isinstance(value, str) and value.startswith(LINK):
+            return "symlink"
         return "dir" if value is DIR else "fifo" if value == FIFO else "file"
 
     def walk_error(self, path: str) -> type[IpcError] | None:
@@ -60,7 +65,7 @@ class Model:
         parts = [p for p in path.split("/") if p]
         current = "/"
         for name in parts:
-            if self.kind(current) in ("file", "fifo"):
+            if self.kind(current) in NOT_DIRS:
                 return NotADirectory
             current = current.rstrip("/") + "/" + name
             if self.kind(current) is None:
@@ -71,7 +76,7 @@ class Model:
         """What nameiparent(path) raises, or None."""
         parent = path.rsplit("/", 1)[0] or "/"
         error = self.walk_error(parent)
-        if error is None and self.kind(parent) in ("file", "fifo"):
+        if error is None and self.kind(parent) in NOT_DIRS:
             return NotADirectory
         return error
 
@@ -94,6 +99,17 @@ class Model:
     def mkfifo(self, path: str) -> None:
         self.create(path, exclusive=True, new=FIFO)
 
+    def symlink(self, path: str, target: str) -> None:
+        self.create(path, exclusive=True, new=LINK + target)
+
+    def readlink(self, path: str) -> str:
+        error = self.walk_error(path)
+        if error:
+            raise error
+        if self.kind(path) != "symlink":
+            raise InvalidArgument
+        return self.tree[path][len(LINK):]
+
     def create(self, path: str, exclusive: bool = False, new: bytes | str | None = b"") -> None:
         error = self.walk_error(path)
         if error is NotADirectory:
@@ -115,7 +131,7 @@ class Model:
             raise error
         if self.kind(path) == "dir":
             raise IsADirectory
-        if self.kind(path) == "fifo":
+        if self.kind(path) in ("fifo", "symlink"):
             raise InvalidArgument
         content = self.tree[path]
         assert isinstance(content, bytes)
@@ -132,7 +148,7 @@ class Model:
         self.tree[path] = self.file(path)[:size].ljust(size, b"\0")
 
     def unlink(self, path: str) -> None:
-        if self.kind(path) != "fifo":
+        if self.kind(path) not in ("fifo", "symlink"):
             self.file(path)
         del self.tree[path]
 
@@ -160,7 +176,7 @@ class Model:
         dst_kind = self.kind(dst)
         if dst_kind == "dir" and not src_dir:
             raise IsADirectory
-        if src_dir and dst_kind in ("file", "fifo"):
+        if src_dir and dst_kind in NOT_DIRS:
             raise NotADirectory
         if dst_kind == "dir" and self.children(dst):
             raise DirectoryNotEmpty
@@ -178,6 +194,8 @@ def read_tree(fs: FileSystem, path: str = "/") -> Tree:
             tree.update(read_tree(fs, child))
         elif entry["type"] == "fifo":
             tree[child] = FIFO
+        elif entry["type"] == "symlink":
+            tree[child] = LINK + fs.readlink(child)
         else:
             tree[child] = fs.read(child, 0, entry["size"])
     return tree
@@ -244,6 +262,14 @@ class FileSystemMachine(RuleBasedStateMachine):
     @rule(path=PATHS)
     def mkfifo(self, path: str) -> None:
         self.both("mkfifo", path)
+
+    @rule(path=PATHS, to=TARGETS)   # ("target" is rule's own keyword)
+    def symlink(self, path: str, to: str) -> None:
+        self.both("symlink", path, to)
+
+    @rule(path=PATHS)
+    def readlink(self, path: str) -> None:
+        self.both("readlink", path)
 
     @rule(path=PATHS, offset=OFFSETS, data=DATA)
     def write(self, path: str, offset: int, data: bytes) -> None:
