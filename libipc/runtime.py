@@ -355,11 +355,13 @@ class Runtime:
         return self._screen(inbox.popleft()) if inbox else None
 
     def take_arrived(self) -> None:
-        """Take what is on the ring now, without waiting: answers to async calls run
-        their callbacks, the rest waits for next_event.  For a timer that is about to
-        judge an answer missing (init's heartbeats): under load the answer may have
-        come while this process had no CPU, and its timer runs before it reads."""
+        """Take what is on the ring now, without waiting, and run the callbacks of the
+        async answers taken (now or before, by a call's wait); other messages wait for
+        next_event.  For a timer that is about to judge an answer missing (init's
+        heartbeats): under load the answer may have come while this process had no
+        CPU, and its timer runs before it reads."""
         self._take(self.transport.recv_many(0))
+        self._run_posted()
 
     def _take(self, msgs: list[Message]) -> None:
         inbox = self._inbox

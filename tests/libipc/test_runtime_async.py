@@ -105,3 +105,18 @@ class TestHeartbeatDuringACall:
         assert "done" == rt.call(PEER, "slow", {}, timeout=1.0)
         assert (INIT, REPLY, 77, HEARTBEAT_ANSWER) in t.sent
         assert other is rt.next_event(0)
+
+
+class TestTakeArrived:
+    def test_an_answer_on_the_ring_runs_its_callback_at_once(self):
+        """take_arrived (init, before it calls a server hung): an answer already on the
+        ring runs its callback now; a CALL that came with it waits for next_event."""
+        t = FakeTransport()
+        rt = Runtime(t, ME, "test")
+        got = []
+        ping = rt.call_async(PEER, "heartbeat", {}, lambda m: got.append(m.id))
+        request = Message(PEER, ME, CALL, 0, 99, pack(["x", {}]))
+        t.incoming.extend([answer(PEER, ping, True), request])
+        rt.take_arrived()
+        assert [ping] == got
+        assert request == rt.next_event(0)
