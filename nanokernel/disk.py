@@ -77,6 +77,8 @@ def _upgrade_default(path: Path) -> None:
     print(f"nanokernel: {path} is of an older disk format; upgrading it (once)...",
           file=sys.stderr)
     with Checking(path, exclusive=True):   # (Busy: another boot is using it)
+        if not needs_upgrade(path):
+            return   # another boot upgraded it meanwhile
         kept = upgrade(path)
     print(f"nanokernel: upgraded; the old image is kept as {kept}", file=sys.stderr)
 

@@ -178,6 +178,9 @@ def _upgrade(path: str) -> int:
         return 1
     try:
         with Checking(path, exclusive=True):   # never under a running boot
+            if not needs_upgrade(path):   # (upgraded meanwhile by another)
+                print(f"mkfs: {path}: already upgraded", file=sys.stderr)
+                return 1
             kept = upgrade(path)
     except IpcError as e:
         print(f"mkfs: {e.message}", file=sys.stderr)

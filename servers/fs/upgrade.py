@@ -17,11 +17,12 @@ times are not kept (fs has no op that sets one).
 from __future__ import annotations
 
 import os
+from collections import deque
 from pathlib import Path
 
 from libipc._nkffi import ffi, lib
 
-from libipc.errors import CorruptFilesystem
+from libipc.errors import CorruptFilesystem, InvalidArgument, IpcError, NoSpace
 from servers.blockdev import DiskImage
 
 from .filesystem import FileSystem
@@ -33,7 +34,8 @@ from .volume import Volume
 OLD_VERSION = 1
 V1_DIRSIZ: int = lib.NK_V1_DIRSIZ
 V1_DIRENT_SIZE: int = ffi.sizeof("struct nk_dirent_v1")
-CHUNK = 1 << 20   # bytes of a file copied per read
+CHUNK = 64 * 1024   # bytes of a file copied per read (a chunk of zeros is not written)
+HIDDEN = ".nkmount-hidden-"   # (nanokernel/mount/bridge.py's name for them)
 
 
 def needs_upgrade(path: str | os.PathLike[str]) -> bool:
@@ -47,23 +49,37 @@ def needs_upgrade(path: str | os.PathLike[str]) -> bool:
 
 
 def upgrade(path: str | os.PathLike[str]) -> Path:
-    """Make ``path`` a format-2 image holding the same tree; the old image's new name."""
+    """Make ``path`` a format-2 image holding the same tree; the old image's new name.
+    On any failure the image at ``path`` is as it was, and the error says so."""
     path = Path(path)
     kept = _free_name(path.with_name(path.name + ".v1"))
     new = path.with_name(f".{path.name}.{os.getpid()}.upgrade")
+    unchanged = f"; {path} is unchanged (nanokernel mkfs PATH --upgrade tries again)"
     try:
         with DiskImage(path) as old:
             mkfs(new, old.nblocks * BSIZE, overwrite=True)
             with DiskImage(new) as image:
                 fs = FileSystem(image)
                 fs.mount()
+                _empty(fs)   # the old tree, not mkfs's, is what the new image holds
                 _Format1(old).copy_into(fs)
                 fs.unmount()
         os.link(path, kept)        # the old one stays, under its new name,
         os.replace(new, path)      # and the new one takes its place in one step
+    except IpcError as exc:
+        raise type(exc)(f"upgrade of {path} failed: {exc.message}{unchanged}") from None
+    except OSError as exc:
+        raise InvalidArgument(f"upgrade of {path} failed: {exc.strerror or exc}"
+                              f"{unchanged}") from None
     finally:
         new.unlink(missing_ok=True)
     return kept
+
+
+def _empty(fs: FileSystem) -> None:
+    fs.unlink("/etc/motd")
+    fs.rmdir("/etc")
+    fs.rmdir("/home")
 
 
 def _free_name(path: Path) -> Path:
@@ -87,29 +103,38 @@ class _Format1:
         self.table = InodeTable(self.vol)
 
     def copy_into(self, fs: FileSystem) -> None:
-        self._seen: set[int] = set()
-        self._copy_dir(fs, self.table.get(ROOTINO), "")
-
-    def _copy_dir(self, fs: FileSystem, dp: Inode, path: str) -> None:
-        if dp.inum in self._seen:   # a damaged tree's loop: copied once
-            return
-        self._seen.add(dp.inum)
-        for name, inum in self._entries(dp):
-            ip, target = self.table.get(inum), f"{path}/{name}"
-            if ip.type == T_DIR:
-                if target not in ("/etc", "/home"):   # (mkfs made those)
+        """The old tree, breadth first (no recursion: a deep tree is fine), each
+        directory once (a damaged tree's loop is not followed)."""
+        seen = {ROOTINO}
+        todo = deque([(self.table.get(ROOTINO), "")])
+        while todo:
+            dp, path = todo.popleft()
+            for name, inum in self._entries(dp):
+                if not path and name.startswith(HIDDEN):
+                    continue   # a dead mount's unlinked-but-open files: garbage
+                ip, target = self.table.get(inum), f"{path}/{name}"
+                if ip.type == T_DIR and inum not in seen:
+                    seen.add(inum)
                     fs.mkdir(target)
-                self._copy_dir(fs, ip, target)
-            elif ip.type == T_FIFO:
-                fs.mkfifo(target)
-            elif ip.type == T_FILE:
-                self._copy_file(fs, ip, target)
+                    todo.append((ip, target))
+                elif ip.type == T_FIFO:
+                    fs.mkfifo(target)
+                elif ip.type == T_FILE:
+                    self._copy_file(fs, ip, target)
 
     def _copy_file(self, fs: FileSystem, ip: Inode, target: str) -> None:
+        """The file's bytes; a run of zeros (a hole, most likely) is left a hole."""
         fs.create(target)
-        fs.truncate(target, 0)   # (mkfs's /etc/motd: the old one's bytes replace it)
         for offset in range(0, ip.size, CHUNK):
-            fs.write(target, offset, readi(self.vol, ip, offset, CHUNK))
+            data = readi(self.vol, ip, offset, CHUNK)
+            if data.count(0) == len(data):
+                continue
+            if fs.write(target, offset, data) != len(data):
+                raise NoSpace(f"{target}: the new image is full")
+        fs.truncate(target, ip.size)
+        if fs.stat(target)["size"] != ip.size:
+            raise CorruptFilesystem(f"{target}: copied {fs.stat(target)['size']} of "
+                                    f"{ip.size} bytes")
 
     def _entries(self, dp: Inode) -> list[tuple[str, int]]:
         data = readi(self.vol, dp, 0, dp.size)

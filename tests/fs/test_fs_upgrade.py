@@ -35,15 +35,14 @@ def _tree(fs: FileSystem) -> None:
     fs.write("/etc/motd", 0, b"my own motd\n")
 
 
-def _format1_image(path: Path) -> None:
+def _format1_image(path: Path, tree=_tree,
+                   dirs=("/", "/etc", "/home", "/home/sub", "/home/sub/deep")) -> None:
     """A format-2 image made, then its directories rewritten as format 1 wrote them."""
     mkfs(path, "4M")
     with DiskImage(path) as image:
         fs = FileSystem(image)
         fs.mount()
-        _tree(fs)
-        dirs = {"/": None, "/etc": None, "/home": None, "/home/sub": None,
-                "/home/sub/deep": None}
+        tree(fs)
         entries = {}
         for d in dirs:
             inum = fs.stat(d)["inum"]
@@ -124,3 +123,44 @@ def test_a_boot_upgrades_the_default_image(nk_env, tmp_path: Path) -> None:
     assert "upgraded; the old image is kept as" in r.stderr
     assert needs_upgrade(data / "disk.img.v1")
     _check_tree(data / "disk.img")
+
+
+def _sparse_without_etc(fs: FileSystem) -> None:
+    fs.unlink("/etc/motd")
+    fs.rmdir("/etc")
+    fs.write("/home/sparse", 5_000_000, b"end", create=True)   # a 5 MB file on a 4 MB disk
+    fs.truncate("/home/sparse", 64 << 20)
+    fs.write("/.nkmount-hidden-7", 0, b"a dead mount's", create=True)
+
+
+def test_holes_stay_holes_and_what_was_removed_stays_removed(tmp_path: Path) -> None:
+    path = tmp_path / "disk.img"
+    _format1_image(path, _sparse_without_etc, dirs=("/", "/home"))
+    upgrade(path)
+    with DiskImage(path) as image:
+        fs = FileSystem(image)
+        fs.mount()
+        assert ["home"] == [e["name"] for e in fs.readdir("/")]   # no /etc, no hidden file
+        info = fs.stat("/home/sparse")
+        assert 64 << 20 == info["size"] and info["blocks"] < 20   # (64 MiB would be 16384)
+        assert b"end" == fs.read("/home/sparse", 5_000_000, 3)
+    assert fsck(path).clean
+
+
+def test_an_upgrade_that_does_not_fit_leaves_the_image_as_it_was(tmp_path: Path,
+                                                                 monkeypatch) -> None:
+    """A short write (the new image full part-way: fs.write's count, not an error)
+    fails the upgrade; the old image is left as it was and nothing else is left."""
+    import pytest
+
+    from libipc.errors import NoSpace
+    path = tmp_path / "disk.img"
+    _format1_image(path)
+    before = path.read_bytes()
+    write = FileSystem.write
+    monkeypatch.setattr(FileSystem, "write", lambda self, p, offset, data, create=False:
+                        write(self, p, offset, data, create) - (p == "/home/sub/deep/b.bin"))
+    with pytest.raises(NoSpace, match="is unchanged"):
+        upgrade(path)
+    assert before == path.read_bytes()
+    assert ["disk.img"] == os.listdir(tmp_path)
