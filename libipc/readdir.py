@@ -3,9 +3,10 @@
 fs's ``readdir`` answers in one message, and a message has a bound (64 KiB of
 body by default): a directory of a few thousand entries does not fit.  So a
 reader asks for pages — ``readdir(path, after=NAME, limit=PAGE)``, the next
-PAGE names sorted after NAME — until a short page says it has them all.  An
-entry made or removed between two pages is seen or not, as with POSIX readdir;
-none is seen twice.
+PAGE names sorted after NAME (fewer when they would not fit in one of this
+boot's messages) — until an empty page says it has them all.  An entry made or
+removed between two pages is seen or not, as with POSIX readdir; none is seen
+twice.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ def whole_listing(readdir: Callable[..., list[dict[str, Any]]],
     after = None
     while True:
         page = readdir(path=path, after=after, limit=PAGE)
-        yield from page
-        if len(page) < PAGE:
+        if not page:
             return
+        yield from page
         after = page[-1]["name"]

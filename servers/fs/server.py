@@ -85,7 +85,7 @@ from typing import Any
 from libipc import InvalidArgument, IpcError, NoSuchEndpoint, Server, op
 from libipc.console import tell_console
 from libipc.errors import CorruptFilesystem, FileNotFound, ServerDied, Timeout
-from libipc.limits import DATA_PER_MESSAGE
+from libipc.limits import DATA_PER_MESSAGE, data_per_message
 from libipc.ordered import ordered
 from servers.blockdev import DiskError, is_blank
 from servers.reincarnation import EXIT_WONT_HELP
@@ -98,6 +98,18 @@ from .mapping import Mappings
 from .mkfs import format_device
 
 MAX_READ = DATA_PER_MESSAGE  # bytes per read reply: it fits one message body
+ENTRY_FRAMING = 48   # msgpack bytes of one readdir entry besides its name (generous)
+
+
+def page_that_fits(listing: list[dict[str, Any]], budget: int) -> list[dict[str, Any]]:
+    """The first entries of a readdir page that fit in ``budget`` bytes (at least one):
+    a boot's [limits] max_message may be far below what a page of long names needs."""
+    used = 0
+    for i, entry in enumerate(listing):
+        used += len(entry["name"].encode("utf-8")) + ENTRY_FRAMING
+        if used > budget and i:
+            return listing[:i]
+    return listing
 COMMIT_DELAY = 0.002        # seconds from the first uncommitted op to its commit
 CACHE_BLOCKS = 1024         # 4 MiB of block cache
 EXIT_CORRUPT = EXIT_WONT_HELP   # the image cannot be mounted: a restart cannot help
@@ -205,7 +217,10 @@ class Fs(BulkTransfers, Mappings, Server):
     @op
     def readdir(self, ctx, path: str, after: str | None = None,
                 limit: int | None = None) -> list[dict[str, Any]]:
-        return self._run(lambda fs: fs.readdir(path, after, limit))
+        listing = self._run(lambda fs: fs.readdir(path, after, limit))
+        if limit is None:
+            return listing   # (the whole listing: too big a one is MessageTooLarge)
+        return page_that_fits(listing, data_per_message(ctx.runtime.transport.max_body))
 
     @op
     def statfs(self, ctx) -> dict[str, int]:

@@ -86,8 +86,28 @@ class TestDirectory:
             return ram_fs.readdir(path, after, limit)
 
         assert whole == list(whole_listing(readdir, "/big"))
-        assert [None, f"f{PAGE - 1:04d}", f"f{2 * PAGE - 1:04d}"] == calls
+        # (the last call's empty page says the listing is whole)
+        assert [None, f"f{PAGE - 1:04d}", f"f{2 * PAGE - 1:04d}", f"f{count - 1:04d}"] == calls
         assert whole[5:8] == ram_fs.readdir("/big", after="f0004", limit=3)
         assert [] == ram_fs.readdir("/big", after="f9999")
         with pytest.raises(InvalidArgument):
             ram_fs.readdir("/big", limit=0)
+
+
+    def test_a_page_is_cut_to_what_fits_in_a_message(self) -> None:
+        """fs's readdir op cuts a page to the boot's message size (at least one entry);
+        read whole, the cut pages are still the whole listing."""
+        from libipc.readdir import whole_listing
+        from servers.fs.server import page_that_fits
+        listing = [{"name": f"{i:03d}" + "x" * 240, "type": "file", "size": 0}
+                   for i in range(40)]
+        page = page_that_fits(listing, 4096)
+        assert 0 < len(page) < 40 and page == listing[:len(page)]
+        assert sum(len(e["name"]) + 48 for e in page) <= 4096
+        assert listing[:1] == page_that_fits(listing, 10)
+
+        def readdir(path, after, limit):
+            rest = [e for e in listing if after is None or e["name"] > after][:limit]
+            return page_that_fits(rest, 4096)
+
+        assert listing == list(whole_listing(readdir, "/d"))
