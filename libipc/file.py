@@ -61,7 +61,7 @@ import os
 from typing import Any
 
 from libipc.client import Proxy, lookup
-from libipc.errors import FileNotFound, IsADirectory, NoSpace
+from libipc.errors import FileNotFound, InvalidArgument, IsADirectory, NoSpace
 from libipc.fsclient import client_for
 from libipc.limits import DATA_PER_MESSAGE
 from libipc.remote import is_remote
@@ -136,6 +136,9 @@ class File:
             info = self._io.call("stat", path=self._path)
             if info["type"] == "dir":
                 raise IsADirectory(f"{path}: is a directory")
+            if info["type"] == "symlink":
+                raise InvalidArgument(f"{path}: is a symbolic link (fs does not follow "
+                                      "links: readlink gives its target)")
         else:
             self._io.create(self._path, exclusive=kind == "x")
             if kind == "w":

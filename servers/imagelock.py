@@ -16,6 +16,7 @@ disk needs none: nobody else can open it.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 
@@ -56,7 +57,9 @@ class Checking:
 
     def __enter__(self) -> Checking:
         if os.path.isfile(self._path):   # nothing to lock yet: mkfs creates it
-            self._fd = _lock(self._path, self._how)
+            # unreadable: the check's or the format's own open says so
+            with contextlib.suppress(PermissionError):
+                self._fd = _lock(self._path, self._how)
         return self
 
     def __exit__(self, *exc: object) -> None:

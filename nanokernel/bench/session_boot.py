@@ -67,8 +67,9 @@ def run_session(session: str, args: list, servers: tuple[str, ...] = (),
                           + SESSION.format(session=path,
                                            args=json.dumps([str(out), *map(str, args)]),
                                            depends=json.dumps(list(servers))))
+        disk = () if "--disk" in boot_args else ("--ramdisk",)   # (never the user's image)
         cmd = [sys.executable, "-m", "nanokernel", "boot", "--config", str(config),
-               "--log", str(Path(tmp) / "boot.log"), *boot_args]
+               "--log", str(Path(tmp) / "boot.log"), *disk, *boot_args]
         try:
             with pinned(cpus):
                 subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,

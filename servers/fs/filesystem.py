@@ -255,6 +255,7 @@ class FileSystem:
                 raise FileExists(f"{p}: already exists")
             if existing.is_dir:
                 raise IsADirectory(f"{p}: is a directory")
+            _refuse_link(p, existing)   # (a file "made" there would be the link)
             return existing
         dp, name = nameiparent(vol, table, p)
         if itype == T_DIR and dp.nlink >= MAX_NLINK:
@@ -546,6 +547,10 @@ def _refuse_fifo(p: str, ip: Inode) -> None:
     are its target, which fs does not follow (the host does, through the mount)."""
     if ip.is_fifo:
         raise InvalidArgument(f"{p}: is a fifo: open it with libipc.open")
+    _refuse_link(p, ip)
+
+
+def _refuse_link(p: str, ip: Inode) -> None:
     if ip.is_symlink:
         raise InvalidArgument(f"{p}: is a symbolic link (fs does not follow links: "
                               "readlink gives its target)")

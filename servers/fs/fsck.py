@@ -283,6 +283,23 @@ class _Checker:
             self.problem(f"inode {inum}: directory size {info.size} is not a multiple "
                          f"of {DIRENT_SIZE}")
         self._check_block_map(inum, info, d)
+        if itype == T_SYMLINK and 1 <= info.size <= SYMLINK_MAX:
+            self._check_link_target(inum, info, d)
+
+    def _check_link_target(self, inum: int, info: _InodeInfo, d: Any) -> None:
+        """A link's target: in its first block (which it must hold), UTF-8, no NUL."""
+        block = d.direct[0]
+        if not block or self.owner.get(block) != inum:
+            self.problem(f"inode {inum}: symbolic link without its target's block")
+            return
+        target = self.image.read(block)[:info.size]
+        if b"\0" in target:
+            self.problem(f"inode {inum}: symbolic link target contains NUL")
+        else:
+            try:
+                target.decode("utf-8")
+            except UnicodeDecodeError:
+                self.problem(f"inode {inum}: symbolic link target is not valid UTF-8")
 
     def _check_block_map(self, inum: int, info: _InodeInfo, d: Any) -> None:
         held = len(self.owner)

@@ -29,9 +29,10 @@ def populated_template(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, 
         fs.write("/home/a", 0, b"a" * (BSIZE + 1), create=True)
         fs.write("/home/b", 0, b"b" * 10, create=True)
         fs.mkdir("/home/sub")
+        fs.symlink("/home/sub/link", "../a")
         fs.sync()
         inums = {p: fs.stat(p)["inum"] for p in ("/home", "/home/a", "/home/b", "/home/sub",
-                                                  "/etc")}
+                                                  "/etc", "/home/sub/link")}
     return path, inums
 
 
@@ -221,6 +222,18 @@ class TestFsckDirectoryDamage:
         damage.dirent(image, inums["/home"], 1, inums["/etc"])
         assert f"/home: '..' names inode {inums['/etc']}, should name inode {ROOTINO}" \
             in _problems(image)
+
+    def test_a_links_target_is_checked(self, image: Path, damage: Any,
+                                       inums: dict[str, int]) -> None:
+        """A link with a NUL in its target, or without its target's block, is reported."""
+        link = inums["/home/sub/link"]
+        block = damage.dinode(image, link)["direct0"]
+        damage.write_block(image, block, b"../\0".ljust(BSIZE, b"\0"))
+        assert "symbolic link target contains NUL" in _problems(image)
+        damage.inode(image, link, direct0=0)
+        assert "symbolic link without its target's block" in _problems(image)
+        damage.inode(image, link, size=0)
+        assert "symbolic link of size 0" in _problems(image)
 
     def test_directory_loop(self, image: Path, damage: Any, inums: dict[str, int]) -> None:
         """A subdirectory entry leading back up the tree is found, not followed forever."""

@@ -119,6 +119,8 @@ class Model:
                 raise FileExists
             if self.kind(path) == "dir":
                 raise IsADirectory
+            if self.kind(path) == "symlink":
+                raise InvalidArgument
             return
         error = self.parent_error(path)
         if error:
