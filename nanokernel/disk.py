@@ -25,7 +25,7 @@ import os
 import sys
 from pathlib import Path
 
-from servers.imagelock import Checking, hold
+from servers.imagelock import hold
 
 DEFAULT_SIZE = "32M"
 RAMDISK_SIZE = 16 * 1024 * 1024
@@ -71,16 +71,14 @@ def _upgrade_default(path: Path) -> None:
     """The default image of an older format is upgraded (the user's files are in it;
     the old image stays beside it).  An image named with --disk is refused instead,
     with the command that upgrades it."""
-    from servers.fs.upgrade import needs_upgrade, upgrade
+    from servers.fs.upgrade import needs_upgrade, upgrade_if_old
     if not needs_upgrade(path):
         return
     print(f"nanokernel: {path} is of an older disk format; upgrading it (once)...",
           file=sys.stderr)
-    with Checking(path, exclusive=True):   # (Busy: another boot is using it)
-        if not needs_upgrade(path):
-            return   # another boot upgraded it meanwhile
-        kept = upgrade(path)
-    print(f"nanokernel: upgraded; the old image is kept as {kept}", file=sys.stderr)
+    kept = upgrade_if_old(path)   # (Busy: another boot is using it)
+    if kept is not None:   # (None: another boot upgraded it meanwhile)
+        print(f"nanokernel: upgraded; the old image is kept as {kept}", file=sys.stderr)
 
 
 def _make_default(path: Path) -> None:

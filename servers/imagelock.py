@@ -41,12 +41,6 @@ def hold(path: str | os.PathLike[str]) -> None:
         return   # unreadable: the block server's open says so
 
 
-def release(path: str | os.PathLike[str]) -> None:
-    fd = _held.pop(os.fspath(path), None)
-    if fd is not None:
-        os.close(fd)   # closing the descriptor lets the lock go
-
-
 class Checking:
     """``with Checking(path):`` — a shared lock for a check or a format (Busy if booted)."""
 

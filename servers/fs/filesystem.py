@@ -163,7 +163,7 @@ class FileSystem:
             ip = namei(self._vol_, table, p)
             if ip.is_dir:
                 raise IsADirectory(f"{p}: is a directory")
-            _refuse_fifo(p, ip)
+            _refuse_special(p, ip)
             return readi(self._vol_, ip, offset, size)
 
     def read_into(self, path: str, offset: int, dest: memoryview) -> int:
@@ -174,7 +174,7 @@ class FileSystem:
             ip = namei(self._vol_, table, p)
             if ip.is_dir:
                 raise IsADirectory(f"{p}: is a directory")
-            _refuse_fifo(p, ip)
+            _refuse_special(p, ip)
             return readi_into(self._vol_, ip, offset, dest.nbytes, dest)
 
     def readdir(self, path: str, after: str | None = None,
@@ -327,13 +327,13 @@ class FileSystem:
         if create:
             with self._op() as table:
                 ip = self._create(table, p, T_FILE, exclusive=False)
-                _refuse_fifo(p, ip)
+                _refuse_special(p, ip)
                 return ip.inum
         with self._reading() as table:
             ip = namei(self._vol_, table, p)
             if ip.is_dir:
                 raise IsADirectory(f"{p}: is a directory")
-            _refuse_fifo(p, ip)
+            _refuse_special(p, ip)
             return ip.inum
 
     # --- by inode number (memory-mapped files: servers/fs/mapping.py) -------
@@ -542,7 +542,7 @@ class FileSystem:
         return len(orphans)
 
 
-def _refuse_fifo(p: str, ip: Inode) -> None:
+def _refuse_special(p: str, ip: Inode) -> None:
     """A FIFO holds no bytes here: they are the pipe server's; a symbolic link's bytes
     are its target, which fs does not follow (the host does, through the mount)."""
     if ip.is_fifo:

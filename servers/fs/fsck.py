@@ -210,12 +210,12 @@ class _Checker:
         refs = self._check_tree()
         self._check_links(refs)
         kinds = Counter(i.type for i in self.inodes.values())
-        fifos = f", {kinds[T_FIFO]} fifos" if kinds[T_FIFO] else ""
-        fifos += f", {kinds[T_SYMLINK]} symbolic links" if kinds[T_SYMLINK] else ""
+        others = f", {kinds[T_FIFO]} fifos" if kinds[T_FIFO] else ""
+        others += f", {kinds[T_SYMLINK]} symbolic links" if kinds[T_SYMLINK] else ""
         self.report.notes.append(
             f"{self.sb.nblocks} blocks ({len(self.owner)} data blocks in use), "
             f"{len(self.inodes)} inodes in use: {kinds[T_FILE]} files, "
-            f"{kinds[T_DIR]} directories{fifos}")
+            f"{kinds[T_DIR]} directories{others}")
 
     # --- passes 1-3: image, superblock, log --------------------------------
     def _check_image(self) -> bool:

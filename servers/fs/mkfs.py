@@ -171,19 +171,15 @@ def _make_root(device: BlockDevice, sb: Superblock) -> None:
 
 
 def _upgrade(path: str) -> int:
-    from .upgrade import needs_upgrade, upgrade  # (here: upgrade imports this module)
-    if not needs_upgrade(path):
-        print(f"mkfs: {path}: not an image of an older format; nothing to upgrade",
-              file=sys.stderr)
-        return 1
+    from .upgrade import upgrade_if_old  # (here: upgrade imports this module)
     try:
-        with Checking(path, exclusive=True):   # never under a running boot
-            if not needs_upgrade(path):   # (upgraded meanwhile by another)
-                print(f"mkfs: {path}: already upgraded", file=sys.stderr)
-                return 1
-            kept = upgrade(path)
+        kept = upgrade_if_old(path)   # (never under a running boot: Busy)
     except IpcError as e:
         print(f"mkfs: {e.message}", file=sys.stderr)
+        return 1
+    if kept is None:
+        print(f"mkfs: {path}: not an image of an older format; nothing to upgrade",
+              file=sys.stderr)
         return 1
     print(f"mkfs: {path}: upgraded to format {VERSION}; the old image is kept as {kept}")
     return 0

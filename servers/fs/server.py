@@ -99,17 +99,6 @@ from .mkfs import format_device
 
 MAX_READ = DATA_PER_MESSAGE  # bytes per read reply: it fits one message body
 ENTRY_FRAMING = 48   # msgpack bytes of one readdir entry besides its name (generous)
-
-
-def page_that_fits(listing: list[dict[str, Any]], budget: int) -> list[dict[str, Any]]:
-    """The first entries of a readdir page that fit in ``budget`` bytes (at least one):
-    a boot's [limits] max_message may be far below what a page of long names needs."""
-    used = 0
-    for i, entry in enumerate(listing):
-        used += len(entry["name"].encode("utf-8")) + ENTRY_FRAMING
-        if used > budget and i:
-            return listing[:i]
-    return listing
 COMMIT_DELAY = 0.002        # seconds from the first uncommitted op to its commit
 CACHE_BLOCKS = 1024         # 4 MiB of block cache
 EXIT_CORRUPT = EXIT_WONT_HELP   # the image cannot be mounted: a restart cannot help
@@ -129,6 +118,17 @@ class MountRefused(SystemExit):
 def new_verifier() -> str:
     """A write verifier: random, so no two fs instances (or mounts) share one."""
     return os.urandom(8).hex()
+
+
+def page_that_fits(listing: list[dict[str, Any]], budget: int) -> list[dict[str, Any]]:
+    """The first entries of a readdir page that fit in ``budget`` bytes (at least one):
+    a boot's [limits] max_message may be far below what a page of long names needs."""
+    used = 0
+    for i, entry in enumerate(listing):
+        used += len(entry["name"].encode("utf-8")) + ENTRY_FRAMING
+        if used > budget and i:
+            return listing[:i]
+    return listing
 
 
 class Fs(BulkTransfers, Mappings, Server):

@@ -24,6 +24,7 @@ from libipc._nkffi import ffi, lib
 
 from libipc.errors import CorruptFilesystem, InvalidArgument, IpcError, NoSpace
 from servers.blockdev import DiskImage
+from servers.imagelock import Checking
 
 from .filesystem import FileSystem
 from .inode import Inode, InodeTable, readi
@@ -46,6 +47,16 @@ def needs_upgrade(path: str | os.PathLike[str]) -> bool:
     except (OSError, ValueError):
         return False
     return sb.magic == MAGIC and sb.version == OLD_VERSION
+
+
+def upgrade_if_old(path: str | os.PathLike[str]) -> Path | None:
+    """upgrade() if ``path`` is of format 1, under an exclusive lock (Busy while a boot
+    uses it), looked at again once locked (another may have upgraded it meanwhile);
+    the old image's new name, or None when there was nothing to upgrade."""
+    if not needs_upgrade(path):
+        return None
+    with Checking(path, exclusive=True):
+        return upgrade(path) if needs_upgrade(path) else None
 
 
 def upgrade(path: str | os.PathLike[str]) -> Path:
