@@ -76,3 +76,20 @@ def test_the_lock_goes_with_a_killed_boot(nk_env, tmp_path, image):
                 "-c", "ls /home")
     assert 0 == again.returncode, again.stdout + again.stderr
     assert IN_USE not in again.stderr
+
+
+def test_a_stopped_boot_still_holds_its_image_and_a_second_is_refused_at_once(
+        nk_env, tmp_path, image):
+    """SIGSTOP the first boot's kernel: the second is refused (not left waiting for the
+    lock); SIGCONT, and the first goes on and halts cleanly."""
+    first = _hold_a_boot(nk_env, image, tmp_path / "first.log")
+    os.kill(first.pid, signal.SIGSTOP)
+    try:
+        second = _nk(nk_env, "boot", "--disk", str(image), "--log", str(tmp_path / "2.log"),
+                     "-c", "ls /")
+        assert 2 == second.returncode and IN_USE in second.stderr, second.stderr
+    finally:
+        os.kill(first.pid, signal.SIGCONT)
+    out, err = first.communicate("", timeout=90)
+    assert 0 == first.returncode, out + err
+    fsck_clean(image)
